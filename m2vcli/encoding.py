@@ -1,0 +1,149 @@
+"""The ``m2v encode`` job: lines of text in, one vector per line out, streamed.
+
+Memory is bounded by the input text: the lines are read first (so the row count is known for the output
+header), then vectors are computed and written one batch at a time. A file output is written to a
+temporary sibling and renamed into place, so a failed run never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from m2vcli.config import EncodeConfig, InputErrors
+from m2vcli.errors import InputError, OutputError
+from m2vcli.model import StaticEmbedder
+from m2vcli.vector_io import OutputFormat, make_writer
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class EncodeResult:
+    rows: int
+    dim: int
+    format: OutputFormat
+    output: str
+
+
+def split_lines(data: bytes, errors: InputErrors = InputErrors.STRICT) -> list[str]:
+    """Decode UTF-8 input and split it into lines (``\\n`` or ``\\r\\n``); a final newline ends the last line.
+
+    >>> split_lines(b"first\\r\\nsecond\\n\\nfourth")
+    ['first', 'second', '', 'fourth']
+    >>> split_lines(b"")
+    []
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8", errors=errors.value)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"input line {line} is not valid UTF-8 (byte {exc.object[exc.start]:#04x}); "
+            "fix the input or pass --errors replace"
+        ) from None
+    if not text:
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def choose_format(fmt: OutputFormat | None, output: str | None) -> OutputFormat:
+    """An explicit format wins; else the output file's extension; else npy."""
+    if fmt is not None:
+        return fmt
+    if output and output != "-":
+        return OutputFormat.from_suffix(Path(output).suffix) or OutputFormat.npy
+    return OutputFormat.npy
+
+
+def check_output_path(output: str) -> Path:
+    path = Path(output)
+    if path.is_dir():
+        raise OutputError(f"output path {path} is a directory; give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: folder {parent} does not exist")
+    return path
+
+
+def read_input(source: str | None, stdin: BinaryIO) -> bytes:
+    if source is None or source == "-":
+        return stdin.read()
+    path = Path(source)
+    if path.is_dir():
+        raise InputError(f"input {path} is a directory, not a text file")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"input file {path} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A binary file that appears at ``path`` only if the block finishes without error."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def encode_lines(
+    config: EncodeConfig,
+    *,
+    load_model: Callable[[str], StaticEmbedder] = StaticEmbedder.from_pretrained,
+    stdin: BinaryIO | None = None,
+    stdout: BinaryIO | None = None,
+    stdout_is_terminal: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> EncodeResult:
+    """Run ``m2v encode``: read lines, encode them in batches, write the vectors as they come."""
+    fmt = choose_format(config.format, config.output)
+    to_stdout = config.output is None or config.output == "-"
+    if to_stdout and fmt.is_binary and stdout_is_terminal:
+        raise OutputError(
+            f"refusing to write binary {fmt.value} to a terminal; redirect it (> vectors.{fmt.value}), "
+            "pass -o FILE, or use --format jsonl"
+        )
+    target = None if to_stdout else check_output_path(str(config.output))
+    assert config.model is not None  # EncodeConfig guarantees it
+    model = load_model(config.model)
+    lines = split_lines(read_input(config.input, stdin or sys.stdin.buffer), config.errors)
+    max_length = None if config.max_length == 0 else (config.max_length or model.max_length)
+    batches = model.encode_batches(
+        lines, batch_size=config.batch_size, normalize=config.normalize, max_length=max_length
+    )
+    progress = on_progress or (lambda done, total: None)
+
+    def write_all(stream: BinaryIO) -> None:
+        writer = make_writer(fmt, stream, len(lines), model.dim)
+        writer.header()
+        progress(0, len(lines))
+        for vectors in batches:
+            writer.write(vectors)
+            progress(writer.written, len(lines))
+        writer.finish()
+
+    if target is None:
+        write_all(stdout or sys.stdout.buffer)
+    else:
+        with atomic_file(target) as handle:
+            write_all(handle)
+    return EncodeResult(rows=len(lines), dim=model.dim, format=fmt, output=str(target or "-"))

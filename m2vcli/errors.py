@@ -1,0 +1,35 @@
+"""The errors m2v raises on purpose.
+
+Every expected failure (bad input, a missing file, an unreachable hub) is an ``M2VError``: the CLI shows
+its message as one line and exits with code 1. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class M2VError(Exception):
+    """Base class of every error that m2v reports to the user as a one-line message."""
+
+
+class ModelLoadError(M2VError):
+    """A model folder or hub id could not be loaded."""
+
+
+class ModelFormatError(ModelLoadError):
+    """A model folder exists but its files are missing, corrupt or disagree with each other."""
+
+
+class HubError(ModelLoadError):
+    """A hub id could not be resolved (offline and not cached, or not found)."""
+
+
+class InputError(M2VError):
+    """Input text or an input file is unusable."""
+
+
+class OutputError(M2VError):
+    """An output path cannot be written."""
+
+
+class ConfigError(M2VError):
+    """A configuration value or file is invalid."""

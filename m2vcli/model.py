@@ -1,0 +1,305 @@
+"""``StaticEmbedder``: a static embedding model. Tokenize, look up, average.
+
+Semantics, shared by every encoding method:
+
+- unknown tokens are dropped (they carry no meaning and would pull every text towards one vector);
+- a text with no known token (the empty text included) gives a zero vector;
+- a text longer than ``max_length`` tokens is truncated to its first ``max_length`` tokens
+  (``None`` means no limit);
+- vectors are L2-normalized when the model's config says ``normalize: true``, unless overridden.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+
+from m2vcli import persistence
+from m2vcli.errors import ModelFormatError
+from m2vcli.modelcard import model_card
+from m2vcli.pooling import pooled_sums
+from m2vcli.tokenization import TokenIds, load_tokenizer, unk_token_id
+
+DEFAULT_MAX_LENGTH = 512
+DEFAULT_BATCH_SIZE = 2048
+
+
+class _Unset:
+    pass
+
+
+_UNSET: Any = _Unset()
+
+
+class StaticEmbedder:
+    """A static embedding model.
+
+    >>> model = StaticEmbedder.from_pretrained("my_model")  # doctest: +SKIP
+    >>> model.encode(["It's dangerous to go alone!", "It's a secret to everyone."]).shape  # doctest: +SKIP
+    (2, 256)
+    """
+
+    def __init__(
+        self,
+        embeddings: np.ndarray,
+        tokenizer_json: str,
+        *,
+        config: dict[str, Any] | None = None,
+        weights: np.ndarray | None = None,
+        mapping: np.ndarray | None = None,
+        normalize: bool | None = None,
+        max_length: int | None = _UNSET,
+        card: str | None = None,
+    ) -> None:
+        self.config: dict[str, Any] = dict(config or {})
+        self.embeddings = embeddings
+        self.tokenizer_json = tokenizer_json
+        spec = json.loads(tokenizer_json)
+        self.tokenizer = load_tokenizer(tokenizer_json, "tokenizer.json")
+        self.weights = None if weights is None else np.asarray(weights, dtype=np.float32).reshape(-1)
+        self.mapping = None if mapping is None else np.asarray(mapping).astype(np.int64).reshape(-1)
+        self.card = card
+        vocab = self.tokenizer.get_vocab_size(with_added_tokens=True)
+        self._check_shapes(vocab)
+        self.unk_id = unk_token_id(self.tokenizer, spec)
+        self._ids = TokenIds(self.tokenizer, spec)
+        scale = float(self.config.get("embedding_scale", 1.0))
+        table = np.empty((embeddings.shape[0] + 1, embeddings.shape[1]), dtype=np.float32)
+        table[:-1] = embeddings
+        if scale != 1.0:
+            table[:-1] *= scale
+        table[-1] = 0.0
+        self._table = table
+        self.normalize = bool(self.config.get("normalize", False)) if normalize is None else normalize
+        if max_length is _UNSET:
+            max_length = self.config.get("max_length", DEFAULT_MAX_LENGTH)
+        self.max_length = max_length
+        self.config["normalize"] = self.normalize
+        self.config["max_length"] = self.max_length
+
+    def _check_shapes(self, vocab: int) -> None:
+        rows = self.embeddings.shape[0]
+        if self.mapping is None and rows < vocab:
+            raise ModelFormatError(
+                f"the tokenizer has {vocab} tokens but the embeddings only {rows} rows (and there is no mapping)"
+            )
+        if self.mapping is not None:
+            if len(self.mapping) < vocab:
+                raise ModelFormatError(f"the mapping has {len(self.mapping)} entries for {vocab} tokens")
+            if self.mapping.min(initial=0) < 0 or self.mapping.max(initial=0) >= rows:
+                raise ModelFormatError(f"the mapping points outside the {rows} embedding rows")
+        if self.weights is not None and len(self.weights) < vocab:
+            raise ModelFormatError(f"there are {len(self.weights)} token weights for {vocab} tokens")
+
+    # ----- loading and saving -------------------------------------------------------------------
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        normalize: bool | None = None,
+        max_length: int | None = _UNSET,
+    ) -> StaticEmbedder:
+        """Load a model from a local folder, or from a hub id (the local cache first; see ``m2vcli.hub``)."""
+        raw = persistence.read_model_folder(persistence.resolve_model_folder(path))
+        return cls(
+            raw.embeddings,
+            raw.tokenizer_json,
+            config=raw.config,
+            weights=raw.weights,
+            mapping=raw.mapping,
+            normalize=normalize,
+            max_length=max_length,
+            card=raw.card,
+        )
+
+    def save_pretrained(self, path: str | os.PathLike[str], *, force: bool = False) -> None:
+        """Write the model folder atomically (see ``persistence.write_folder_atomically``)."""
+        target = Path(path)
+        config = {"model_type": "model2vec", "architectures": ["StaticModel"], **self.config}
+        config["hidden_dim"] = self.dim
+        config["embedding_dtype"] = np.dtype(self.embeddings.dtype).name
+        if self.mapping is not None:
+            config["vocabulary_quantization"] = int(self.embeddings.shape[0])
+        card = model_card(
+            target.name or "model", config, rows=self.embeddings.shape[0], dim=self.dim, vocab_size=self.vocab_size
+        )
+
+        def fill(folder: Path) -> None:
+            persistence.write_model_files(
+                folder,
+                embeddings=self.embeddings,
+                tokenizer_json=self.tokenizer_json,
+                config=config,
+                weights=self.weights,
+                mapping=self.mapping,
+                card=card,
+            )
+
+        persistence.write_folder_atomically(target, fill, force=force)
+
+    # ----- properties -----------------------------------------------------------------------------
+
+    @property
+    def dim(self) -> int:
+        return int(self.embeddings.shape[1])
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.tokenizer.get_vocab_size(with_added_tokens=True))
+
+    def __len__(self) -> int:
+        return self.vocab_size
+
+    def __repr__(self) -> str:
+        return f"StaticEmbedder(vocab_size={self.vocab_size}, dim={self.dim}, normalize={self.normalize})"
+
+    # ----- tokenizing and encoding ------------------------------------------------------------
+
+    def _resolve_max_length(self, max_length: int | None) -> int | None:
+        return self.max_length if max_length is _UNSET else max_length
+
+    def _token_rows(self, texts: Sequence[str], max_length: int | None) -> tuple[np.ndarray, ...]:
+        """Flat token ids, table rows (dropped tokens -> the zero row), lengths and kept-token counts."""
+        ids, lengths = self._ids.encode(texts, max_length)
+        rows = ids if self.mapping is None else self.mapping[ids]
+        counts = lengths
+        if self.unk_id is not None:
+            dropped = ids == self.unk_id
+            if dropped.any():
+                rows = rows.copy() if rows is ids else rows
+                rows[dropped] = self._table.shape[0] - 1
+                segment = np.repeat(np.arange(len(lengths)), lengths)
+                counts = lengths - np.bincount(segment[dropped], minlength=len(lengths))
+        return ids, rows, lengths, counts
+
+    def tokenize(self, texts: Sequence[str], *, max_length: int | None = _UNSET) -> list[list[int]]:
+        """Token ids of each text, truncated to ``max_length``, unknown tokens dropped."""
+        encs = self._ids.encodings(list(texts), self._resolve_max_length(max_length))
+        if self.unk_id is None:
+            return [enc.ids for enc in encs]
+        unk = self.unk_id
+        return [[i for i in enc.ids if i != unk] for enc in encs]
+
+    def _pool(self, tokens: tuple[np.ndarray, ...], normalize: bool) -> np.ndarray:
+        ids, rows, lengths, counts = tokens
+        token_weights = None if self.weights is None else self.weights[ids]
+        sums = pooled_sums(self._table, rows, lengths, token_weights)
+        nonzero = counts > 0
+        sums[nonzero] /= counts[nonzero, None].astype(np.float32)
+        if normalize:
+            norms = np.linalg.norm(sums, axis=1)
+            keep = norms > 0
+            sums[keep] /= norms[keep, None]
+        return sums
+
+    def encode_batches(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        normalize: bool | None = None,
+        max_length: int | None = _UNSET,
+    ) -> Iterator[np.ndarray]:
+        """Yield float32 ``(<=batch_size, dim)`` arrays for consecutive batches of ``texts``, in order.
+
+        The next batch is tokenized in a worker thread while the current one is pooled: the tokenizer
+        releases the GIL, so both cores stay busy.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        norm = self.normalize if normalize is None else normalize
+        limit = self._resolve_max_length(max_length)
+        starts = range(0, len(texts), batch_size)
+        if len(starts) <= 1:
+            for start in starts:
+                yield self._pool(self._token_rows(texts[start : start + batch_size], limit), norm)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="m2v-tokenize") as pool:
+            pending = pool.submit(self._token_rows, texts[0:batch_size], limit)
+            for start in starts:
+                tokens = pending.result()
+                after = start + batch_size
+                if after < len(texts):
+                    pending = pool.submit(self._token_rows, texts[after : after + batch_size], limit)
+                yield self._pool(tokens, norm)
+
+    @overload
+    def encode(
+        self,
+        texts: str,
+        *,
+        batch_size: int = ...,
+        normalize: bool | None = ...,
+        max_length: int | None = ...,
+        show_progress: bool = ...,
+    ) -> np.ndarray: ...
+
+    @overload
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = ...,
+        normalize: bool | None = ...,
+        max_length: int | None = ...,
+        show_progress: bool = ...,
+    ) -> np.ndarray: ...
+
+    def encode(
+        self,
+        texts: str | Sequence[str],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        normalize: bool | None = None,
+        max_length: int | None = _UNSET,
+        show_progress: bool = False,
+    ) -> np.ndarray:
+        """Encode texts to a float32 ``(n, dim)`` array; a single string gives a ``(dim,)`` vector."""
+        single = isinstance(texts, str)
+        batch = [texts] if isinstance(texts, str) else list(texts)
+        out = np.empty((len(batch), self.dim), dtype=np.float32)
+        with _progress(show_progress, "Encoding") as on_progress:
+            done = 0
+            for vectors in self.encode_batches(
+                batch, batch_size=batch_size, normalize=normalize, max_length=max_length
+            ):
+                out[done : done + len(vectors)] = vectors
+                done += len(vectors)
+                on_progress(done, len(batch))
+        return out[0] if single else out
+
+    def encode_as_sequence(
+        self, texts: str | Sequence[str], *, max_length: int | None = _UNSET
+    ) -> np.ndarray | list[np.ndarray]:
+        """Each text's token vectors ``(n_tokens, dim)`` before pooling (weights applied, unknowns dropped)."""
+        single = isinstance(texts, str)
+        batch = [texts] if isinstance(texts, str) else list(texts)
+        out = []
+        for ids in self.tokenize(batch, max_length=max_length):
+            idx = np.asarray(ids, dtype=np.int64)
+            rows = idx if self.mapping is None else self.mapping[idx]
+            vectors = self._table[rows]
+            if self.weights is not None:
+                vectors = vectors * self.weights[idx, None]
+            out.append(vectors)
+        return out[0] if single else out
+
+
+def _progress(enabled: bool, description: str) -> Any:
+    if not enabled:
+        from contextlib import nullcontext
+
+        noop: Callable[[int, int], None] = lambda done, total: None  # noqa: E731
+        return nullcontext(noop)
+    from m2vcli.console import progress_bar
+
+    return progress_bar(description, unit="texts")

@@ -1,0 +1,62 @@
+"""The README.md model card written next to every saved model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_SKIP = {"model_type", "architectures"}
+
+
+def model_card(name: str, config: dict[str, Any], *, rows: int, dim: int, vocab_size: int) -> str:
+    """A model card: hub metadata, usage with m2v, model2vec and sentence-transformers, and settings."""
+    base = config.get("tokenizer_name") or config.get("teacher")
+    lines = ["---"]
+    if base:
+        lines.append(f"base_model: {json.dumps(str(base))}")
+    lines += [
+        "library_name: model2vec",
+        "license: mit",
+        "tags:",
+        "- embeddings",
+        "- static-embeddings",
+        "- sentence-transformers",
+        "- m2v",
+        "---",
+        "",
+        f"# {name}",
+        "",
+        "A static embedding model made with m2v: one vector per token, and a text's vector is the mean of",
+        "its tokens' vectors. It encodes text hundreds of times faster than the Sentence Transformer it was",
+        "distilled from.",
+        "",
+        f"- vocabulary: {vocab_size:,} tokens; embedding table: {rows:,} x {dim}",
+        f"- teacher: {base or 'unknown'}",
+        "",
+        "## Usage",
+        "",
+        "```bash",
+        f"echo 'It is dangerous to go alone!' | m2v encode --model {name} --format jsonl",
+        "```",
+        "",
+        "```python",
+        "from m2vcli import StaticEmbedder",
+        "",
+        f'model = StaticEmbedder.from_pretrained("{name}")',
+        'vectors = model.encode(["It is dangerous to go alone!", "It is a secret to everyone."])',
+        "```",
+        "",
+        "The folder also loads in `model2vec.StaticModel.from_pretrained` and in",
+        "`sentence_transformers.SentenceTransformer`.",
+        "",
+        "## Settings",
+        "",
+        "| setting | value |",
+        "|---|---|",
+    ]
+    for key, value in config.items():
+        if key in _SKIP:
+            continue
+        text = json.dumps(value) if isinstance(value, dict | list) else str(value)
+        lines.append(f"| {key} | {text.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,201 @@
+"""Reading and writing static-model folders.
+
+The format is shared with model2vec and sentence-transformers:
+
+- ``model.safetensors``: ``embeddings`` (rows x dim; float32, float16 or int8), optionally ``weights``
+  (one per token id) and ``mapping`` (token id -> row) as vocabulary quantization writes them. A
+  sentence-transformers ``StaticEmbedding`` folder names the tensor ``embedding.weight`` instead.
+- ``tokenizer.json``: a Hugging Face ``tokenizers`` document.
+- ``config.json``: ``normalize``, ``max_length``, ``hidden_dim``, ``embedding_dtype`` and the
+  distillation settings. m2v adds ``embedding_scale`` for int8 tables (model2vec ignores it, which only
+  scales its vectors).
+- ``modules.json`` (so sentence-transformers can load the folder) and a ``README.md`` model card.
+
+A folder is data, never code: tensors come from safetensors only and nothing is unpickled or executed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from m2vcli.errors import ModelFormatError, ModelLoadError, OutputError
+from m2vcli.hub import looks_like_hub_id, resolve_hub_folder
+
+MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json", "modules.json", "README.md"]
+_SUBFOLDERS = ("", "0_StaticEmbedding")
+
+
+@dataclass(frozen=True)
+class RawModel:
+    """The contents of a model folder, checked for consistency but not yet turned into a model."""
+
+    folder: Path
+    embeddings: np.ndarray
+    tokenizer_json: str
+    config: dict[str, Any]
+    weights: np.ndarray | None
+    mapping: np.ndarray | None
+    card: str | None
+
+
+def resolve_model_folder(name_or_path: str | os.PathLike[str]) -> Path:
+    """A local folder for a path or hub id; see ``m2vcli.hub`` for the hub rules."""
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelLoadError(f"{path} is a file, not a model folder")
+        return path
+    name = str(name_or_path)
+    if not looks_like_hub_id(name):
+        raise ModelLoadError(f"model path {name} does not exist")
+    return resolve_hub_folder(name, allow_patterns=[*MODEL_FILES, "0_StaticEmbedding/*", "*.json"])
+
+
+def _module_folder(folder: Path) -> Path:
+    for sub in _SUBFOLDERS:
+        candidate = folder / sub if sub else folder
+        if (candidate / "model.safetensors").is_file() and (candidate / "tokenizer.json").is_file():
+            return candidate
+    missing = [f for f in ("model.safetensors", "tokenizer.json") if not (folder / f).is_file()]
+    raise ModelFormatError(f"{folder} is not a model folder: missing {' and '.join(missing)}")
+
+
+def _read_tensors(path: Path) -> dict[str, np.ndarray]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="np") as handle:
+            return {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    except Exception as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ModelFormatError(f"{path} is corrupt or not a safetensors file ({first})") from None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFormatError(f"{path} is not valid JSON ({exc})") from None
+
+
+def read_model_folder(folder: Path) -> RawModel:
+    """Read and cross-check a static model folder."""
+    module = _module_folder(folder)
+    tensors = _read_tensors(module / "model.safetensors")
+    embeddings = tensors.get("embeddings", tensors.get("embedding.weight"))
+    if embeddings is None:
+        if any(k.endswith(("word_embeddings.weight", "attention.self.query.weight")) for k in tensors):
+            raise ModelFormatError(
+                f"{folder} holds a transformer, not a static model; distill it first: m2v distill --model {folder}"
+            )
+        raise ModelFormatError(f"{module / 'model.safetensors'} has no 'embeddings' tensor")
+    if embeddings.ndim != 2 or embeddings.shape[0] == 0 or embeddings.shape[1] == 0:
+        raise ModelFormatError(f"the embeddings tensor must be 2-D and non-empty, got shape {embeddings.shape}")
+    if embeddings.dtype not in (np.float32, np.float16, np.float64, np.int8):
+        raise ModelFormatError(f"unsupported embeddings dtype {embeddings.dtype}")
+    config_path = folder / "config.json"
+    config = _read_json(config_path) if config_path.is_file() else {}
+    if not isinstance(config, dict):
+        raise ModelFormatError(f"{config_path} must hold a JSON object")
+    dim = config.get("hidden_dim")
+    if dim is not None and dim != embeddings.shape[1]:
+        raise ModelFormatError(
+            f"{config_path} says hidden_dim {dim} but the embeddings have {embeddings.shape[1]} dimensions"
+        )
+    try:
+        tokenizer_json = (module / "tokenizer.json").read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ModelFormatError(f"{module / 'tokenizer.json'} is not UTF-8 text") from None
+    card_path = folder / "README.md"
+    card = card_path.read_text(encoding="utf-8", errors="replace") if card_path.is_file() else None
+    return RawModel(
+        folder=folder,
+        embeddings=embeddings,
+        tokenizer_json=tokenizer_json,
+        config=config,
+        weights=tensors.get("weights"),
+        mapping=tensors.get("mapping"),
+        card=card,
+    )
+
+
+def is_model_folder(path: Path) -> bool:
+    """True when ``path`` looks like a static model folder written by m2v or model2vec."""
+    config = path / "config.json"
+    if not (config.is_file() and (path / "model.safetensors").is_file()):
+        return False
+    try:
+        return json.loads(config.read_text(encoding="utf-8")).get("model_type") == "model2vec"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def write_folder_atomically(target: Path, fill: Callable[[Path], None], *, force: bool = False) -> None:
+    """Build a folder with ``fill(tmp)`` in a sibling temporary folder, then move it into place.
+
+    An existing folder is replaced only when it is empty, a static model, or ``force`` is set. If ``fill``
+    fails or is interrupted, the temporary folder is removed and ``target`` is left as it was.
+    """
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{target} exists and is a file, not a folder")
+    if target.is_dir() and any(target.iterdir()) and not is_model_folder(target) and not force:
+        raise OutputError(f"{target} exists and is not a static model; choose another path or pass --force")
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
+    except OSError as exc:
+        raise OutputError(f"cannot write to {parent}: {exc.strerror or exc}") from None
+    backup: Path | None = None
+    try:
+        fill(tmp)
+        if target.exists():
+            backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
+            backup.rmdir()
+            target.rename(backup)
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if backup is not None and backup.exists() and not target.exists():
+            backup.rename(target)
+        raise
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def write_model_files(
+    folder: Path,
+    *,
+    embeddings: np.ndarray,
+    tokenizer_json: str,
+    config: dict[str, Any],
+    weights: np.ndarray | None,
+    mapping: np.ndarray | None,
+    card: str,
+) -> None:
+    """Write the five files of a model folder into ``folder`` (which must exist)."""
+    from safetensors.numpy import save_file
+
+    tensors = {"embeddings": np.ascontiguousarray(embeddings)}
+    if weights is not None:
+        tensors["weights"] = np.ascontiguousarray(weights)
+    if mapping is not None:
+        tensors["mapping"] = np.ascontiguousarray(mapping)
+    save_file(tensors, str(folder / "model.safetensors"))
+    (folder / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
+    (folder / "config.json").write_text(json.dumps(config, indent=4) + "\n", encoding="utf-8")
+    modules = [{"idx": 0, "name": "0", "path": ".", "type": "sentence_transformers.models.StaticEmbedding"}]
+    if config.get("normalize"):
+        modules.append({"idx": 1, "name": "1", "path": "1_Normalize", "type": "sentence_transformers.models.Normalize"})
+    (folder / "modules.json").write_text(json.dumps(modules, indent=4) + "\n", encoding="utf-8")
+    (folder / "README.md").write_text(card, encoding="utf-8")
