@@ -59,8 +59,8 @@ class StaticEmbedder:
         self.config: dict[str, Any] = dict(config or {})
         self.embeddings = embeddings
         self.tokenizer_json = tokenizer_json
-        spec = json.loads(tokenizer_json)
         self.tokenizer = load_tokenizer(tokenizer_json, "tokenizer.json")
+        spec = json.loads(tokenizer_json)
         self.weights = None if weights is None else np.asarray(weights, dtype=np.float32).reshape(-1)
         self.mapping = None if mapping is None else np.asarray(mapping).astype(np.int64).reshape(-1)
         self.card = card

@@ -111,3 +111,9 @@ class TokenIds:
         lengths = np.fromiter(map(len, id_lists), dtype=np.int64, count=len(id_lists))
         ids = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64, count=int(lengths.sum()))
         return ids, lengths
+
+
+def clean_tokenizer_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a tokenizer.json document fit for a static model: no padding, truncation or special-token
+    template (a static model pools the text's own tokens only)."""
+    return dict(spec, padding=None, truncation=None, post_processor=None)

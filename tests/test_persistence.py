@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from m2vcli import StaticEmbedder
+from m2vcli.errors import HubError, ModelFormatError, ModelLoadError, OutputError
+from m2vcli.persistence import write_folder_atomically
+from tests.conftest import teacher_path, tiny_model
+
+
+def test_saved_folder_has_the_shared_layout(tiny_model_dir: Path) -> None:
+    names = sorted(p.name for p in tiny_model_dir.iterdir())
+    assert names == ["README.md", "config.json", "model.safetensors", "modules.json", "tokenizer.json"]
+    config = json.loads((tiny_model_dir / "config.json").read_text())
+    assert config["model_type"] == "model2vec" and config["hidden_dim"] == 8
+    modules = json.loads((tiny_model_dir / "modules.json").read_text())
+    assert modules[0]["type"] == "sentence_transformers.models.StaticEmbedding"
+    assert "m2v encode" in (tiny_model_dir / "README.md").read_text()
+
+
+def test_missing_path_and_non_model_folder(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        StaticEmbedder.from_pretrained(tmp_path / "nope")
+    with pytest.raises(ModelFormatError, match="not a model folder: missing model.safetensors and tokenizer.json"):
+        StaticEmbedder.from_pretrained(tmp_path)
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(ModelLoadError, match="is a file"):
+        StaticEmbedder.from_pretrained(tmp_path / "file.txt")
+
+
+def test_truncated_safetensors(tiny_model_dir: Path) -> None:
+    path = tiny_model_dir / "model.safetensors"
+    path.write_bytes(path.read_bytes()[:-40])
+    with pytest.raises(ModelFormatError, match="corrupt"):
+        StaticEmbedder.from_pretrained(tiny_model_dir)
+    path.write_bytes(b"\x00" * 3)
+    with pytest.raises(ModelFormatError, match="corrupt"):
+        StaticEmbedder.from_pretrained(tiny_model_dir)
+
+
+def test_tokenizer_that_does_not_parse(tiny_model_dir: Path) -> None:
+    (tiny_model_dir / "tokenizer.json").write_text('{"model": {"type": "WordPiece"')
+    with pytest.raises(ModelFormatError, match=r"tokenizer\.json"):
+        StaticEmbedder.from_pretrained(tiny_model_dir)
+    (tiny_model_dir / "tokenizer.json").write_bytes(b"\xff\xfe")
+    with pytest.raises(ModelFormatError, match="not UTF-8"):
+        StaticEmbedder.from_pretrained(tiny_model_dir)
+
+
+def test_config_dims_disagree_with_tensor(tiny_model_dir: Path) -> None:
+    config = json.loads((tiny_model_dir / "config.json").read_text())
+    config["hidden_dim"] = 384
+    (tiny_model_dir / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFormatError, match="hidden_dim 384 but the embeddings have 8"):
+        StaticEmbedder.from_pretrained(tiny_model_dir)
+
+
+def test_fewer_rows_than_tokens(tiny_model_dir: Path) -> None:
+    from safetensors.numpy import save_file
+
+    save_file({"embeddings": np.zeros((3, 8), np.float32)}, str(tiny_model_dir / "model.safetensors"))
+    with pytest.raises(ModelFormatError, match="only 3 rows"):
+        StaticEmbedder.from_pretrained(tiny_model_dir)
+
+
+def test_a_transformer_folder_is_not_a_static_model() -> None:
+    with pytest.raises(ModelFormatError, match="transformer, not a static model.*m2v distill"):
+        StaticEmbedder.from_pretrained(teacher_path())
+
+
+def test_hub_id_offline_and_not_cached(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(HubError, match="not in the Hugging Face cache.*local model folder"):
+        StaticEmbedder.from_pretrained("some-org/some-model")
+
+
+def test_save_refuses_a_folder_that_is_not_a_model(tmp_path: Path) -> None:
+    target = tmp_path / "data"
+    target.mkdir()
+    (target / "precious.txt").write_text("keep me")
+    with pytest.raises(OutputError, match="not a static model"):
+        tiny_model().save_pretrained(target)
+    assert (target / "precious.txt").read_text() == "keep me"
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(OutputError, match="is a file"):
+        tiny_model().save_pretrained(tmp_path / "afile")
+    tiny_model().save_pretrained(target, force=True)
+    assert not (target / "precious.txt").exists()
+
+
+def test_failed_write_leaves_the_old_model_and_no_temporary_folder(tiny_model_dir: Path) -> None:
+    before = {p.name: p.read_bytes() for p in tiny_model_dir.iterdir()}
+
+    def fill(folder: Path) -> None:
+        (folder / "config.json").write_text("{}")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_folder_atomically(tiny_model_dir, fill)
+    assert {p.name: p.read_bytes() for p in tiny_model_dir.iterdir()} == before
+    assert [p.name for p in tiny_model_dir.parent.iterdir()] == [tiny_model_dir.name]
+
+
+def test_overwriting_a_model_replaces_it(tiny_model_dir: Path) -> None:
+    tiny_model(dim=4).save_pretrained(tiny_model_dir)
+    assert StaticEmbedder.from_pretrained(tiny_model_dir).dim == 4
+    assert [p.name for p in tiny_model_dir.parent.iterdir()] == [tiny_model_dir.name]

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from m2vcli.tokenization import TokenIds
+from tests.conftest import teacher_path, tiny_tokenizer
+
+ALPHABET = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    "      .,;:!?'\"()[]{}#-_/\\\t\r\x00\x07\x1b\x7féÉüßçÑ中文日本語😀\u00a0\u200b\u2028"
+)
+PIECES = ["[UNK]", "[CLS]", "[cls]", "[PAD]", "Hello", "WORLD", "naïve", "café", "[MASK] it", "e\u0301"]
+
+
+def random_texts(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(n):
+        parts = [rng.choice(PIECES) if rng.random() < 0.15 else rng.choice(ALPHABET) for _ in range(rng.randint(0, 40))]
+        texts.append("".join(parts))
+    return texts
+
+
+def exact_ids(tokenizer_json: str, texts: list[str], max_length: int | None) -> list[list[int]]:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_str(tokenizer_json)
+    tok.no_padding()
+    if max_length is None:
+        tok.no_truncation()
+    else:
+        tok.enable_truncation(max_length)
+    return [e.ids for e in tok.encode_batch(texts, add_special_tokens=False)]
+
+
+@pytest.mark.parametrize("max_length", [None, 5])
+def test_fast_route_gives_the_tokenizers_own_ids_tiny(max_length: int | None) -> None:
+    spec = tiny_tokenizer().to_str()
+    texts = random_texts(3000, seed=1) + ["plain ascii text only", "Another Plain Line"] * 50
+    ids = TokenIds(tiny_tokenizer(), json.loads(spec))
+    assert [e.ids for e in ids.encodings(texts, max_length)] == exact_ids(spec, texts, max_length)
+
+
+def test_fast_route_gives_the_tokenizers_own_ids_bert_uncased() -> None:
+    from tokenizers import Tokenizer
+
+    spec = (teacher_path() / "tokenizer.json").read_text()
+    texts = random_texts(3000, seed=2)
+    ids = TokenIds(Tokenizer.from_str(spec), json.loads(spec))
+    assert ids._fast is not None  # the ASCII route is in use for BERT tokenizers
+    assert [e.ids for e in ids.encodings(texts, 512)] == exact_ids(spec, texts, 512)
+    flat, lengths = ids.encode(texts[:10], 512)
+    assert lengths.tolist() == [len(x) for x in exact_ids(spec, texts[:10], 512)]
+    assert flat.size == lengths.sum()
