@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from m2vcli.commands.distill import distill_command
 from m2vcli.commands.encode import encode
 from m2vcli.errors import M2VError
 
@@ -19,14 +20,15 @@ app = typer.Typer(
     name="m2v",
     help=(
         "Turn any Sentence Transformer into a tiny, fast static-embedding model, and use it.\n\n"
-        "Example: m2v encode --model my_model < sentences.txt > vectors.npy"
+        "Examples:\n\n  m2v distill -o my_model\n\n  m2v encode --model my_model < sentences.txt > vectors.npy"
     ),
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
-app.command("encode", no_args_is_help=False)(encode)
+app.command("distill")(distill_command)
+app.command("encode")(encode)
 
 
 def _version(value: bool) -> None:
@@ -45,7 +47,7 @@ def _root(
 ) -> None:
     """Turn any Sentence Transformer into a tiny, fast static-embedding model, and use it.
 
-    Example: m2v encode --model my_model < sentences.txt > vectors.npy
+    Examples: m2v distill -o my_model; m2v encode --model my_model < sentences.txt > vectors.npy
     """
 
 

@@ -89,7 +89,9 @@ def test_mapping_and_weights_follow_the_vocabulary_quantized_layout() -> None:
     centroids = rng.normal(size=(5, base.dim)).astype(np.float32)
     mapping = rng.integers(0, 5, size=vocab)
     weights = rng.uniform(0.5, 2.0, size=vocab).astype(np.float32)
-    model = StaticEmbedder(centroids, base.tokenizer_json, config={"normalize": False}, mapping=mapping, weights=weights)
+    model = StaticEmbedder(
+        centroids, base.tokenizer_json, config={"normalize": False}, mapping=mapping, weights=weights
+    )
     text = "the good movie is great"
     ids = tiny_tokenizer().encode(text, add_special_tokens=False).ids
     expected = np.mean([centroids[mapping[i]] * weights[i] for i in ids], axis=0)

@@ -25,7 +25,7 @@ def test_saved_folder_has_the_shared_layout(tiny_model_dir: Path) -> None:
 def test_missing_path_and_non_model_folder(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="does not exist"):
         StaticEmbedder.from_pretrained(tmp_path / "nope")
-    with pytest.raises(ModelFormatError, match="not a model folder: missing model.safetensors and tokenizer.json"):
+    with pytest.raises(ModelFormatError, match=r"not a model folder: missing model\.safetensors and tokenizer\.json"):
         StaticEmbedder.from_pretrained(tmp_path)
     (tmp_path / "file.txt").write_text("x")
     with pytest.raises(ModelLoadError, match="is a file"):
@@ -68,7 +68,7 @@ def test_fewer_rows_than_tokens(tiny_model_dir: Path) -> None:
 
 
 def test_a_transformer_folder_is_not_a_static_model() -> None:
-    with pytest.raises(ModelFormatError, match="transformer, not a static model.*m2v distill"):
+    with pytest.raises(ModelFormatError, match=r"transformer, not a static model.*m2v distill"):
         StaticEmbedder.from_pretrained(teacher_path())
 
 
@@ -76,7 +76,7 @@ def test_hub_id_offline_and_not_cached(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(HubError, match="not in the Hugging Face cache.*local model folder"):
+    with pytest.raises(HubError, match=r"not in the Hugging Face cache.*local model folder"):
         StaticEmbedder.from_pretrained("some-org/some-model")
 
 

