@@ -90,7 +90,7 @@ def sif_weights(n: int, coefficient: float) -> np.ndarray:
     n-th harmonic number. Frequent tokens get small weights, rare ones weights near 1. With n = 3,
     H = 1.8333, so p = 0.5455, 0.2727, 0.1818 and, for a = 0.1:
 
-    >>> sif_weights(3, 0.1).round(4).tolist()
+    >>> [round(float(w), 4) for w in sif_weights(3, 0.1)]
     [0.1549, 0.2683, 0.3548]
     """
     ranks = np.arange(1, n + 1, dtype=np.float64)

@@ -37,11 +37,10 @@ _UNSET: Any = _Unset()
 
 
 class StaticEmbedder:
-    """A static embedding model.
+    """A static embedding model: a tokenizer and one vector per token.
 
-    >>> model = StaticEmbedder.from_pretrained("my_model")  # doctest: +SKIP
-    >>> model.encode(["It's dangerous to go alone!", "It's a secret to everyone."]).shape  # doctest: +SKIP
-    (2, 256)
+    Usage: ``StaticEmbedder.from_pretrained("my_model").encode(["It's dangerous to go alone!"])`` gives a
+    float32 array of shape ``(1, dim)``.
     """
 
     def __init__(

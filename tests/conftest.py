@@ -20,8 +20,8 @@ PIECES = ["##s", "##ing", "##ed", "##ly", "un", "##o"]
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
-def tiny_tokenizer() -> Tokenizer:
-    vocab = {tok: i for i, tok in enumerate(SPECIALS + WORDS + PIECES)}
+def tiny_tokenizer(extra: tuple[str, ...] = ()) -> Tokenizer:
+    vocab = {tok: i for i, tok in enumerate(SPECIALS + WORDS + PIECES + list(extra))}
     tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
@@ -82,3 +82,30 @@ def sentences() -> list[str]:
     from m2vcli.corpus import movie_review_sentences
 
     return movie_review_sentences(2000, seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer BERT with the tiny WordPiece vocabulary, saved like a transformers folder."""
+    import torch
+    from tokenizers import processors
+    from transformers import BertConfig, BertModel
+
+    tok = tiny_tokenizer(extra=("[unused0]", "[unused1]"))
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
+    )
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=tok.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    path = tmp_path_factory.mktemp("teacher") / "tiny_bert"
+    BertModel(config).eval().save_pretrained(path)
+    tok.save(str(path / "tokenizer.json"))
+    return path

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from m2vcli import StaticEmbedder
+from m2vcli.cli import app
+from m2vcli.distillation import DistillConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_flags_and_config_file_reach_the_core(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: dict[str, DistillConfig] = {}
+
+    def fake(config: DistillConfig, **kwargs: object) -> object:
+        seen["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr("m2vcli.commands.distill.distill", fake)
+    cfg = tmp_path / "d.yaml"
+    cfg.write_text("pca_dims: 128\nquantize: int8\nsave_path: from_file\n")
+    result = CliRunner().invoke(app, ["distill", "--config", str(cfg), "-o", "out", "--no-sif", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    config = seen["config"]
+    assert (config.pca_dims, config.quantize.value, config.save_path) == (128, "int8", "out")
+    assert config.sif_coefficient is None and config.device.value == "cpu"
+
+
+def test_missing_save_path_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, ["distill"])
+    assert result.exit_code == 2
+
+
+def test_bad_pca_dims_is_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "m2vcli", "distill", "-o", str(tmp_path / "m"), "--pca-dims", "abc"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1 and "pca_dims must be" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_shell_quickstart_distills_the_packaged_teacher_and_encodes(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        ["bash", str(ROOT / "examples" / "quickstart.sh"), str(tmp_path)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "3 vectors of 256 dims" in proc.stdout
+    vectors = np.load(tmp_path / "vectors.npy")
+    assert not vectors[2].any()  # the blank line
+    model = StaticEmbedder.from_pretrained(tmp_path / "my_model")
+    good, great, cat = model.encode(["a good movie", "a great film", "the cat sat on the mat"])
+    assert good @ great > good @ cat + 0.1  # the distilled model carries meaning
+
+
+@pytest.mark.slow
+def test_python_quickstart_runs(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py"), str(tmp_path)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "shape: (3, 256)" in proc.stdout
