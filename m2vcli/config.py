@@ -36,8 +36,8 @@ class EncodeConfig:
     errors: InputErrors = InputErrors.STRICT
 
     def __post_init__(self) -> None:
-        _coerce_enum(self, "format", OutputFormat)
-        _coerce_enum(self, "errors", InputErrors)
+        coerce_enum(self, "format", OutputFormat)
+        coerce_enum(self, "errors", InputErrors)
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ConfigError(f"batch_size must be a whole number of at least 1, got {self.batch_size!r}")
         if self.max_length is not None and (not isinstance(self.max_length, int) or self.max_length < 0):
@@ -46,7 +46,7 @@ class EncodeConfig:
             raise ConfigError("no model given: pass --model PATH (a model folder or hub id)")
 
 
-def _coerce_enum(obj: Any, name: str, enum: type[Enum]) -> None:
+def coerce_enum(obj: Any, name: str, enum: type[Enum]) -> None:
     value = getattr(obj, name)
     if value is None or isinstance(value, enum):
         return

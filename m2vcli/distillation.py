@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from m2vcli.config import coerce_enum
 from m2vcli.errors import ConfigError, ModelLoadError
 from m2vcli.model import StaticEmbedder
+from m2vcli.persistence import check_model_target
 from m2vcli.teacher import Device, Precision
 from m2vcli.version import __version__
 
@@ -50,13 +52,7 @@ class DistillConfig:
 
     def __post_init__(self) -> None:
         for name, enum in (("device", Device), ("dtype", Precision), ("quantize", Quantize)):
-            value = getattr(self, name)
-            if not isinstance(value, enum):
-                try:
-                    object.__setattr__(self, name, enum(value))
-                except ValueError:
-                    choices = ", ".join(str(m.value) for m in enum)
-                    raise ConfigError(f"{name} must be one of {choices}, got {value!r}") from None
+            coerce_enum(self, name, enum)
         object.__setattr__(self, "pca_dims", parse_pca_dims(self.pca_dims))
         if self.sif_coefficient is not None and not 0 < float(self.sif_coefficient) < 1:
             raise ConfigError(f"sif_coefficient must be between 0 and 1 (exclusive), got {self.sif_coefficient}")
@@ -207,7 +203,7 @@ def distill(
         clock = now
 
     if cfg.save_path:
-        _check_save_path(Path(cfg.save_path), cfg.force)
+        check_model_target(Path(cfg.save_path), force=cfg.force)
     phase("Loading the teacher")
     teacher = teachers.find_teacher(cfg.model)
     folder = teachers.transformer_folder(teacher)
@@ -289,13 +285,3 @@ def distill(
         result.save_path = str(cfg.save_path)
         result.bytes_on_disk = sum(p.stat().st_size for p in Path(cfg.save_path).iterdir() if p.is_file())
     return result
-
-
-def _check_save_path(path: Path, force: bool) -> None:
-    from m2vcli.errors import OutputError
-    from m2vcli.persistence import is_model_folder
-
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"save path {path} exists and is a file")
-    if path.is_dir() and any(path.iterdir()) and not is_model_folder(path) and not force:
-        raise OutputError(f"save path {path} exists and is not a static model; choose another path or pass --force")

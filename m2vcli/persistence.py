@@ -139,6 +139,14 @@ def is_model_folder(path: Path) -> bool:
         return False
 
 
+def check_model_target(target: Path, *, force: bool) -> None:
+    """Refuse a target that is a file, or a non-empty folder that is not a static model (unless forced)."""
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{target} exists and is a file, not a folder")
+    if target.is_dir() and any(target.iterdir()) and not is_model_folder(target) and not force:
+        raise OutputError(f"{target} exists and is not a static model; choose another path or pass --force")
+
+
 def write_folder_atomically(target: Path, fill: Callable[[Path], None], *, force: bool = False) -> None:
     """Build a folder with ``fill(tmp)`` in a sibling temporary folder, then move it into place.
 
@@ -146,10 +154,7 @@ def write_folder_atomically(target: Path, fill: Callable[[Path], None], *, force
     fails or is interrupted, the temporary folder is removed and ``target`` is left as it was.
     """
     target = Path(target)
-    if target.exists() and not target.is_dir():
-        raise OutputError(f"{target} exists and is a file, not a folder")
-    if target.is_dir() and any(target.iterdir()) and not is_model_folder(target) and not force:
-        raise OutputError(f"{target} exists and is not a static model; choose another path or pass --force")
+    check_model_target(target, force=force)
     parent = target.parent if str(target.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)

@@ -211,3 +211,24 @@ def test_every_enum_member_is_accepted(tiny_model_dir: Path) -> None:
             m2v("encode", "-m", str(tiny_model_dir), "--errors", mode.value, "-f", "jsonl", stdin=b"a\n").returncode
             == 0
         )
+
+
+def test_vectors_are_streamed_batch_by_batch(tiny_model_dir: Path) -> None:
+    from m2vcli.encoding import encode_lines
+
+    class Recorder(io.BytesIO):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sizes: list[int] = []
+
+        def write(self, data: bytes) -> int:  # type: ignore[override]
+            self.sizes.append(len(data))
+            return super().write(data)
+
+    out = Recorder()
+    lines = b"".join(f"the cat sat on mat {i}\n".encode() for i in range(1000))
+    config = EncodeConfig(model=str(tiny_model_dir), batch_size=64)
+    result = encode_lines(config, stdin=io.BytesIO(lines), stdout=out)
+    assert result.rows == 1000
+    assert max(out.sizes[1:]) == 64 * 8 * 4  # no write larger than one batch of vectors
+    assert np.load(io.BytesIO(out.getvalue())).shape == (1000, 8)
