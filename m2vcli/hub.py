@@ -24,6 +24,15 @@ def looks_like_hub_id(name: str) -> bool:
     return bool(_HUB_ID.fullmatch(name)) and ".." not in name and "--" not in name
 
 
+def hub_cache_dir() -> str | None:
+    """The hub cache folder named by the environment now (huggingface_hub reads it only at import)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return os.path.join(os.environ["HF_HOME"], "hub")
+    return None
+
+
 def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -45,7 +54,12 @@ def resolve_hub_folder(
     try:
         return Path(
             snapshot_download(
-                repo_id, revision=revision, allow_patterns=allow_patterns, local_files_only=True, token=token
+                repo_id,
+                revision=revision,
+                allow_patterns=allow_patterns,
+                local_files_only=True,
+                token=token,
+                cache_dir=hub_cache_dir(),
             )
         )
     except Exception:
@@ -55,7 +69,11 @@ def resolve_hub_folder(
             f"'{repo_id}' is not a local folder and is not in the Hugging Face cache, and HF_HUB_OFFLINE is set; {hint}"
         )
     try:
-        return Path(snapshot_download(repo_id, revision=revision, allow_patterns=allow_patterns, token=token))
+        return Path(
+            snapshot_download(
+                repo_id, revision=revision, allow_patterns=allow_patterns, token=token, cache_dir=hub_cache_dir()
+            )
+        )
     except Exception as exc:
         reason = _short_reason(exc)
         raise HubError(

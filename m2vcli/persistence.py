@@ -106,6 +106,11 @@ def read_model_folder(folder: Path) -> RawModel:
     config = _read_json(config_path) if config_path.is_file() else {}
     if not isinstance(config, dict):
         raise ModelFormatError(f"{config_path} must hold a JSON object")
+    if "normalize" not in config and (folder / "modules.json").is_file():
+        # A sentence-transformers folder says "normalize" with a Normalize module instead of a config key.
+        modules = _read_json(folder / "modules.json")
+        if isinstance(modules, list):
+            config["normalize"] = any(str(m.get("type", "")).endswith("Normalize") for m in modules)
     dim = config.get("hidden_dim")
     if dim is not None and dim != embeddings.shape[1]:
         raise ModelFormatError(

@@ -62,3 +62,16 @@ def test_model2vec_folder_loads_in_m2v(
         assert ours.mapping is not None and ours.weights is not None
     texts = sentences[:1000]
     assert min_cosine(ours.encode(texts), source.encode(texts)) >= 0.999
+
+
+@pytest.mark.slow
+def test_sentence_transformers_folder_loads_in_m2v(real_static_dir: Path, tmp_path: Path, sentences: list[str]) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(real_static_dir), device="cpu")
+    st.save(str(tmp_path / "st"))
+    ours = StaticEmbedder.from_pretrained(tmp_path / "st")
+    assert ours.normalize  # from the Normalize module, as there is no config.json
+    texts = sentences[:500]
+    theirs = st.encode(texts, convert_to_numpy=True)
+    assert min_cosine(ours.encode(texts), theirs) >= 0.999

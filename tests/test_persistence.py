@@ -111,3 +111,19 @@ def test_overwriting_a_model_replaces_it(tiny_model_dir: Path) -> None:
     tiny_model(dim=4).save_pretrained(tiny_model_dir)
     assert StaticEmbedder.from_pretrained(tiny_model_dir).dim == 4
     assert [p.name for p in tiny_model_dir.parent.iterdir()] == [tiny_model_dir.name]
+
+
+def test_hub_id_found_in_the_local_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_model_dir: Path) -> None:
+    import shutil
+
+    repo = tmp_path / "cache" / "models--some-org--tiny"
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    shutil.copytree(tiny_model_dir, repo / "snapshots" / revision)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    model = StaticEmbedder.from_pretrained("some-org/tiny")
+    expected = StaticEmbedder.from_pretrained(tiny_model_dir)
+    np.testing.assert_array_equal(model.encode(["hello world"]), expected.encode(["hello world"]))
