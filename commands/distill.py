@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -9,7 +10,7 @@ from m2vcli.commands._options import ConfigOption
 
 from m2vcli.config import build_config
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
-from m2vcli.distillation import DistillConfig, DistillResult, Quantize, distill
+from m2vcli.distillation import DistillConfig, DistillResult, Quantize, Weighting, distill
 from m2vcli.teacher import Device, Precision
 
 
@@ -51,6 +52,29 @@ def distill_command(
         str | None,
         typer.Option(help="Regex of tokens to leave out (default: BERT's [unusedN]).", show_default=False),
     ] = None,
+    vocabulary: Annotated[
+        str | None,
+        typer.Option(
+            "--vocabulary",
+            help="Words to add: wordfreq:LANG:N (the N most frequent words of LANG) or a word file.",
+            show_default=False,
+        ),
+    ] = None,
+    vocabulary_path: Annotated[
+        Path | None,
+        typer.Option(
+            help="Word file to add: one word or phrase per line, most frequent first, optionally word<TAB>count.",
+            show_default=False,
+            dir_okay=False,
+        ),
+    ] = None,
+    weighting: Annotated[
+        Weighting | None,
+        typer.Option(
+            help="SIF probabilities of added words: their known frequency, or zipf on row rank (default: frequency).",
+            show_default=False,
+        ),
+    ] = None,
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="Tokens per teacher batch (default: 1024).", show_default=False)
     ] = None,
@@ -69,7 +93,11 @@ def distill_command(
         m2v distill --model BAAI/bge-base-en-v1.5 --device mps --save-path bge_static
 
         m2v distill --pca-dims 128 --quantize int8 -o small_model
+
+        m2v distill --vocabulary wordfreq:en:50000 -o words_model
     """
+    if vocabulary and vocabulary_path:
+        raise typer.BadParameter("give --vocabulary or --vocabulary-path, not both", param_hint="--vocabulary")
     flags = {
         "model": model,
         "save_path": save_path,
@@ -79,6 +107,8 @@ def distill_command(
         "sif_coefficient": sif_coefficient,
         "quantize": quantize,
         "token_remove_pattern": token_remove_pattern,
+        "vocabulary": vocabulary or (str(vocabulary_path) if vocabulary_path else None),
+        "weighting": weighting,
         "batch_size": batch_size,
         "trust_remote_code": trust_remote_code or None,
         "force": force or None,
@@ -106,11 +136,12 @@ def render_summary(result: DistillResult) -> None:
     table = Table(title="Distilled", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    skipped = ", ".join(f"{n} {why}" for why, n in result.skipped.items() if n) or "none"
+    skipped = ", ".join(f"{n:,} {why}" for why, n in result.skipped.items() if n) or "none"
+    added = f"{result.added:,} words added ({result.normalized:,} normalized); " if result.added else ""
     rows = [
         ("teacher", result.teacher),
         ("saved to", result.save_path or "-"),
-        ("vocabulary", f"{result.vocab_size:,} tokens kept; skipped: {skipped}"),
+        ("vocabulary", f"{result.vocab_size:,} rows; {added}skipped: {skipped}"),
         ("dims", f"{result.teacher_dim} -> {result.dims}"),
         ("device / precision", f"{result.device} / {result.precision}"),
         ("bytes on disk", f"{result.bytes_on_disk:,}" if result.bytes_on_disk else "-"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -17,14 +18,23 @@ from typing import Any
 import numpy as np
 
 from m2vcli.config import coerce_enum
-from m2vcli.errors import ConfigError, ModelLoadError
+from m2vcli.errors import ConfigError
 from m2vcli.model import StaticEmbedder
 from m2vcli.persistence import check_model_target
-from m2vcli.teacher import Device, Precision
+from m2vcli.teacher import Device, LoadedTeacher, Precision, load_teacher
 from m2vcli.version import __version__
+from m2vcli.vocabulary import Vocabulary, extend_vocabulary, teacher_vocabulary
+from m2vcli.wordlists import load_word_list
 
 ProgressCallback = Callable[[int, int], None]
 UNUSED_PATTERN = r"\[unused\d+\]"
+
+
+class Weighting(str, Enum):
+    """Where the SIF weights' token probabilities come from (see ``row_weights``)."""
+
+    ZIPF = "zipf"
+    FREQUENCY = "frequency"
 
 
 class Quantize(str, Enum):
@@ -45,13 +55,20 @@ class DistillConfig:
     sif_coefficient: float | None = 1e-4
     quantize: Quantize = Quantize.FLOAT16
     token_remove_pattern: str | None = UNUSED_PATTERN
+    vocabulary: str | None = None
+    weighting: Weighting = Weighting.FREQUENCY
     batch_size: int = 1024
     normalize: bool = True
     trust_remote_code: bool = False
     force: bool = False
 
     def __post_init__(self) -> None:
-        for name, enum in (("device", Device), ("dtype", Precision), ("quantize", Quantize)):
+        for name, enum in (
+            ("device", Device),
+            ("dtype", Precision),
+            ("quantize", Quantize),
+            ("weighting", Weighting),
+        ):
             coerce_enum(self, name, enum)
         object.__setattr__(self, "pca_dims", parse_pca_dims(self.pca_dims))
         if self.sif_coefficient is not None and not 0 < float(self.sif_coefficient) < 1:
@@ -100,6 +117,8 @@ class DistillResult:
     teacher: str
     teacher_dim: int
     vocab_size: int
+    added: int
+    normalized: int
     skipped: dict[str, int]
     dims: int
     device: str
@@ -109,47 +128,39 @@ class DistillResult:
     save_path: str | None = None
 
 
-def _wrap_ids(tokenizer: Any) -> tuple[list[int], list[int]]:
-    """The teacher's special tokens before and after a single token (``[CLS]`` / ``[SEP]`` for BERT)."""
-    plain = tokenizer.encode("a", add_special_tokens=False).ids
-    full = tokenizer.encode("a", add_special_tokens=True).ids
-    for start in range(len(full) - len(plain) + 1):
-        if full[start : start + len(plain)] == plain:
-            return full[:start], full[start + len(plain) :]
-    return [], []
-
-
-def embed_tokens(
-    encoder: Any,
-    teacher_tokenizer: Any,
-    token_ids: list[int],
-    *,
-    device: str,
-    precision: str,
-    batch_size: int,
-    on_progress: ProgressCallback,
+def embed_items(
+    teacher: LoadedTeacher, items: list[list[int]], batch_size: int, on_progress: ProgressCallback
 ) -> np.ndarray:
-    """Mean-pooled teacher outputs for each token id, as float32 ``(len(token_ids), teacher_dim)``."""
+    """Mean-pooled teacher outputs for each item (token ids between the teacher's special tokens).
+
+    Items are sorted by length and batched, so a batch pads to its own longest item only; the default
+    vocabulary (one token per item) needs no padding at all.
+    """
     import torch
 
-    prefix, suffix = _wrap_ids(teacher_tokenizer)
-    ids = torch.tensor([[*prefix, i, *suffix] for i in token_ids], dtype=torch.long)
-    out = np.empty((len(token_ids), encoder.config.hidden_size), dtype=np.float32)
-    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(precision)
-    autocast = torch.autocast(device_type=device, dtype=dtype) if dtype is not None else _null()
+    wrap = len(teacher.prefix) + len(teacher.suffix)
+    order = sorted(range(len(items)), key=lambda i: len(items[i]))
+    out = np.empty((len(items), teacher.dim), dtype=np.float32)
+    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(teacher.precision)
+    autocast = torch.autocast(device_type=teacher.device, dtype=dtype) if dtype is not None else nullcontext()
+    done = 0
     with torch.inference_mode(), autocast:
-        for start in range(0, len(ids), batch_size):
-            batch = ids[start : start + batch_size].to(device)
-            hidden = encoder(input_ids=batch, attention_mask=torch.ones_like(batch)).last_hidden_state
-            out[start : start + len(batch)] = hidden.float().mean(dim=1).cpu().numpy()
-            on_progress(min(start + batch_size, len(ids)), len(ids))
+        for start in range(0, len(order), batch_size):
+            chosen = order[start : start + batch_size]
+            width = len(items[chosen[-1]]) + wrap
+            ids = torch.full((len(chosen), width), teacher.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(chosen), width), dtype=torch.long)
+            for row, index in enumerate(chosen):
+                seq = [*teacher.prefix, *items[index], *teacher.suffix]
+                ids[row, : len(seq)] = torch.tensor(seq)
+                mask[row, : len(seq)] = 1
+            ids, mask = ids.to(teacher.device), mask.to(teacher.device)
+            hidden = teacher.encoder(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+            pooled = (hidden * mask[..., None]).sum(dim=1) / mask.sum(dim=1, keepdim=True)
+            out[chosen] = pooled.cpu().numpy()
+            done += len(chosen)
+            on_progress(done, len(items))
     return out
-
-
-def _null() -> Any:
-    from contextlib import nullcontext
-
-    return nullcontext()
 
 
 def reduce_dims(vectors: np.ndarray, pca_dims: int | float | None) -> np.ndarray:
@@ -177,6 +188,34 @@ def quantize(table: np.ndarray, how: Quantize) -> tuple[np.ndarray, float | None
     return np.clip(np.rint(table / scale), -127, 127).astype(np.int8), scale
 
 
+def row_weights(vocab: Vocabulary, coefficient: float, weighting: Weighting) -> np.ndarray:
+    """SIF weight of every row.
+
+    ``zipf``: every row's probability comes from its rank (its id), as if the whole vocabulary were one
+    frequency-ranked list. ``frequency``: the teacher's tokens keep their Zipf estimate; added words use
+    their known frequency (a count column or the wordfreq list), else the Zipf estimate of their rank in the
+    word list, so a frequent added word is not weighted like a rare one.
+    """
+    rows = len(vocab.tokens)
+    if weighting is Weighting.ZIPF or vocab.added == 0:
+        return sif_weights(rows, coefficient)
+    weights = np.empty(rows, dtype=np.float32)
+    weights[: vocab.n_teacher] = sif_weights(vocab.n_teacher, coefficient)
+    if vocab.word_frequencies is not None:
+        p = np.asarray(vocab.word_frequencies, dtype=np.float64)
+        weights[vocab.n_teacher :] = coefficient / (coefficient + p)
+    else:
+        weights[vocab.n_teacher :] = sif_weights(vocab.added, coefficient)
+    return weights
+
+
+def build_vocabulary(cfg: DistillConfig, teacher: LoadedTeacher) -> Vocabulary:
+    base = teacher_vocabulary(teacher.tokenizer_json, cfg.token_remove_pattern)
+    if cfg.vocabulary is None:
+        return base
+    return extend_vocabulary(base, load_word_list(cfg.vocabulary), teacher.tokenizer, teacher.max_tokens)
+
+
 def distill(
     config: DistillConfig | None = None,
     *,
@@ -185,11 +224,6 @@ def distill(
     **settings: Any,
 ) -> DistillResult:
     """Distill a static model from a teacher; save it when ``save_path`` is set."""
-    from tokenizers import Tokenizer
-
-    from m2vcli import teacher as teachers
-    from m2vcli.vocabulary import teacher_vocabulary
-
     cfg = config or DistillConfig(**settings)
     progress = on_progress or (lambda done, total: None)
     phase = on_phase or (lambda name: None)
@@ -205,77 +239,37 @@ def distill(
     if cfg.save_path:
         check_model_target(Path(cfg.save_path), force=cfg.force)
     phase("Loading the teacher")
-    teacher = teachers.find_teacher(cfg.model)
-    folder = teachers.transformer_folder(teacher)
-    tokenizer_file = folder / "tokenizer.json"
-    if not tokenizer_file.is_file():
-        tokenizer_file = teacher.path / "tokenizer.json"
-    if not tokenizer_file.is_file():
-        raise ModelLoadError(f"{teacher.path} has no tokenizer.json (m2v needs a fast tokenizer)")
-    tokenizer_json = tokenizer_file.read_text(encoding="utf-8")
-    teacher_tokenizer = Tokenizer.from_str(tokenizer_json)
-    teacher_tokenizer.no_padding()
-    teacher_tokenizer.no_truncation()
-    vocab = teacher_vocabulary(tokenizer_json, cfg.token_remove_pattern)
-    device = teachers.pick_device(cfg.device)
-    precision = teachers.pick_precision(cfg.dtype, device)
-    encoder = teachers.load_encoder(folder, device, trust_remote_code=cfg.trust_remote_code)
-    teacher_dim = int(encoder.config.hidden_size)
-    if isinstance(cfg.pca_dims, int) and cfg.pca_dims > min(teacher_dim, len(vocab.tokens)):
+    if cfg.vocabulary is not None:
+        load_word_list(cfg.vocabulary)  # fail on a bad word list before the slow teacher load
+    teacher = load_teacher(cfg.model, cfg.device, cfg.dtype, trust_remote_code=cfg.trust_remote_code)
+    vocab = build_vocabulary(cfg, teacher)
+    if isinstance(cfg.pca_dims, int) and cfg.pca_dims > min(teacher.dim, len(vocab.tokens)):
         raise ConfigError(
-            f"pca_dims must be between 1 and {min(teacher_dim, len(vocab.tokens))} (the teacher's dimension "
+            f"pca_dims must be between 1 and {min(teacher.dim, len(vocab.tokens))} (the teacher's dimension "
             f"and the vocabulary size), got {cfg.pca_dims}"
         )
     lap("load")
     phase("Embedding tokens")
-    vectors = embed_tokens(
-        encoder,
-        teacher_tokenizer,
-        vocab.teacher_ids,
-        device=device,
-        precision=precision,
-        batch_size=cfg.batch_size,
-        on_progress=progress,
-    )
+    vectors = embed_items(teacher, vocab.teacher_ids, cfg.batch_size, progress)
     lap("forward")
     phase("PCA and weighting")
     vectors = reduce_dims(vectors, cfg.pca_dims)
     if cfg.sif_coefficient is not None:
-        vectors *= sif_weights(len(vectors), float(cfg.sif_coefficient))[:, None]
+        vectors *= row_weights(vocab, float(cfg.sif_coefficient), cfg.weighting)[:, None]
     table, scale = quantize(vectors, cfg.quantize)
-    model_config: dict[str, Any] = {
-        "model_type": "model2vec",
-        "architectures": ["StaticModel"],
-        "tokenizer_name": teacher.name,
-        "apply_pca": cfg.pca_dims,
-        "sif_coefficient": cfg.sif_coefficient,
-        "hidden_dim": int(table.shape[1]),
-        "seq_length": 1000000,
-        "normalize": cfg.normalize,
-        "pooling": "mean",
-        "max_length": 512,
-        "m2v_version": __version__,
-        "distillation": {
-            "teacher": teacher.name,
-            "precision": precision,
-            "quantize": cfg.quantize.value,
-            "token_remove_pattern": cfg.token_remove_pattern,
-            "vocabulary": "teacher",
-        },
-    }
-    if scale is not None:
-        model_config["embedding_scale"] = scale
-    model = StaticEmbedder(table, vocab.tokenizer_json, config=model_config)
+    model = StaticEmbedder(table, vocab.tokenizer_json, config=model_config(cfg, teacher, table.shape[1], scale))
     lap("pca")
     result = DistillResult(
         model=model,
         teacher=teacher.name,
-        teacher_dim=teacher_dim,
+        teacher_dim=teacher.dim,
         vocab_size=len(vocab.tokens),
-        skipped=vocab.skipped,
+        added=vocab.added,
+        normalized=vocab.normalized,
+        skipped={k: v for k, v in vocab.skipped.items() if v},
         dims=int(table.shape[1]),
-        device=device,
-        precision=precision,
+        device=teacher.device,
+        precision=teacher.precision,
         timings=timings,
     )
     if cfg.save_path:
@@ -285,3 +279,31 @@ def distill(
         result.save_path = str(cfg.save_path)
         result.bytes_on_disk = sum(p.stat().st_size for p in Path(cfg.save_path).iterdir() if p.is_file())
     return result
+
+
+def model_config(cfg: DistillConfig, teacher: LoadedTeacher, dims: int, scale: float | None) -> dict[str, Any]:
+    """config.json of a distilled model: model2vec's keys plus the effective m2v settings."""
+    config: dict[str, Any] = {
+        "model_type": "model2vec",
+        "architectures": ["StaticModel"],
+        "tokenizer_name": teacher.name,
+        "apply_pca": cfg.pca_dims,
+        "sif_coefficient": cfg.sif_coefficient,
+        "hidden_dim": dims,
+        "seq_length": 1000000,
+        "normalize": cfg.normalize,
+        "pooling": "mean",
+        "max_length": 512,
+        "m2v_version": __version__,
+        "distillation": {
+            "teacher": teacher.name,
+            "precision": teacher.precision,
+            "quantize": cfg.quantize.value,
+            "token_remove_pattern": cfg.token_remove_pattern,
+            "vocabulary": cfg.vocabulary or "teacher",
+            "weighting": cfg.weighting.value,
+        },
+    }
+    if scale is not None:
+        config["embedding_scale"] = scale
+    return config

@@ -127,3 +127,70 @@ def load_encoder(folder: Path, device: str, *, trust_remote_code: bool) -> Any:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelLoadError(f"cannot load the transformer in {folder}: {first[:200]}") from None
     return model.to(device).eval()
+
+
+@dataclass
+class LoadedTeacher:
+    """A teacher ready to run: its tokenizer (no padding, truncation or template) and its encoder."""
+
+    name: str
+    tokenizer_json: str
+    tokenizer: Any
+    encoder: Any
+    device: str
+    precision: str
+    dim: int
+    prefix: list[int]
+    suffix: list[int]
+    pad_id: int
+
+    @property
+    def max_tokens(self) -> int:
+        """The most tokens one item may have between the teacher's special tokens."""
+        limit = int(getattr(self.encoder.config, "max_position_embeddings", 512) or 512)
+        return max(1, min(limit, 512) - len(self.prefix) - len(self.suffix))
+
+
+def _wrap_ids(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The teacher's special tokens before and after a text (``[CLS]`` / ``[SEP]`` for BERT)."""
+    plain = tokenizer.encode("a", add_special_tokens=False).ids
+    full = tokenizer.encode("a", add_special_tokens=True).ids
+    for start in range(len(full) - len(plain) + 1):
+        if full[start : start + len(plain)] == plain:
+            return full[:start], full[start + len(plain) :]
+    return [], []
+
+
+def load_teacher(model: str | None, device: Device, precision: Precision, *, trust_remote_code: bool) -> LoadedTeacher:
+    """Find, check and load the teacher named by ``model`` (None: the packaged default)."""
+    from tokenizers import Tokenizer
+
+    from m2vcli.tokenization import load_tokenizer
+
+    found = find_teacher(model)
+    folder = transformer_folder(found)
+    candidates = [folder / "tokenizer.json", found.path / "tokenizer.json"]
+    tokenizer_file = next((c for c in candidates if c.is_file()), None)
+    if tokenizer_file is None:
+        raise ModelLoadError(f"{found.path} has no tokenizer.json (m2v needs a fast tokenizer)")
+    tokenizer_json = tokenizer_file.read_text(encoding="utf-8")
+    tokenizer: Tokenizer = load_tokenizer(tokenizer_json, str(tokenizer_file))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    where = pick_device(device)
+    encoder = load_encoder(folder, where, trust_remote_code=trust_remote_code)
+    prefix, suffix = _wrap_ids(tokenizer)
+    padding = json.loads(tokenizer_json).get("padding") or {}
+    pad_id = padding.get("pad_id", tokenizer.token_to_id("[PAD]") or 0)
+    return LoadedTeacher(
+        name=found.name,
+        tokenizer_json=tokenizer_json,
+        tokenizer=tokenizer,
+        encoder=encoder,
+        device=where,
+        precision=pick_precision(precision, where),
+        dim=int(encoder.config.hidden_size),
+        prefix=prefix,
+        suffix=suffix,
+        pad_id=int(pad_id),
+    )

@@ -66,8 +66,14 @@ class TokenIds:
             plain = dict(spec, normalizer=None, padding=None, truncation=None)
             self._fast = Tokenizer.from_str(json.dumps(plain))
             self._lowercase = bool(normalizer.get("lowercase", True))
-            # Added tokens are matched in the raw text; a text that might hold one takes the exact route.
-            firsts = {t["content"][0] for t in spec.get("added_tokens", []) if t.get("content")}
+            # Tokens added with normalized=False are matched in the raw (not lower-cased) text: a text that
+            # might hold one takes the exact route. Normalized added tokens match alike on both routes.
+            raw = [
+                t["content"]
+                for t in spec.get("added_tokens", [])
+                if t.get("content") and t.get("normalized") is not True
+            ]
+            firsts = {content[0] for content in raw}
             extra = "".join(re.escape(c) for c in sorted(firsts) if c.isascii())
             self._unsafe = re.compile(f"[\\x00-\\x1f\\x7f{extra}]")
 

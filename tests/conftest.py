@@ -84,18 +84,19 @@ def sentences() -> list[str]:
     return movie_review_sentences(2000, seed=1)
 
 
-@pytest.fixture(scope="session")
-def tiny_teacher_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random 2-layer BERT with the tiny WordPiece vocabulary, saved like a transformers folder."""
+CORPUS = [
+    "the cat sat on the mat",
+    "it is dangerous to go alone",
+    "a good movie is a great film",
+    "the dog was unbelievable and the cat was good",
+    "everyone has a secret",
+] * 20
+
+
+def _save_teacher(tok: Tokenizer, path: Path) -> Path:
     import torch
-    from tokenizers import processors
     from transformers import BertConfig, BertModel
 
-    tok = tiny_tokenizer(extra=("[unused0]", "[unused1]"))
-    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
-    )
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=tok.get_vocab_size(),
@@ -105,7 +106,67 @@ def tiny_teacher_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         intermediate_size=64,
         max_position_embeddings=64,
     )
-    path = tmp_path_factory.mktemp("teacher") / "tiny_bert"
     BertModel(config).eval().save_pretrained(path)
     tok.save(str(path / "tokenizer.json"))
     return path
+
+
+def wordpiece_teacher_tokenizer() -> Tokenizer:
+    from tokenizers import processors
+
+    tok = tiny_tokenizer(extra=("[unused0]", "[unused1]"))
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
+    )
+    return tok
+
+
+def bpe_teacher_tokenizer() -> Tokenizer:
+    from tokenizers import decoders, processors, trainers
+
+    tok = Tokenizer(models.BPE(unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=330, special_tokens=["<s>", "<pad>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(CORPUS, trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))]
+    )
+    return tok
+
+
+def unigram_teacher_tokenizer() -> Tokenizer:
+    from tokenizers import decoders, processors, trainers
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    trainer = trainers.UnigramTrainer(vocab_size=90, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>")
+    tok.train_from_iterator(CORPUS, trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A </s>", special_tokens=[("</s>", tok.token_to_id("</s>"))]
+    )
+    return tok
+
+
+TEACHER_TOKENIZERS = {
+    "wordpiece": wordpiece_teacher_tokenizer,
+    "bpe": bpe_teacher_tokenizer,
+    "unigram": unigram_teacher_tokenizer,
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_teachers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Random 2-layer BERTs with a WordPiece, a byte-level BPE and a Unigram tokenizer."""
+    root = tmp_path_factory.mktemp("teachers")
+    return {kind: _save_teacher(make(), root / kind) for kind, make in TEACHER_TOKENIZERS.items()}
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher_dir(tiny_teachers: dict[str, Path]) -> Path:
+    return tiny_teachers["wordpiece"]

@@ -1,0 +1,110 @@
+"""Word lists that extend a static model's vocabulary.
+
+Two sources: a text file (one word or phrase per line, most frequent first; optionally ``word<TAB>count``)
+and the ``wordfreq`` package's frequency lists, named ``wordfreq:LANG:N`` (e.g. ``wordfreq:en:50000``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from m2vcli.errors import ConfigError, InputError
+
+WORDFREQ_PREFIX = "wordfreq:"
+
+
+@dataclass(frozen=True)
+class WordList:
+    """Words in rank order, with each word's relative frequency when the source knows it."""
+
+    source: str
+    words: list[str]
+    frequencies: list[float] | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def load_word_list(source: str) -> WordList:
+    """Read ``wordfreq:LANG:N`` or a word file."""
+    if source.startswith(WORDFREQ_PREFIX):
+        return wordfreq_list(source)
+    return read_word_file(Path(source))
+
+
+def wordfreq_list(spec: str) -> WordList:
+    """``wordfreq:en:50000``: the N most frequent words of a language, with their frequencies.
+
+    >>> wordfreq_list("wordfreq:en:3").words
+    ['the', 'to', 'and']
+    """
+    parts = spec.split(":")
+    if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) < 1:
+        raise ConfigError(f"a wordfreq vocabulary is written wordfreq:LANG:N, e.g. wordfreq:en:50000; got {spec!r}")
+    lang, n = parts[1], int(parts[2])
+    try:
+        import wordfreq
+    except ImportError:
+        raise ConfigError("the wordfreq vocabulary needs the wordfreq package: pip install wordfreq==3.1.1") from None
+    languages = sorted(wordfreq.available_languages(wordlist="large"))
+    if lang not in languages:
+        raise ConfigError(f"wordfreq has no large list for {lang!r}; choose one of {', '.join(languages)}")
+    words = wordfreq.top_n_list(lang, n, wordlist="large")
+    frequencies = [wordfreq.word_frequency(w, lang, wordlist="large") for w in words]
+    return WordList(source=spec, words=words, frequencies=frequencies)
+
+
+def read_word_file(path: Path) -> WordList:
+    """One word or phrase per line, most frequent first; ``word<TAB>count`` lines give frequencies.
+
+    Blank lines and repeated words are skipped and counted; a leading BOM is ignored.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"vocabulary file {path} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"vocabulary file {path} is a directory") from None
+    except OSError as exc:
+        raise InputError(f"cannot read vocabulary file {path}: {exc.strerror or exc}") from None
+    if b"\x00" in data:
+        raise InputError(f"vocabulary file {path} is binary, not a list of words")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"vocabulary file {path} line {line} is not valid UTF-8") from None
+    words: list[str] = []
+    counts: list[float] = []
+    seen: set[str] = set()
+    skipped = {"blank": 0, "duplicate": 0}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        word, _, count = raw.partition("\t")
+        word = word.strip()
+        if not word:
+            skipped["blank"] += 1
+            continue
+        if word in seen:
+            skipped["duplicate"] += 1
+            continue
+        if count.strip():
+            try:
+                counts.append(float(count))
+            except ValueError:
+                raise InputError(
+                    f"vocabulary file {path} line {number}: count {count.strip()!r} is not a number"
+                ) from None
+        seen.add(word)
+        words.append(word)
+    if not words:
+        raise InputError(f"vocabulary file {path} has no words")
+    if counts and len(counts) != len(words):
+        raise InputError(f"vocabulary file {path}: give a count on every line or on none")
+    frequencies = None
+    if counts:
+        total = sum(counts)
+        if total <= 0 or min(counts) < 0:
+            raise InputError(f"vocabulary file {path}: counts must be positive")
+        frequencies = [c / total for c in counts]
+    return WordList(source=str(path), words=words, frequencies=frequencies, skipped=skipped)
