@@ -164,7 +164,17 @@ def embed_items(
 
 
 def reduce_dims(vectors: np.ndarray, pca_dims: int | float | None) -> np.ndarray:
-    """PCA to ``pca_dims`` components (or the share of variance), centred, in float32."""
+    """PCA to ``pca_dims`` components, or to the fewest that keep that share of the variance.
+
+    The vectors are centred and projected on the top eigenvectors of their covariance matrix
+    (dim x dim, so this is fast whatever the vocabulary size).
+
+    >>> x = np.array([[2.0, 0.0], [-2.0, 0.0], [0.0, 1.0], [0.0, -1.0]], dtype=np.float32)
+    >>> np.abs(reduce_dims(x, 1)).ravel().tolist()
+    [2.0, 2.0, 0.0, 0.0]
+    >>> reduce_dims(x, 0.9).shape  # the first component holds 80% of the variance
+    (4, 2)
+    """
     if pca_dims is None:
         return vectors
     n, dim = vectors.shape
@@ -173,9 +183,14 @@ def reduce_dims(vectors: np.ndarray, pca_dims: int | float | None) -> np.ndarray
             f"pca_dims must be between 1 and {min(n, dim)} (the teacher's dimension and the vocabulary size), "
             f"got {pca_dims}"
         )
-    from sklearn.decomposition import PCA
-
-    return PCA(n_components=pca_dims, svd_solver="full").fit_transform(vectors).astype(np.float32)
+    centred = vectors.astype(np.float64) - vectors.mean(axis=0, dtype=np.float64)
+    eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred)
+    order = np.argsort(eigenvalues)[::-1]
+    eigenvalues, eigenvectors = np.clip(eigenvalues[order], 0, None), eigenvectors[:, order]
+    if isinstance(pca_dims, float):
+        share = np.cumsum(eigenvalues) / max(float(eigenvalues.sum()), 1e-30)
+        pca_dims = int(min(np.searchsorted(share, pca_dims) + 1, dim))
+    return (centred @ eigenvectors[:, :pca_dims]).astype(np.float32)
 
 
 def quantize(table: np.ndarray, how: Quantize) -> tuple[np.ndarray, float | None]:
