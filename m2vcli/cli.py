@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from m2vcli.commands.bench import bench
 from m2vcli.commands.distill import distill_command
 from m2vcli.commands.encode import encode
 from m2vcli.errors import M2VError
@@ -29,6 +30,7 @@ app = typer.Typer(
 )
 app.command("distill")(distill_command)
 app.command("encode")(encode)
+app.command("bench")(bench)
 
 
 def _version(value: bool) -> None:

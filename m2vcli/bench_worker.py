@@ -1,0 +1,28 @@
+"""A fresh process for ``m2v bench``: load one model, encode one text, report, then encode the corpus
+and report the peak memory. Usage: python -m m2vcli.bench_worker KIND PATH CORPUS_FILE BATCH_SIZE
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    from m2vcli.bench_models import ModelKind, load_bench_model
+
+    kind, path, corpus, batch_size = ModelKind(argv[0]), Path(argv[1]), Path(argv[2]), int(argv[3])
+    texts = corpus.read_text(encoding="utf-8").split("\n")
+    model = load_bench_model(path.name, path, kind, batch_size)
+    model.encode(texts[:1])
+    print("first-vector", flush=True)
+    model.encode(texts)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_mib": peak_kib / 1024}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,337 @@
+"""``m2v bench``: an honest speed report, static models against their teacher.
+
+Every figure comes from timing real calls: encoding the texts (already in memory) is repeated after a
+warm-up and reported as min, median and max; single-text latency is the p50/p99 of many calls; cold
+start and peak memory come from a fresh process per model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from m2vcli.bench_models import BenchModel, ModelKind, folder_bytes, is_static_folder, load_bench_model
+from m2vcli.errors import ConfigError, InputError, M2VError, OutputError
+
+ProgressCallback = Callable[[str], None]
+SHORT_TEXT = "It's dangerous to go alone!"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Settings of ``m2v bench``."""
+
+    models: tuple[str, ...] = ()
+    corpus: str | None = None
+    n: int = 5000
+    batch_size: int = 64
+    repeats: int = 3
+    latency_calls: int = 200
+    quick: bool = False
+    reference: bool = False
+    cold_start: bool = True
+    json_path: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.models, str):
+            object.__setattr__(self, "models", (self.models,))
+        object.__setattr__(self, "models", tuple(self.models or ()))
+        for name in ("n", "batch_size", "repeats", "latency_calls"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
+        if self.quick:
+            object.__setattr__(self, "n", min(self.n, 300))
+            object.__setattr__(self, "repeats", 1)
+            object.__setattr__(self, "latency_calls", 20)
+            object.__setattr__(self, "cold_start", False)
+
+
+@dataclass
+class ModelReport:
+    name: str
+    kind: str
+    path: str | None = None
+    error: str | None = None
+    sentences_per_s: dict[str, float] = field(default_factory=dict)
+    tokens_per_s: float | None = None
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    batch_latency_ms: float | None = None
+    cold_start_s: float | None = None
+    peak_mib: float | None = None
+    bytes_on_disk: int | None = None
+    parameters: int | None = None
+    dims: int | None = None
+    speedup_vs_teacher: float | None = None
+
+
+@dataclass
+class BenchReport:
+    machine: dict[str, Any]
+    versions: dict[str, str]
+    settings: dict[str, Any]
+    models: list[ModelReport]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def read_corpus(path: str) -> list[str]:
+    """Non-empty lines of a UTF-8 text file."""
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"corpus file {file} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"cannot read corpus file {file}: {exc.strerror or exc}") from None
+    if b"\x00" in data:
+        raise InputError(f"corpus file {file} is binary, not text (one text per line)")
+    try:
+        lines = [line.strip() for line in data.decode("utf-8-sig").splitlines()]
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"corpus file {file} line {line} is not valid UTF-8") from None
+    texts = [line for line in lines if line]
+    if not texts:
+        raise InputError(f"corpus file {file} has no text")
+    return texts
+
+
+def check_json_path(path: str) -> None:
+    target = Path(path)
+    if target.is_dir():
+        raise OutputError(f"--json {target} is a directory; give a file name")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {target}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise OutputError(f"cannot write {target}: permission denied")
+
+
+def machine_info(threads: int) -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads, "python": platform.python_version()}
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("m2v", "numpy", "tokenizers", "torch", "sentence-transformers", "model2vec"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def time_encoding(model: BenchModel, texts: Sequence[str], repeats: int) -> list[float]:
+    """Wall seconds of ``repeats`` full passes over ``texts``, after one warm-up on a slice."""
+    model.encode(texts[: min(len(texts), 64)])
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.encode(texts)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def time_latency(model: BenchModel, calls: int) -> list[float]:
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        model.encode([SHORT_TEXT])
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile.
+
+    >>> percentile([1.0, 2.0, 3.0, 4.0], 50), percentile(list(range(1, 101)), 99)
+    (2.0, 99)
+    """
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))
+    return ordered[int(rank) - 1]
+
+
+def cold_start(kind: ModelKind, path: Path, corpus_file: Path, batch_size: int) -> tuple[float, float]:
+    """(seconds from process start to the first vector, peak MiB after encoding the corpus)."""
+    cmd = [sys.executable, "-m", "m2vcli.bench_worker", kind.value, str(path), str(corpus_file), str(batch_size)]
+    start = time.perf_counter()
+    elapsed = None
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # libraries may print before the marker
+            if line.strip() == "first-vector":
+                elapsed = time.perf_counter() - start
+                break
+        rest, err = proc.communicate()
+    reports = [line for line in rest.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or elapsed is None or not reports:
+        last = (err.strip().splitlines() or ["no output"])[-1]
+        raise M2VError(f"the cold-start process failed: {last[:200]}")
+    return elapsed, float(json.loads(reports[-1])["peak_mib"])
+
+
+def measure(
+    model: BenchModel, texts: Sequence[str], cfg: BenchConfig, corpus_file: Path, progress: ProgressCallback
+) -> ModelReport:
+    report = ModelReport(name=model.name, kind=model.kind.value, path=str(model.path) if model.path else None)
+    progress(f"{model.name}: throughput")
+    times = time_encoding(model, texts, cfg.repeats)
+    n = len(texts)
+    report.sentences_per_s = {"median": n / statistics.median(times), "min": n / max(times), "max": n / min(times)}
+    report.tokens_per_s = model.count_tokens(texts) / statistics.median(times)
+    progress(f"{model.name}: latency")
+    single = time_latency(model, cfg.latency_calls)
+    report.latency_ms = {"p50": 1000 * percentile(single, 50), "p99": 1000 * percentile(single, 99)}
+    batch = list(texts[: cfg.batch_size])
+    report.batch_latency_ms = 1000 * statistics.median(time_encoding(model, batch, max(3, cfg.repeats)))
+    report.parameters, report.dims = model.parameters, model.dims
+    report.bytes_on_disk = folder_bytes(model.path)
+    if cfg.cold_start and model.path is not None:
+        progress(f"{model.name}: cold start")
+        report.cold_start_s, report.peak_mib = cold_start(model.kind, model.path, corpus_file, cfg.batch_size)
+    return report
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: Path
+    kind: ModelKind
+    is_teacher: bool = False
+
+
+def run_bench(
+    cfg: BenchConfig,
+    targets: Sequence[Target],
+    texts: Sequence[str],
+    *,
+    progress: ProgressCallback | None = None,
+    loader: Callable[[Target, int], BenchModel] | None = None,
+) -> BenchReport:
+    """Measure every target on ``texts``; a target that fails to load is reported, not fatal."""
+    say = progress or (lambda message: None)
+    load = loader or (lambda t, batch: load_bench_model(t.name, t.path, t.kind, batch))
+    if cfg.json_path:
+        check_json_path(cfg.json_path)
+    reports: list[ModelReport] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus_file = Path(tmp) / "corpus.txt"
+        corpus_file.write_text("\n".join(texts), encoding="utf-8")
+        for target in targets:
+            say(f"{target.name}: loading")
+            try:
+                model = load(target, cfg.batch_size)
+                reports.append(measure(model, texts, cfg, corpus_file, say))
+            except M2VError as exc:
+                reports.append(
+                    ModelReport(name=target.name, kind=target.kind.value, path=str(target.path), error=str(exc))
+                )
+    teacher = next((r for r, t in zip(reports, targets, strict=True) if t.is_teacher and not r.error), None)
+    for report in reports:
+        if teacher is not None and report.sentences_per_s:
+            report.speedup_vs_teacher = report.sentences_per_s["median"] / teacher.sentences_per_s["median"]
+    threads = _threads()
+    settings = {"n": len(texts), "batch_size": cfg.batch_size, "repeats": cfg.repeats, "quick": cfg.quick}
+    result = BenchReport(machine_info(threads), library_versions(), settings, reports)
+    if cfg.json_path:
+        from m2vcli.encoding import atomic_file
+
+        with atomic_file(Path(cfg.json_path)) as handle:
+            handle.write(result.to_json().encode())
+    return result
+
+
+def _threads() -> int:
+    if "torch" in sys.modules:
+        return int(sys.modules["torch"].get_num_threads())
+    return os.cpu_count() or 1
+
+
+def classify(path: Path) -> ModelKind:
+    return ModelKind.STATIC if is_static_folder(path) else ModelKind.SENTENCE_TRANSFORMER
+
+
+def default_model_cache() -> Path:
+    """Where the default distilled model is kept between runs (``$XDG_CACHE_HOME/m2v`` or ``~/.cache/m2v``)."""
+    from m2vcli.version import __version__
+
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "m2v"
+    return root / f"bench-default-{__version__}"
+
+
+def resolve_targets(cfg: BenchConfig, progress: ProgressCallback | None = None) -> list[Target]:
+    """The models to time: the given ones (plus each static model's teacher when it can be loaded, and
+    model2vec's encoder with ``--reference``), or by default the packaged teacher and a model distilled
+    from it (distilled once and cached)."""
+    from m2vcli.persistence import resolve_model_folder
+    from m2vcli.teacher import DEFAULT_TEACHER, packaged_teacher
+
+    say = progress or (lambda message: None)
+    teacher_path = packaged_teacher().path
+    if not cfg.models:
+        cached = default_model_cache()
+        from m2vcli.persistence import is_model_folder
+
+        if not is_model_folder(cached):
+            say("distilling the default model once (cached for later runs)")
+            from m2vcli.distillation import distill
+
+            distill(save_path=str(cached), force=True)
+        defaults = [Target(f"teacher ({DEFAULT_TEACHER.split('/')[-1]})", teacher_path, classify(teacher_path), True)]
+        defaults.append(Target("m2v default", cached, ModelKind.STATIC))
+        if cfg.reference:
+            defaults.append(Target("m2v default (model2vec encode)", cached, ModelKind.REFERENCE))
+        return defaults
+    targets: list[Target] = []
+    teachers: list[str] = []
+    for name in cfg.models:
+        path = resolve_model_folder(name)
+        kind = classify(path)
+        targets.append(Target(name, path, kind))
+        if kind is ModelKind.STATIC:
+            if cfg.reference:
+                targets.append(Target(f"{name} (model2vec encode)", path, ModelKind.REFERENCE))
+            teacher = _teacher_of(path)
+            if teacher and teacher not in teachers:
+                teachers.append(teacher)
+    if all(t.kind is not ModelKind.SENTENCE_TRANSFORMER for t in targets):
+        for teacher in teachers:
+            try:
+                path = teacher_path if teacher == DEFAULT_TEACHER else resolve_model_folder(teacher)
+            except M2VError as exc:
+                say(f"teacher {teacher} left out: {exc}")
+                continue
+            targets.insert(0, Target(f"teacher ({teacher.split('/')[-1]})", path, ModelKind.SENTENCE_TRANSFORMER, True))
+    return targets
+
+
+def _teacher_of(path: Path) -> str | None:
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    name = (config.get("distillation") or {}).get("teacher") or config.get("tokenizer_name")
+    return str(name) if name else None

@@ -1,0 +1,28 @@
+"""Every YAML example parses into its command's settings, with no unknown key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from m2vcli.benchmark import BenchConfig
+from m2vcli.config import EncodeConfig, build_config
+from m2vcli.distillation import DistillConfig
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"), [("encode.yaml", EncodeConfig), ("distill.yaml", DistillConfig), ("bench.yaml", BenchConfig)]
+)
+def test_yaml_examples_parse(name: str, cls: type) -> None:
+    settings = build_config(cls, EXAMPLES / name, {})
+    assert isinstance(settings, cls)
+
+
+def test_every_command_has_a_yaml_example() -> None:
+    from m2vcli.cli import app
+
+    commands = {c.name for c in app.registered_commands}
+    assert {f"{c}.yaml" for c in commands} <= {p.name for p in EXAMPLES.glob("*.yaml")}
