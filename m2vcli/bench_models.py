@@ -149,7 +149,8 @@ class TransformerBench:
         )
 
     def count_tokens(self, texts: Sequence[str]) -> int:
-        features = self.model.tokenize(list(texts))
+        tokenize = getattr(self.model, "preprocess", None) or self.model.tokenize
+        features = tokenize(list(texts))
         return int(features["attention_mask"].sum())
 
     @property
