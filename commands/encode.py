@@ -12,6 +12,7 @@ from m2vcli.commands._options import ConfigOption, ModelOption
 from m2vcli.config import EncodeConfig, InputErrors, build_config
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
 from m2vcli.encoding import encode_lines
+from m2vcli.model import DEFAULT_BATCH_SIZE
 from m2vcli.vector_io import OutputFormat
 
 
@@ -38,7 +39,10 @@ def encode(
         ),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", min=1, help="Texts per batch (default: 2048).", show_default=False)
+        int | None,
+        typer.Option(
+            "--batch-size", min=1, help=f"Texts per batch (default: {DEFAULT_BATCH_SIZE}).", show_default=False
+        ),
     ] = None,
     max_length: Annotated[
         int | None,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from m2vcli.errors import ConfigError
+from m2vcli.model import DEFAULT_BATCH_SIZE
 from m2vcli.vector_io import OutputFormat
 
 
@@ -31,7 +32,7 @@ class EncodeConfig:
     output: str | None = None
     format: OutputFormat | None = None
     normalize: bool | None = None
-    batch_size: int = 2048
+    batch_size: int = DEFAULT_BATCH_SIZE
     max_length: int | None = None
     errors: InputErrors = InputErrors.STRICT
 

@@ -26,7 +26,8 @@ from m2vcli.pooling import pooled_sums
 from m2vcli.tokenization import TokenIds, load_tokenizer, unk_token_id
 
 DEFAULT_MAX_LENGTH = 512
-DEFAULT_BATCH_SIZE = 2048
+DEFAULT_BATCH_SIZE = 1024
+TOKENIZER_THREADS = 2
 
 
 class _Unset:
@@ -208,7 +209,7 @@ class StaticEmbedder:
     ) -> Iterator[np.ndarray]:
         """Yield float32 ``(<=batch_size, dim)`` arrays for consecutive batches of ``texts``, in order.
 
-        The next batch is tokenized in a worker thread while the current one is pooled: the tokenizer
+        Two worker threads tokenize the next batches while the current one is pooled: the tokenizer
         releases the GIL, so both cores stay busy.
         """
         if batch_size < 1:
@@ -220,16 +221,20 @@ class StaticEmbedder:
             for start in starts:
                 yield self._pool(self._token_rows(texts[start : start + batch_size], limit), norm)
             return
+        from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="m2v-tokenize") as pool:
-            pending = pool.submit(self._token_rows, texts[0:batch_size], limit)
-            for start in starts:
-                tokens = pending.result()
-                after = start + batch_size
-                if after < len(texts):
-                    pending = pool.submit(self._token_rows, texts[after : after + batch_size], limit)
+        with ThreadPoolExecutor(max_workers=TOKENIZER_THREADS, thread_name_prefix="m2v-tokenize") as pool:
+            pending = deque(
+                pool.submit(self._token_rows, texts[start : start + batch_size], limit)
+                for start in starts[:TOKENIZER_THREADS]
+            )
+            for start in starts[TOKENIZER_THREADS:]:
+                tokens = pending.popleft().result()
+                pending.append(pool.submit(self._token_rows, texts[start : start + batch_size], limit))
                 yield self._pool(tokens, norm)
+            while pending:
+                yield self._pool(pending.popleft().result(), norm)
 
     @overload
     def encode(
