@@ -10,7 +10,7 @@ from m2vcli.commands._options import ConfigOption
 
 from m2vcli.config import build_config
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
-from m2vcli.distillation import DistillConfig, DistillResult, Quantize, Weighting, distill
+from m2vcli.distillation import DistillConfig, DistillResult, Pooling, Quantize, Weighting, distill
 from m2vcli.teacher import Device, Precision
 
 
@@ -75,6 +75,14 @@ def distill_command(
             show_default=False,
         ),
     ] = None,
+    pooling: Annotated[
+        Pooling | None,
+        typer.Option(
+            help="Teacher outputs per token: tokens (its own positions), mean (with the special tokens), "
+            "first, or last (decoder-only teachers) (default: tokens).",
+            show_default=False,
+        ),
+    ] = None,
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="Tokens per teacher batch (default: 1024).", show_default=False)
     ] = None,
@@ -109,6 +117,7 @@ def distill_command(
         "token_remove_pattern": token_remove_pattern,
         "vocabulary": vocabulary or (str(vocabulary_path) if vocabulary_path else None),
         "weighting": weighting,
+        "pooling": pooling,
         "batch_size": batch_size,
         "trust_remote_code": trust_remote_code or None,
         "force": force or None,

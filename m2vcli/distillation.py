@@ -1,8 +1,8 @@
 """Distillation: every token through the teacher once, PCA, SIF weighting, one vector per token.
 
 The teacher sees each token alone between its own special tokens (``[CLS] token [SEP]`` for BERT) and
-the output is mean-pooled over those positions. Inputs are never padded: single tokens all have the
-same length, so each batch is a dense tensor and no work is spent on padding.
+the outputs at the token's own positions are averaged (see ``Pooling``). Inputs are never padded
+beyond a batch's longest item: single tokens all have the same length, so each batch is a dense tensor.
 """
 
 from __future__ import annotations
@@ -37,6 +37,17 @@ class Weighting(str, Enum):
     FREQUENCY = "frequency"
 
 
+class Pooling(str, Enum):
+    """Which teacher outputs make a token's vector: ``tokens`` averages the item's own positions,
+    ``mean`` also the special tokens around it (model2vec's choice), ``first`` takes the first
+    position ([CLS]) and ``last`` the last one (for decoder-only teachers)."""
+
+    TOKENS = "tokens"
+    MEAN = "mean"
+    FIRST = "first"
+    LAST = "last"
+
+
 class Quantize(str, Enum):
     FLOAT32 = "float32"
     FLOAT16 = "float16"
@@ -57,6 +68,7 @@ class DistillConfig:
     token_remove_pattern: str | None = UNUSED_PATTERN
     vocabulary: str | None = None
     weighting: Weighting = Weighting.FREQUENCY
+    pooling: Pooling = Pooling.TOKENS
     batch_size: int = 1024
     normalize: bool = True
     trust_remote_code: bool = False
@@ -68,6 +80,7 @@ class DistillConfig:
             ("dtype", Precision),
             ("quantize", Quantize),
             ("weighting", Weighting),
+            ("pooling", Pooling),
         ):
             coerce_enum(self, name, enum)
         object.__setattr__(self, "pca_dims", parse_pca_dims(self.pca_dims))
@@ -128,17 +141,38 @@ class DistillResult:
     save_path: str | None = None
 
 
+def pooling_weights(lengths: list[int], prefix: int, suffix: int, pooling: Pooling) -> np.ndarray:
+    """Which output positions are averaged for each item (rows: items padded to the longest).
+
+    >>> pooling_weights([1, 2], 1, 1, Pooling.TOKENS).tolist()
+    [[0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0]]
+    >>> pooling_weights([1, 2], 1, 1, Pooling.MEAN).tolist()
+    [[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0]]
+    """
+    width = max(lengths) + prefix + suffix
+    weights = np.zeros((len(lengths), width), dtype=np.float32)
+    for row, length in enumerate(lengths):
+        if pooling is Pooling.MEAN:
+            weights[row, : prefix + length + suffix] = 1
+        elif pooling is Pooling.TOKENS:
+            weights[row, prefix : prefix + length] = 1
+        elif pooling is Pooling.FIRST:
+            weights[row, 0] = 1
+        else:
+            weights[row, prefix + length + suffix - 1] = 1
+    return weights
+
+
 def embed_items(
-    teacher: LoadedTeacher, items: list[list[int]], batch_size: int, on_progress: ProgressCallback
+    teacher: LoadedTeacher, items: list[list[int]], batch_size: int, on_progress: ProgressCallback, pooling: Pooling
 ) -> np.ndarray:
-    """Mean-pooled teacher outputs for each item (token ids between the teacher's special tokens).
+    """Pooled teacher outputs for each item (token ids between the teacher's special tokens).
 
     Items are sorted by length and batched, so a batch pads to its own longest item only; the default
     vocabulary (one token per item) needs no padding at all.
     """
     import torch
 
-    wrap = len(teacher.prefix) + len(teacher.suffix)
     order = sorted(range(len(items)), key=lambda i: len(items[i]))
     out = np.empty((len(items), teacher.dim), dtype=np.float32)
     dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(teacher.precision)
@@ -147,16 +181,17 @@ def embed_items(
     with torch.inference_mode(), autocast:
         for start in range(0, len(order), batch_size):
             chosen = order[start : start + batch_size]
-            width = len(items[chosen[-1]]) + wrap
-            ids = torch.full((len(chosen), width), teacher.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(chosen), width), dtype=torch.long)
+            lengths = [len(items[i]) for i in chosen]
+            weights = torch.from_numpy(pooling_weights(lengths, len(teacher.prefix), len(teacher.suffix), pooling))
+            ids = torch.full(weights.shape, teacher.pad_id, dtype=torch.long)
+            mask = torch.zeros(weights.shape, dtype=torch.long)
             for row, index in enumerate(chosen):
                 seq = [*teacher.prefix, *items[index], *teacher.suffix]
                 ids[row, : len(seq)] = torch.tensor(seq)
                 mask[row, : len(seq)] = 1
-            ids, mask = ids.to(teacher.device), mask.to(teacher.device)
+            ids, mask, weights = ids.to(teacher.device), mask.to(teacher.device), weights.to(teacher.device)
             hidden = teacher.encoder(input_ids=ids, attention_mask=mask).last_hidden_state.float()
-            pooled = (hidden * mask[..., None]).sum(dim=1) / mask.sum(dim=1, keepdim=True)
+            pooled = (hidden * weights[..., None]).sum(dim=1) / weights.sum(dim=1, keepdim=True)
             out[chosen] = pooled.cpu().numpy()
             done += len(chosen)
             on_progress(done, len(items))
@@ -256,7 +291,13 @@ def distill(
     phase("Loading the teacher")
     if cfg.vocabulary is not None:
         load_word_list(cfg.vocabulary)  # fail on a bad word list before the slow teacher load
-    teacher = load_teacher(cfg.model, cfg.device, cfg.dtype, trust_remote_code=cfg.trust_remote_code)
+    teacher = load_teacher(
+        cfg.model,
+        cfg.device,
+        cfg.dtype,
+        trust_remote_code=cfg.trust_remote_code,
+        decoder_ok=cfg.pooling is Pooling.LAST,
+    )
     vocab = build_vocabulary(cfg, teacher)
     if isinstance(cfg.pca_dims, int) and cfg.pca_dims > min(teacher.dim, len(vocab.tokens)):
         raise ConfigError(
@@ -265,7 +306,7 @@ def distill(
         )
     lap("load")
     phase("Embedding tokens")
-    vectors = embed_items(teacher, vocab.teacher_ids, cfg.batch_size, progress)
+    vectors = embed_items(teacher, vocab.teacher_ids, cfg.batch_size, progress, cfg.pooling)
     lap("forward")
     phase("PCA and weighting")
     vectors = reduce_dims(vectors, cfg.pca_dims)
@@ -317,6 +358,7 @@ def model_config(cfg: DistillConfig, teacher: LoadedTeacher, dims: int, scale: f
             "token_remove_pattern": cfg.token_remove_pattern,
             "vocabulary": cfg.vocabulary or "teacher",
             "weighting": cfg.weighting.value,
+            "pooling": cfg.pooling.value,
         },
     }
     if scale is not None:

@@ -15,6 +15,8 @@ from m2vcli.errors import ConfigError, ModelLoadError
 from m2vcli.hub import looks_like_hub_id, resolve_hub_folder
 
 DEFAULT_TEACHER = "sentence-transformers/all-MiniLM-L6-v2"
+DECODER_TYPES = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "mixtral", "qwen2", "qwen3", "phi", "phi3"}
+DECODER_TYPES |= {"gemma", "gemma2", "gemma3", "falcon", "opt", "bloom", "olmo", "smollm3"}
 
 
 class Device(str, Enum):
@@ -101,7 +103,7 @@ def pick_precision(precision: Precision, device: str) -> str:
     return "float16"
 
 
-def load_encoder(folder: Path, device: str, *, trust_remote_code: bool) -> Any:
+def load_encoder(folder: Path, device: str, *, trust_remote_code: bool, decoder_ok: bool = False) -> Any:
     """Load the transformer encoder in eval mode, with one-line errors for the usual failures."""
     config_path = folder / "config.json"
     if not config_path.is_file():
@@ -114,8 +116,17 @@ def load_encoder(folder: Path, device: str, *, trust_remote_code: bool) -> Any:
         raise ModelLoadError(
             f"{folder} needs its own code to run (auto_map in config.json); pass --trust-remote-code if you trust it"
         )
-    if config.get("is_decoder") or any(a.endswith("ForCausalLM") for a in config.get("architectures") or []):
-        raise ModelLoadError(f"{folder} is a decoder-only model ({config.get('model_type')}); m2v needs an encoder")
+    architectures = config.get("architectures") or []
+    decoder = (
+        config.get("is_decoder")
+        or config.get("model_type") in DECODER_TYPES
+        or any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures)
+    )
+    if decoder and not decoder_ok:
+        raise ModelLoadError(
+            f"{folder} is a decoder-only model ({config.get('model_type')}); m2v needs an encoder, "
+            "or pass --pooling last to use the last position's output"
+        )
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
@@ -169,7 +180,9 @@ def _wrap_ids(tokenizer: Any) -> tuple[list[int], list[int]]:
     return [], []
 
 
-def load_teacher(model: str | None, device: Device, precision: Precision, *, trust_remote_code: bool) -> LoadedTeacher:
+def load_teacher(
+    model: str | None, device: Device, precision: Precision, *, trust_remote_code: bool, decoder_ok: bool = False
+) -> LoadedTeacher:
     """Find, check and load the teacher named by ``model`` (None: the packaged default)."""
     from tokenizers import Tokenizer
 
@@ -186,7 +199,7 @@ def load_teacher(model: str | None, device: Device, precision: Precision, *, tru
     tokenizer.no_padding()
     tokenizer.no_truncation()
     where = pick_device(device)
-    encoder = load_encoder(folder, where, trust_remote_code=trust_remote_code)
+    encoder = load_encoder(folder, where, trust_remote_code=trust_remote_code, decoder_ok=decoder_ok)
     prefix, suffix = _wrap_ids(tokenizer)
     padding = json.loads(tokenizer_json).get("padding") or {}
     pad_id = padding.get("pad_id", tokenizer.token_to_id("[PAD]") or 0)

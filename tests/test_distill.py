@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from m2vcli import StaticEmbedder
-from m2vcli.distillation import DistillConfig, Quantize, distill, parse_pca_dims, sif_weights
+from m2vcli.distillation import DistillConfig, Pooling, Quantize, distill, parse_pca_dims, sif_weights
 from m2vcli.errors import ConfigError, ModelLoadError, OutputError
 from m2vcli.teacher import Device
 
@@ -17,7 +17,12 @@ def test_rows_are_the_teachers_mean_pooled_outputs(tiny_teacher_dir: Path) -> No
     from transformers import BertModel
 
     result = distill(
-        model=str(tiny_teacher_dir), pca_dims=None, sif_coefficient=None, quantize="float32", dtype="float32"
+        model=str(tiny_teacher_dir),
+        pca_dims=None,
+        sif_coefficient=None,
+        quantize="float32",
+        dtype="float32",
+        pooling="mean",
     )
     model = result.model
     vocab = json.loads(model.tokenizer_json)["model"]["vocab"]
@@ -29,6 +34,24 @@ def test_rows_are_the_teachers_mean_pooled_outputs(tiny_teacher_dir: Path) -> No
     with torch.inference_mode():
         expected = teacher(input_ids=ids).last_hidden_state.mean(dim=1)[0].numpy()
     np.testing.assert_allclose(model.embeddings[vocab["hello"]], expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(("pooling", "positions"), [("tokens", [1]), ("first", [0]), ("last", [2])])
+def test_pooling_picks_positions(tiny_teacher_dir: Path, pooling: str, positions: list[int]) -> None:
+    import torch
+    from transformers import BertModel
+
+    exact = {"pca_dims": None, "sif_coefficient": None, "quantize": "float32", "dtype": "float32"}
+    model = distill(model=str(tiny_teacher_dir), pooling=pooling, **exact).model
+    vocab = json.loads(model.tokenizer_json)["model"]["vocab"]
+    teacher = BertModel.from_pretrained(str(tiny_teacher_dir)).eval()
+    teacher_vocab = json.loads((tiny_teacher_dir / "tokenizer.json").read_text())["model"]["vocab"]
+    ids = torch.tensor([[teacher_vocab["[CLS]"], teacher_vocab["cat"], teacher_vocab["[SEP]"]]])
+    with torch.inference_mode():
+        hidden = teacher(input_ids=ids).last_hidden_state[0]
+    np.testing.assert_allclose(
+        model.embeddings[vocab["cat"]], hidden[positions].mean(dim=0).numpy(), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_pca_sif_quantize_and_save(tiny_teacher_dir: Path, tmp_path: Path) -> None:
@@ -88,6 +111,8 @@ def test_unavailable_device(tiny_teacher_dir: Path) -> None:
 
 
 def test_every_enum_member_is_a_valid_setting() -> None:
+    for pooling in Pooling:
+        assert DistillConfig(pooling=pooling.value).pooling is pooling
     for quantize in Quantize:
         assert DistillConfig(quantize=quantize.value).quantize is quantize
     for device in Device:
@@ -106,3 +131,21 @@ def test_remote_code_needs_consent(tiny_teacher_dir: Path, tmp_path: Path) -> No
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelLoadError, match="--trust-remote-code"):
         distill(model=str(folder))
+
+
+def test_decoder_only_teacher_needs_last_pooling(tmp_path: Path) -> None:
+    import torch
+    from transformers import GPT2Config, GPT2Model
+
+    from tests.conftest import bpe_teacher_tokenizer
+
+    tok = bpe_teacher_tokenizer()
+    torch.manual_seed(0)
+    GPT2Model(
+        GPT2Config(vocab_size=tok.get_vocab_size(), n_embd=16, n_layer=1, n_head=2, n_positions=32)
+    ).save_pretrained(tmp_path / "gpt")
+    tok.save(str(tmp_path / "gpt" / "tokenizer.json"))
+    with pytest.raises(ModelLoadError, match=r"decoder-only model.*--pooling last"):
+        distill(model=str(tmp_path / "gpt"), pca_dims=4)
+    model = distill(model=str(tmp_path / "gpt"), pca_dims=4, pooling="last").model
+    assert model.encode(["the cat sat"]).shape == (1, 4)

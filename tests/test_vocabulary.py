@@ -18,7 +18,14 @@ KINDS = ["wordpiece", "bpe", "unigram"]
 
 
 def exact(**kwargs: object) -> dict[str, object]:
-    return {"pca_dims": None, "sif_coefficient": None, "quantize": "float32", "dtype": "float32", **kwargs}
+    return {
+        "pca_dims": None,
+        "sif_coefficient": None,
+        "quantize": "float32",
+        "dtype": "float32",
+        "pooling": "mean",
+        **kwargs,
+    }
 
 
 @pytest.mark.parametrize("kind", KINDS)
