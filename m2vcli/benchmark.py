@@ -221,6 +221,7 @@ class Target:
     path: Path
     kind: ModelKind
     is_teacher: bool = False
+    error: str | None = None  # set when the model could not even be found
 
 
 def run_bench(
@@ -243,6 +244,8 @@ def run_bench(
         for target in targets:
             say(f"{target.name}: loading")
             try:
+                if target.error:
+                    raise M2VError(target.error)
                 model = load(target, cfg.batch_size)
                 reports.append(measure(model, texts, cfg, corpus_file, say))
             except M2VError as exc:
@@ -308,7 +311,11 @@ def resolve_targets(cfg: BenchConfig, progress: ProgressCallback | None = None) 
     targets: list[Target] = []
     teachers: list[str] = []
     for name in cfg.models:
-        path = resolve_model_folder(name)
+        try:
+            path = resolve_model_folder(name)
+        except M2VError as exc:
+            targets.append(Target(name, Path(name), ModelKind.STATIC, error=str(exc)))
+            continue
         kind = classify(path)
         targets.append(Target(name, path, kind))
         if kind is ModelKind.STATIC:

@@ -88,6 +88,15 @@ def test_real_static_model_report_and_json(tiny_model_dir: Path, tmp_path: Path)
     assert data["machine"]["cores"] == os.cpu_count() and "m2v" in data["versions"]
 
 
+def test_a_model_that_cannot_be_found_is_a_failed_row(tiny_model_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    args = ["bench", "-m", str(tmp_path / "missing"), "-m", str(tiny_model_dir), "--quick", "--json", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    missing, tiny = json.loads(out.read_text())["models"]
+    assert "does not exist" in missing["error"] and tiny["sentences_per_s"]["median"] > 0
+
+
 def test_bad_inputs(tmp_path: Path, tiny_model_dir: Path) -> None:
     (tmp_path / "empty.txt").write_text("\n\n")
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01abc")

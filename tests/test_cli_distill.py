@@ -67,3 +67,52 @@ def test_python_quickstart_runs(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "shape: (3, 256)" in proc.stdout
+
+
+def run_m2v(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "m2vcli", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ("none", ["--model", "{tmp}/missing"], "does not exist"),
+        ("none", ["--model", "org/not-cached"], "not in the Hugging Face cache"),
+        ("tokenizer_only", ["--model", "{tmp}/folder"], "not a transformer model folder"),
+        ("empty_words", ["--model", "{teacher}", "--vocabulary-path", "{tmp}/words.txt"], "has no words"),
+        ("binary_words", ["--model", "{teacher}", "--vocabulary-path", "{tmp}/words.txt"], "is binary"),
+        ("none", ["--model", "{teacher}", "--pca-dims", "64"], "pca_dims must be between 1 and 32"),
+        ("none", ["--model", "{teacher}", "--device", "cuda"], "device cuda is not available"),
+        ("none", ["--model", "{teacher}", "--vocabulary", "wordfreq:xx:10"], "wordfreq has no large list"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    tmp_path: Path, tiny_teacher_dir: Path, setup: str, args: list[str], message: str
+) -> None:
+    import torch
+
+    if "cuda" in args and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    if setup == "tokenizer_only":
+        (tmp_path / "folder").mkdir()
+        (tmp_path / "folder" / "tokenizer.json").write_text((tiny_teacher_dir / "tokenizer.json").read_text())
+    if setup == "empty_words":
+        (tmp_path / "words.txt").write_text("\n")
+    if setup == "binary_words":
+        (tmp_path / "words.txt").write_bytes(b"\x00\x00\xff")
+    filled = [a.format(tmp=tmp_path, teacher=tiny_teacher_dir) for a in args]
+    proc = run_m2v(
+        "distill",
+        *filled,
+        "-o",
+        str(tmp_path / "out"),
+        env={"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "c")},
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]

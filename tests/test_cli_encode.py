@@ -232,3 +232,18 @@ def test_vectors_are_streamed_batch_by_batch(tiny_model_dir: Path) -> None:
     assert result.rows == 1000
     assert max(out.sizes[1:]) == 64 * 8 * 4  # no write larger than one batch of vectors
     assert np.load(io.BytesIO(out.getvalue())).shape == (1000, 8)
+
+
+def test_progress_reports_reach_the_total(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from m2vcli.encoding import encode_lines
+
+    seen: list[tuple[int, int]] = []
+    lines = b"".join(b"hello world\n" for _ in range(300))
+    config = EncodeConfig(model=str(tiny_model_dir), batch_size=64)
+    encode_lines(config, stdin=io.BytesIO(lines), stdout=io.BytesIO(), on_progress=lambda d, t: seen.append((d, t)))
+    assert seen[0] == (0, 300) and seen[-1] == (300, 300)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    model = StaticEmbedder.from_pretrained(tiny_model_dir)
+    out = model.encode(["hello world"] * 10, batch_size=3, show_progress=True)
+    assert out.shape == (10, 8)
+    assert "Encoding" in capsys.readouterr().err
