@@ -218,14 +218,14 @@ def reduce_dims(vectors: np.ndarray, pca_dims: int | float | None) -> np.ndarray
             f"pca_dims must be between 1 and {min(n, dim)} (the teacher's dimension and the vocabulary size), "
             f"got {pca_dims}"
         )
-    centred = vectors.astype(np.float64) - vectors.mean(axis=0, dtype=np.float64)
-    eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred)
+    centred = vectors - vectors.mean(axis=0, dtype=np.float64).astype(np.float32)
+    eigenvalues, eigenvectors = np.linalg.eigh((centred.T @ centred).astype(np.float64))
     order = np.argsort(eigenvalues)[::-1]
     eigenvalues, eigenvectors = np.clip(eigenvalues[order], 0, None), eigenvectors[:, order]
     if isinstance(pca_dims, float):
         share = np.cumsum(eigenvalues) / max(float(eigenvalues.sum()), 1e-30)
         pca_dims = int(min(np.searchsorted(share, pca_dims) + 1, dim))
-    return (centred @ eigenvectors[:, :pca_dims]).astype(np.float32)
+    return centred @ eigenvectors[:, :pca_dims].astype(np.float32)
 
 
 def quantize(table: np.ndarray, how: Quantize) -> tuple[np.ndarray, float | None]:
