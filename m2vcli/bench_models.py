@@ -135,7 +135,10 @@ class TransformerBench:
     @classmethod
     def load(cls, name: str, path: Path, batch_size: int) -> TransformerBench:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
         try:
             model = SentenceTransformer(str(path), device="cpu")
         except Exception as exc:

