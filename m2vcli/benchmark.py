@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from m2vcli.bench_models import BenchModel, ModelKind, folder_bytes, is_static_folder, load_bench_model
-from m2vcli.errors import ConfigError, InputError, M2VError, OutputError
+from m2vcli.errors import ConfigError, InputError, M2VError
+from m2vcli.files import atomic_file, check_output_file, read_text
 
 ProgressCallback = Callable[[str], None]
 SHORT_TEXT = "It's dangerous to go alone!"
@@ -88,35 +89,11 @@ class BenchReport:
 
 def read_corpus(path: str) -> list[str]:
     """Non-empty lines of a UTF-8 text file."""
-    file = Path(path)
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"corpus file {file} does not exist") from None
-    except OSError as exc:
-        raise InputError(f"cannot read corpus file {file}: {exc.strerror or exc}") from None
-    if b"\x00" in data:
-        raise InputError(f"corpus file {file} is binary, not text (one text per line)")
-    try:
-        lines = [line.strip() for line in data.decode("utf-8-sig").splitlines()]
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"corpus file {file} line {line} is not valid UTF-8") from None
-    texts = [line for line in lines if line]
+    texts = [line.strip() for line in read_text(Path(path), "corpus file").splitlines()]
+    texts = [text for text in texts if text]
     if not texts:
-        raise InputError(f"corpus file {file} has no text")
+        raise InputError(f"corpus file {path} has no text")
     return texts
-
-
-def check_json_path(path: str) -> None:
-    target = Path(path)
-    if target.is_dir():
-        raise OutputError(f"--json {target} is a directory; give a file name")
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {target}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        raise OutputError(f"cannot write {target}: permission denied")
 
 
 def machine_info(threads: int) -> dict[str, Any]:
@@ -237,7 +214,7 @@ def run_bench(
     say = progress or (lambda message: None)
     load = loader or (lambda t, batch: load_bench_model(t.name, t.path, t.kind, batch))
     if cfg.json_path:
-        check_json_path(cfg.json_path)
+        check_output_file(cfg.json_path, "--json")
     reports: list[ModelReport] = []
     with tempfile.TemporaryDirectory() as tmp:
         corpus_file = Path(tmp) / "corpus.txt"
@@ -261,8 +238,6 @@ def run_bench(
     settings = {"n": len(texts), "batch_size": cfg.batch_size, "repeats": cfg.repeats, "quick": cfg.quick}
     result = BenchReport(machine_info(threads), library_versions(), settings, reports)
     if cfg.json_path:
-        from m2vcli.encoding import atomic_file
-
         with atomic_file(Path(cfg.json_path)) as handle:
             handle.write(result.to_json().encode())
     return result

@@ -7,17 +7,15 @@ temporary sibling and renamed into place, so a failed run never leaves a half-wr
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from m2vcli.config import EncodeConfig, InputErrors
 from m2vcli.errors import InputError, OutputError
+from m2vcli.files import atomic_file, check_output_file, read_bytes
 from m2vcli.model import StaticEmbedder
 from m2vcli.vector_io import OutputFormat, make_writer
 
@@ -67,42 +65,10 @@ def choose_format(fmt: OutputFormat | None, output: str | None) -> OutputFormat:
     return OutputFormat.npy
 
 
-def check_output_path(output: str) -> Path:
-    path = Path(output)
-    if path.is_dir():
-        raise OutputError(f"output path {path} is a directory; give a file name")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {path}: folder {parent} does not exist")
-    return path
-
-
 def read_input(source: str | None, stdin: BinaryIO) -> bytes:
     if source is None or source == "-":
         return stdin.read()
-    path = Path(source)
-    if path.is_dir():
-        raise InputError(f"input {path} is a directory, not a text file")
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"input file {path} does not exist") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-@contextlib.contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A binary file that appears at ``path`` only if the block finishes without error."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    return read_bytes(Path(source), "input file")
 
 
 def encode_lines(
@@ -122,7 +88,7 @@ def encode_lines(
             f"refusing to write binary {fmt.value} to a terminal; redirect it (> vectors.{fmt.value}), "
             "pass -o FILE, or use --format jsonl"
         )
-    target = None if to_stdout else check_output_path(str(config.output))
+    target = None if to_stdout else check_output_file(str(config.output), "output path")
     assert config.model is not None  # EncodeConfig guarantees it
     model = load_model(config.model)
     lines = split_lines(read_input(config.input, stdin or sys.stdin.buffer), config.errors)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from m2vcli.errors import ConfigError, InputError
+from m2vcli.files import read_text
 
 WORDFREQ_PREFIX = "wordfreq:"
 
@@ -58,23 +59,7 @@ def read_word_file(path: Path) -> WordList:
 
     Blank lines and repeated words are skipped and counted; a leading BOM is ignored.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"vocabulary file {path} does not exist") from None
-    except IsADirectoryError:
-        raise InputError(f"vocabulary file {path} is a directory") from None
-    except OSError as exc:
-        raise InputError(f"cannot read vocabulary file {path}: {exc.strerror or exc}") from None
-    if b"\x00" in data:
-        raise InputError(f"vocabulary file {path} is binary, not a list of words")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"vocabulary file {path} line {line} is not valid UTF-8") from None
+    text = read_text(path, "vocabulary file")
     words: list[str] = []
     counts: list[float] = []
     seen: set[str] = set()
