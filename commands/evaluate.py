@@ -22,6 +22,10 @@ def evaluate_command(
         str | None,
         typer.Option(help="A built-in suite: offline (the default when no task is named).", show_default=False),
     ] = None,
+    task_file: Annotated[
+        str | None,
+        typer.Option("--task-file", help="YAML file of tasks on your own CSV/TSV/JSONL data.", show_default=False),
+    ] = None,
     output_dir: Annotated[
         str | None, typer.Option("--output-dir", "-o", help="Results folder (default: results).", show_default=False)
     ] = None,
@@ -38,8 +42,17 @@ def evaluate_command(
         m2v evaluate --model my_model
 
         m2v evaluate --model my_model --tasks STSBenchmark,WordSim353 -o results
+
+        m2v evaluate --model my_model --task-file examples/tasks.yaml
     """
-    flags = {"model": model, "tasks": tasks, "suite": suite, "output_dir": output_dir, "overwrite": overwrite or None}
+    flags = {
+        "model": model,
+        "tasks": tasks,
+        "suite": suite,
+        "task_file": task_file,
+        "output_dir": output_dir,
+        "overwrite": overwrite or None,
+    }
     settings = build_config(EvaluateConfig, config, flags)
     console = err_console()
     report = evaluate(

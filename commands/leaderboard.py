@@ -14,6 +14,7 @@ from m2vcli.leaderboard import (
     find_result_files,
     make_leaderboard,
     parse_mteb_results,
+    plot_speed_vs_score,
     summarize_results,
 )
 
@@ -28,6 +29,12 @@ class TableFormat(str, Enum):
 def leaderboard(
     results: Annotated[list[str], typer.Argument(help="Results folders (from m2v evaluate) or bench JSON files.")],
     format: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = TableFormat.table,
+    plot: Annotated[
+        str | None,
+        typer.Option(
+            help="Also draw sentences/s against Avg (All) to this PNG (needs matplotlib).", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Rank models by their average score per category, as in the seed's results table.
 
@@ -36,12 +43,17 @@ def leaderboard(
         m2v leaderboard results/
 
         m2v leaderboard results/ bench.json --format markdown
+
+        m2v leaderboard results/ bench.json --plot speed_vs_score.png
     """
     console = err_console()
     scores, speeds = parse_mteb_results(
         find_result_files(results), lambda message: console.print(f"warning: {message}", markup=False, style="yellow")
     )
     rows = summarize_results(scores, speeds)
+    if plot:
+        plotted = plot_speed_vs_score(rows, plot)
+        console.print(f"Plotted {plotted} models to {plot}.", markup=False)
     if format is not TableFormat.table:
         typer.echo(make_leaderboard(rows, format.value), nl=False)
         return

@@ -40,6 +40,7 @@ class EvaluateConfig:
     model: str | None = None
     tasks: tuple[str, ...] = ()
     suite: str | None = None
+    task_file: str | None = None
     output_dir: str = "results"
     overwrite: bool = False
 
@@ -58,7 +59,7 @@ def all_task_names() -> list[str]:
 
     from m2vcli.mteb_tasks import OFFLINE_SUITE
 
-    return [*OFFLINE_SUITE, *(t.metadata.name for t in mteb.get_tasks())]
+    return [*OFFLINE_SUITE, *(t.metadata.name for t in mteb.get_tasks(exclude_superseded=False))]
 
 
 def get_tasks(names: Sequence[str] = (), suite: str | None = None) -> list[Any]:
@@ -80,7 +81,7 @@ def get_tasks(names: Sequence[str] = (), suite: str | None = None) -> list[Any]:
                 close = difflib.get_close_matches(name, known, n=3)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise ConfigError(f"unknown task {name!r}{hint}")
-            tasks += list(mteb.get_tasks(tasks=[name]))
+            tasks += list(mteb.get_tasks(tasks=[name], exclude_superseded=False))
     return tasks
 
 
@@ -193,7 +194,13 @@ def evaluate(cfg: EvaluateConfig, *, on_task: ProgressCallback | None = None) ->
     import mteb
 
     say = on_task or (lambda task, status: None)
-    tasks = get_tasks(cfg.tasks, cfg.suite)
+    if cfg.task_file:
+        from m2vcli.user_tasks import load_task_file
+
+        tasks = load_task_file(cfg.task_file)
+        tasks += get_tasks(cfg.tasks, cfg.suite) if (cfg.tasks or cfg.suite) else []
+    else:
+        tasks = get_tasks(cfg.tasks, cfg.suite)
     assert cfg.model is not None
     loaded = load_model(cfg.model)
     report = EvaluationReport(model=loaded.name, meta=loaded.meta)
@@ -211,7 +218,10 @@ def evaluate(cfg: EvaluateConfig, *, on_task: ProgressCallback | None = None) ->
             task.load_data()
         except Exception as exc:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            report.outcomes.append(TaskOutcome(name, category, "failed", message=f"data cannot be loaded: {reason}"))
+            message = f"data cannot be loaded: {reason}"
+            if "Hub" in reason or "hub" in reason:
+                message += " (the hub cannot be reached: offline, only the offline suite and task files run)"
+            report.outcomes.append(TaskOutcome(name, category, "failed", message=message))
             say(name, "failed")
             continue
         try:

@@ -143,3 +143,37 @@ def make_leaderboard(rows: Sequence[Row], fmt: str = "markdown") -> str:
     lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
     lines += ["| " + " | ".join(cells(r, names)) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def plot_speed_vs_score(rows: Sequence[Row], path: str | Path) -> int:
+    """Scatter of sentences/s (log axis) against Avg (All), bubble area by parameter count. Returns the
+    number of models plotted (those with both a speed and a score)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise InputError("--plot needs matplotlib: pip install matplotlib (or the m2v[plot] extra)") from None
+    from m2vcli.files import atomic_file, check_output_file
+
+    target = check_output_file(path, "--plot")
+    points = [r for r in rows if r.sentences_per_s and r.avg_all is not None]
+    if not points:
+        raise InputError("--plot needs models with both evaluate results and m2v bench results")
+    biggest = max((r.parameters or 1) for r in points)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for r in points:
+        x, y = float(r.sentences_per_s or 0), float(r.avg_all or 0)
+        area = 100 + 2000 * (r.parameters or biggest / 20) / biggest
+        ax.scatter(x, y, s=area, alpha=0.5)
+        ax.annotate(r.model, (x, y), ha="center", va="center", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("sentences per second (log scale)")
+    ax.set_ylabel("Avg (All)")
+    ax.set_title("Speed against score (bubble area: parameters)")
+    ax.grid(True, alpha=0.3)
+    with atomic_file(target) as handle:
+        fig.savefig(handle, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return len(points)

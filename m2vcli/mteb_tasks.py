@@ -7,11 +7,12 @@ default would train on 8 examples per label, ten times): one logistic regression
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from datasets import Dataset, DatasetDict
 from mteb.abstasks.classification import AbsTaskClassification
 from mteb.abstasks.clustering import AbsTaskClustering
+from mteb.abstasks.pair_classification import AbsTaskPairClassification
 from mteb.abstasks.sts import AbsTaskSTS
 from mteb.abstasks.task_metadata import TaskMetadata
 
@@ -178,3 +179,35 @@ OFFLINE_SUITE: dict[str, type] = {
         BBCNewsClustering,
     )
 }
+
+
+class LocalTask:
+    """Tasks built at run time from data already in memory (user task files)."""
+
+    TYPES: ClassVar[dict[str, tuple[type, str, str, str]]] = {
+        "word-similarity": (AbsTaskSTS, "STS", "cosine_spearman", "WordSim"),
+        "text-similarity": (AbsTaskSTS, "STS", "cosine_spearman", "STS"),
+        "classification": (AbsTaskClassification, "Classification", "accuracy", "Class"),
+        "clustering": (AbsTaskClustering, "Clustering", "v_measure", "Clust"),
+        "pair-classification": (AbsTaskPairClassification, "PairClassification", "max_ap", "PairClass"),
+    }
+
+    @classmethod
+    def make(cls, name: str, kind: str, dataset: DatasetDict, **attributes: Any) -> Any:
+        base, task_type, main_score, category = cls.TYPES[kind]
+        if kind == "classification":
+            attributes.update(samples_per_label=10**9, n_experiments=1)
+        if kind == "clustering":
+            attributes.update(max_fraction_of_documents_to_embed=None, max_documents_per_cluster=len(dataset["test"]))
+
+        def load_data(self: Any, num_proc: int | None = None, **kwargs: Any) -> None:
+            self.dataset = dataset
+            self.data_loaded = True
+
+        namespace = {
+            "metadata": _metadata(name, f"User task {name} ({kind}).", task_type, main_score, "local"),
+            "m2v_category": category,
+            "load_data": load_data,
+            **attributes,
+        }
+        return type(name, (base,), namespace)()

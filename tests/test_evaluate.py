@@ -143,3 +143,78 @@ def test_cli_evaluate_then_leaderboard(tiny_model_dir: Path, tmp_path: Path, mon
     board = runner.invoke(app, ["leaderboard", str(out), "--format", "csv"])
     assert board.exit_code == 0 and "tiny_model" in board.output
     assert runner.invoke(app, ["leaderboard", str(tmp_path / "nowhere")]).exit_code == 1
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_example_task_file_runs(tiny_model_dir: Path, tmp_path: Path) -> None:
+    report = evaluate(
+        EvaluateConfig(model=str(tiny_model_dir), task_file=str(EXAMPLES / "tasks.yaml"), output_dir=str(tmp_path))
+    )
+    assert [(o.task, o.category, o.status) for o in report.outcomes] == [
+        ("MyTextSimilarity", "STS", "done"),
+        ("MyReviewSentiment", "Class", "done"),
+        ("MyReviewClusters", "Clust", "done"),
+    ]
+    assert all(0 <= (o.main_score or 0) <= 1 for o in report.outcomes)
+
+
+def test_pair_classification_task(tiny_model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "pairs.csv").write_text(
+        "a,b,same\n" + "".join(f"the cat sat {i},the cat sat,1\nthe cat sat {i},good movie,0\n" for i in range(10))
+    )
+    (tmp_path / "tasks.yaml").write_text(
+        "tasks:\n  - name: Pairs\n    type: pair-classification\n    path: pairs.csv\n"
+        "    columns: {text1: a, text2: b, label: same}\n"
+    )
+    report = evaluate(
+        EvaluateConfig(
+            model=str(tiny_model_dir), task_file=str(tmp_path / "tasks.yaml"), output_dir=str(tmp_path / "r")
+        )
+    )
+    assert report.outcomes[0].status == "done" and report.outcomes[0].category == "PairClass"
+    assert report.outcomes[0].main_score == pytest.approx(1.0)  # identical texts score above unrelated ones
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            "    type: classification\n    path: data.csv\n    columns: {text: t}\n",
+            r"line 3: columns is missing 'label'",
+        ),
+        ("    type: regression\n    path: data.csv\n    columns: {text: t}\n", r"line 3: type must be one of"),
+        (
+            "    type: clustering\n    path: data.csv\n    columns: {text: t, label: nope}\n",
+            r"line 3: column 'nope' \(label\)",
+        ),
+        ("    type: clustering\n    columns: {text: t, label: l}\n", r"line 3: missing key 'path'"),
+        ("    type: clustering\n    path: data.csv\n    colums: {}\n", r"line 3: unknown key 'colums'"),
+    ],
+)
+def test_task_file_errors_name_the_line_and_key(tmp_path: Path, entry: str, message: str) -> None:
+    from m2vcli.user_tasks import load_task_file
+
+    (tmp_path / "data.csv").write_text("t,l\nhello,a\nworld,b\n")
+    (tmp_path / "tasks.yaml").write_text("# my tasks\ntasks:\n  - name: T\n" + entry)
+    with pytest.raises(ConfigError, match=message):
+        load_task_file(tmp_path / "tasks.yaml")
+
+
+def test_leaderboard_speed_column_and_plot(tmp_path: Path) -> None:
+    write_result(tmp_path, "fast", "T1", "Class", 0.70)
+    write_result(tmp_path, "slow", "T1", "Class", 0.90)
+    bench = {
+        "machine": {},
+        "models": [
+            {"name": "fast", "path": "/models/fast", "sentences_per_s": {"median": 30000.0}, "parameters": 7_000_000},
+            {"name": "slow", "path": "/models/slow", "sentences_per_s": {"median": 150.0}, "parameters": 22_000_000},
+        ],
+    }
+    (tmp_path / "bench.json").write_text(json.dumps(bench))
+    out = tmp_path / "plot.png"
+    result = CliRunner().invoke(app, ["leaderboard", str(tmp_path), "--format", "markdown", "--plot", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "| Sentences/s |" in result.output.splitlines()[0] or "Sentences/s" in result.output
+    assert "30,000" in result.output and out.read_bytes()[:4] == b"\x89PNG"
