@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from m2vcli.bench_models import folder_bytes, is_static_folder
-from m2vcli.errors import ConfigError, M2VError, ModelLoadError
+from m2vcli.errors import ConfigError, M2VError, ModelLoadError, OutputError
 from m2vcli.files import atomic_file
 
 MTEB_CATEGORIES = {
@@ -29,7 +29,7 @@ MTEB_CATEGORIES = {
     "STS": "STS",
     "Summarization": "Sum",
 }
-SUITES = ("offline",)
+SUITES = ("offline", "seed-classification")
 ProgressCallback = Callable[[str, str], None]
 
 
@@ -57,25 +57,28 @@ class EvaluateConfig:
 def all_task_names() -> list[str]:
     import mteb
 
-    from m2vcli.mteb_tasks import OFFLINE_SUITE
+    from m2vcli.mteb_tasks import LOCAL_TASKS
 
-    return [*OFFLINE_SUITE, *(t.metadata.name for t in mteb.get_tasks(exclude_superseded=False))]
+    return [*LOCAL_TASKS, *(t.metadata.name for t in mteb.get_tasks(exclude_superseded=False))]
 
 
 def get_tasks(names: Sequence[str] = (), suite: str | None = None) -> list[Any]:
-    """Task objects: the offline suite (the default), and/or MTEB tasks by name."""
-    from m2vcli.mteb_tasks import OFFLINE_SUITE
+    """Task objects: the offline suite (the default), the seed's classification benchmark (SST-2, IMDB,
+    TREC, AG News from the hub), and/or tasks by name (m2v's or any MTEB task)."""
+    from m2vcli.mteb_tasks import LOCAL_TASKS, OFFLINE_SUITE, SEED_CLASSIFICATION
 
     tasks: list[Any] = []
     if suite == "offline" or (not names and suite is None):
         tasks += [cls() for cls in OFFLINE_SUITE.values()]
+    if suite == "seed-classification":
+        tasks += [cls() for cls in SEED_CLASSIFICATION.values()]
     if names:
         import mteb
 
         known = all_task_names()
         for name in names:
-            if name in OFFLINE_SUITE:
-                tasks.append(OFFLINE_SUITE[name]())
+            if name in LOCAL_TASKS:
+                tasks.append(LOCAL_TASKS[name]())
                 continue
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=3)
@@ -99,9 +102,15 @@ class LoadedModel:
 def load_model(path_or_id: str) -> LoadedModel:
     """Wrap a static model (m2v, model2vec) or a Sentence Transformer for MTEB."""
     from m2vcli.persistence import resolve_model_folder
+    from m2vcli.teacher import DEFAULT_TEACHER, packaged_teacher
 
     folder = resolve_model_folder(path_or_id)
     name = folder.name if Path(path_or_id).exists() else path_or_id
+    try:
+        if folder.resolve() == packaged_teacher().path.resolve():
+            name = DEFAULT_TEACHER.split("/")[-1]
+    except M2VError:
+        pass  # the packaged teacher is not installed: nothing to compare with
     if is_static_folder(folder):
         from m2vcli.model import StaticEmbedder
 
@@ -189,64 +198,69 @@ def _read_main_score(path: Path) -> float | None:
         return None
 
 
-def evaluate(cfg: EvaluateConfig, *, on_task: ProgressCallback | None = None) -> EvaluationReport:
-    """Run each task, write its result, and keep going when one fails (its reason is reported)."""
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def run_task(task: Any, loaded: LoadedModel, path: Path) -> TaskOutcome:
+    """Load one task's data, score the model with MTEB, write the result; failures become outcomes."""
     import mteb
 
+    name, category = task.metadata.name, category_of(task)
+    start = time.perf_counter()
+    try:
+        task.load_data()
+    except M2VError as exc:
+        return TaskOutcome(name, category, "failed", message=f"data cannot be loaded: {exc}")
+    except Exception as exc:
+        message = f"data cannot be loaded: {_first_line(exc)}"
+        if "hub" in message.lower():
+            message += " (the hub cannot be reached: offline, only the offline suite and task files run)"
+        return TaskOutcome(name, category, "failed", message=message)
+    try:
+        task_result = mteb.evaluate(loaded.encoder, [task], cache=None, show_progress_bar=False).task_results[0]
+    except Exception as exc:
+        return TaskOutcome(name, category, "failed", message=_first_line(exc))
+    seconds = time.perf_counter() - start
+    score = float(task_result.get_score())
+    payload = task_result.to_dict()
+    payload["m2v"] = {
+        "category": category,
+        "main_score": score,
+        "seconds": seconds,
+        "model": loaded.name,
+        **loaded.meta,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as handle:
+        handle.write(json.dumps(payload, indent=2, default=str).encode())
+    return TaskOutcome(name, category, "done", score, seconds, path=str(path))
+
+
+def evaluate(cfg: EvaluateConfig, *, on_task: ProgressCallback | None = None) -> EvaluationReport:
+    """Run each task, write its result, and keep going when one fails (its reason is reported)."""
     say = on_task or (lambda task, status: None)
+    tasks = get_tasks(cfg.tasks, cfg.suite) if (cfg.tasks or cfg.suite or not cfg.task_file) else []
     if cfg.task_file:
         from m2vcli.user_tasks import load_task_file
 
-        tasks = load_task_file(cfg.task_file)
-        tasks += get_tasks(cfg.tasks, cfg.suite) if (cfg.tasks or cfg.suite) else []
-    else:
-        tasks = get_tasks(cfg.tasks, cfg.suite)
+        tasks = load_task_file(cfg.task_file) + tasks
+    output = Path(cfg.output_dir)
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"output folder {output} exists and is a file")
     assert cfg.model is not None
     loaded = load_model(cfg.model)
     report = EvaluationReport(model=loaded.name, meta=loaded.meta)
     for task in tasks:
-        name, category = task.metadata.name, category_of(task)
+        name = task.metadata.name
         path = result_path(cfg.output_dir, loaded.name, name)
         previous = _read_main_score(path) if path.exists() and not cfg.overwrite else None
         if previous is not None:
-            report.outcomes.append(TaskOutcome(name, category, "skipped", previous, path=str(path)))
+            report.outcomes.append(TaskOutcome(name, category_of(task), "skipped", previous, path=str(path)))
             say(name, "skipped")
             continue
         say(name, "running")
-        start = time.perf_counter()
-        try:
-            task.load_data()
-        except Exception as exc:
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            message = f"data cannot be loaded: {reason}"
-            if "Hub" in reason or "hub" in reason:
-                message += " (the hub cannot be reached: offline, only the offline suite and task files run)"
-            report.outcomes.append(TaskOutcome(name, category, "failed", message=message))
-            say(name, "failed")
-            continue
-        try:
-            result = mteb.evaluate(loaded.encoder, [task], cache=None, show_progress_bar=False)
-            task_result = result.task_results[0]
-        except M2VError:
-            raise
-        except Exception as exc:
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            report.outcomes.append(TaskOutcome(name, category, "failed", message=reason))
-            say(name, "failed")
-            continue
-        seconds = time.perf_counter() - start
-        score = float(task_result.get_score())
-        payload = task_result.to_dict()
-        payload["m2v"] = {
-            "category": category,
-            "main_score": score,
-            "seconds": seconds,
-            "model": loaded.name,
-            **loaded.meta,
-        }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_file(path) as handle:
-            handle.write(json.dumps(payload, indent=2, default=str).encode())
-        report.outcomes.append(TaskOutcome(name, category, "done", score, seconds, path=str(path)))
-        say(name, "done")
+        outcome = run_task(task, loaded, path)
+        report.outcomes.append(outcome)
+        say(name, outcome.status)
     return report

@@ -167,6 +167,57 @@ class BBCNewsClustering(AbsTaskClustering):
         self.data_loaded = True
 
 
+class _HubClassification(_FullTrainClassification):
+    """A classification data set from the Hugging Face hub (through ``datasets``), where it can be reached."""
+
+    hub_id = ""
+    text_column = "text"
+    label_column = "label"
+    test_split = "test"
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        import datasets
+
+        source = datasets.load_dataset(self.hub_id)
+        self.dataset = DatasetDict(
+            {
+                target: Dataset.from_dict(
+                    {"text": list(source[split][self.text_column]), "label": list(source[split][self.label_column])}
+                )
+                for target, split in (("train", "train"), ("test", self.test_split))
+            }
+        )
+        self.data_loaded = True
+
+
+class SeedSST2(_HubClassification):
+    hub_id = "SetFit/sst2"
+    metadata = _metadata("SeedSST2", "SST-2 sentence sentiment.", "Classification", "accuracy", "SetFit/sst2")
+
+
+class SeedIMDB(_HubClassification):
+    hub_id = "stanfordnlp/imdb"
+    metadata = _metadata(
+        "SeedIMDB", "IMDB review sentiment (train/test).", "Classification", "accuracy", "stanfordnlp/imdb"
+    )
+
+
+class SeedTREC(_HubClassification):
+    hub_id = "CogComp/trec"
+    label_column = "coarse_label"
+    metadata = _metadata("SeedTREC", "TREC question types (coarse).", "Classification", "accuracy", "CogComp/trec")
+
+
+class SeedAGNews(_HubClassification):
+    hub_id = "fancyzhx/ag_news"
+    metadata = _metadata("SeedAGNews", "AG News topics.", "Classification", "accuracy", "fancyzhx/ag_news")
+
+
+SEED_CLASSIFICATION: dict[str, type] = {cls.metadata.name: cls for cls in (SeedSST2, SeedIMDB, SeedTREC, SeedAGNews)}
+
+
 OFFLINE_SUITE: dict[str, type] = {
     cls.metadata.name: cls
     for cls in (
@@ -179,6 +230,9 @@ OFFLINE_SUITE: dict[str, type] = {
         BBCNewsClustering,
     )
 }
+
+
+LOCAL_TASKS: dict[str, type] = {**OFFLINE_SUITE, **SEED_CLASSIFICATION}
 
 
 class LocalTask:

@@ -218,3 +218,59 @@ def test_leaderboard_speed_column_and_plot(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "| Sentences/s |" in result.output.splitlines()[0] or "Sentences/s" in result.output
     assert "30,000" in result.output and out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_output_folder_that_is_a_file(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from m2vcli.errors import OutputError
+
+    (tmp_path / "results").write_text("x")
+    with pytest.raises(OutputError, match="is a file"):
+        evaluate(EvaluateConfig(model=str(tiny_model_dir), tasks=("WordSim353",), output_dir=str(tmp_path / "results")))
+
+
+def test_seed_classification_loads_through_datasets(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datasets
+
+    from m2vcli import offline_data
+    from m2vcli.scoring import classification_accuracy
+
+    train_texts = ["what is a cat", "who sat on the mat", "where is the dog", "what is good"] * 10
+    train_labels = [0, 1, 2, 0] * 10
+    test_texts, test_labels = ["what is a dog", "who is alone", "where is the mat"], [0, 1, 2]
+    fixture = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict({"text": train_texts, "coarse_label": train_labels}),
+            "test": datasets.Dataset.from_dict({"text": test_texts, "coarse_label": test_labels}),
+        }
+    )
+    seen: list[str] = []
+    monkeypatch.setattr(datasets, "load_dataset", lambda hub_id, *a, **k: seen.append(hub_id) or fixture)
+    report = evaluate(EvaluateConfig(model=str(tiny_model_dir), tasks=("SeedTREC",), output_dir=str(tmp_path)))
+    assert seen == ["CogComp/trec"]
+    model = StaticEmbedder.from_pretrained(tiny_model_dir)
+    texts, labels = train_texts + test_texts, train_labels + test_labels
+    expected = classification_accuracy(model.encode, texts, labels, list(range(40)), [40, 41, 42])
+    assert report.outcomes[0].main_score == pytest.approx(expected)
+    assert offline_data  # the offline data is not touched by hub tasks
+
+
+def test_unreachable_hub_task_fails_alone(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datasets
+
+    from m2vcli import offline_data
+
+    def offline(*args: object, **kwargs: object) -> object:
+        raise ConnectionError("Couldn't reach 'SetFit/sst2' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    report = evaluate(
+        EvaluateConfig(model=str(tiny_model_dir), tasks=("SeedSST2", "WordSim353"), output_dir=str(tmp_path))
+    )
+    failed, done = report.outcomes
+    assert failed.status == "failed" and "SetFit/sst2" in (failed.message or "") and "offline" in (failed.message or "")
+    assert done.status == "done"
