@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from m2vcli.errors import ModelLoadError
+from m2vcli.errors import ModelLoadError, first_line
 
 
 class ModelKind(str, Enum):
@@ -142,8 +142,7 @@ class TransformerBench:
         try:
             model = SentenceTransformer(str(path), device="cpu")
         except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ModelLoadError(f"cannot load {name} as a Sentence Transformer: {first[:160]}") from None
+            raise ModelLoadError(f"cannot load {name} as a Sentence Transformer: {first_line(exc, 160)}") from None
         return cls(name, path, model, batch_size)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -33,3 +33,12 @@ class OutputError(M2VError):
 
 class ConfigError(M2VError):
     """A configuration value or file is invalid."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (or its type's name), for one-line reports.
+
+    >>> first_line(ValueError("bad value\\nmore detail"))
+    'bad value'
+    """
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from m2vcli.bench_models import folder_bytes, is_static_folder
-from m2vcli.errors import ConfigError, M2VError, ModelLoadError, OutputError
+from m2vcli.errors import ConfigError, M2VError, ModelLoadError, OutputError, first_line
 from m2vcli.files import atomic_file
 
 MTEB_CATEGORIES = {
@@ -124,8 +124,9 @@ def load_model(path_or_id: str) -> LoadedModel:
         try:
             st = SentenceTransformer(str(folder), device="cpu")
         except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ModelLoadError(f"cannot load {path_or_id} as a Sentence Transformer: {first[:160]}") from None
+            raise ModelLoadError(
+                f"cannot load {path_or_id} as a Sentence Transformer: {first_line(exc, 160)}"
+            ) from None
         encoder = SentenceTransformerEncoderWrapper(st)
         meta = {"kind": "sentence-transformer", "parameters": int(sum(p.numel() for p in st.parameters()))}
         meta["dims"] = int(st.get_embedding_dimension() or 0) if hasattr(st, "get_embedding_dimension") else None
@@ -198,10 +199,6 @@ def _read_main_score(path: Path) -> float | None:
         return None
 
 
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-
-
 def run_task(task: Any, loaded: LoadedModel, path: Path) -> TaskOutcome:
     """Load one task's data, score the model with MTEB, write the result; failures become outcomes."""
     import mteb
@@ -213,14 +210,14 @@ def run_task(task: Any, loaded: LoadedModel, path: Path) -> TaskOutcome:
     except M2VError as exc:
         return TaskOutcome(name, category, "failed", message=f"data cannot be loaded: {exc}")
     except Exception as exc:
-        message = f"data cannot be loaded: {_first_line(exc)}"
+        message = f"data cannot be loaded: {first_line(exc)}"
         if "hub" in message.lower():
             message += " (the hub cannot be reached: offline, only the offline suite and task files run)"
         return TaskOutcome(name, category, "failed", message=message)
     try:
         task_result = mteb.evaluate(loaded.encoder, [task], cache=None, show_progress_bar=False).task_results[0]
     except Exception as exc:
-        return TaskOutcome(name, category, "failed", message=_first_line(exc))
+        return TaskOutcome(name, category, "failed", message=first_line(exc))
     seconds = time.perf_counter() - start
     score = float(task_result.get_score())
     payload = task_result.to_dict()

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from m2vcli.errors import ModelFormatError, ModelLoadError, OutputError
+from m2vcli.errors import ModelFormatError, ModelLoadError, OutputError, first_line
 from m2vcli.hub import looks_like_hub_id, resolve_hub_folder
 
 MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json", "modules.json", "README.md"]
@@ -76,8 +76,7 @@ def _read_tensors(path: Path) -> dict[str, np.ndarray]:
         with safe_open(str(path), framework="np") as handle:
             return {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
     except Exception as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise ModelFormatError(f"{path} is corrupt or not a safetensors file ({first})") from None
+        raise ModelFormatError(f"{path} is corrupt or not a safetensors file ({first_line(exc)})") from None
 
 
 def _read_json(path: Path) -> Any:

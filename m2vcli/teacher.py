@@ -11,7 +11,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from m2vcli.errors import ConfigError, ModelLoadError
+from m2vcli.errors import ConfigError, ModelLoadError, first_line
 from m2vcli.hub import looks_like_hub_id, resolve_hub_folder
 
 DEFAULT_TEACHER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -143,8 +143,7 @@ def load_encoder(folder: Path, device: str, *, trust_remote_code: bool, decoder_
                 raise
             model = AutoModel.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
     except (OSError, ValueError, KeyError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ModelLoadError(f"cannot load the transformer in {folder}: {first[:200]}") from None
+        raise ModelLoadError(f"cannot load the transformer in {folder}: {first_line(exc)}") from None
     return model.to(device).eval()
 
 

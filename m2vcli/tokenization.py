@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
-from m2vcli.errors import ModelFormatError
+from m2vcli.errors import ModelFormatError, first_line
 
 
 def load_tokenizer(json_text: str, source: str) -> Tokenizer:
@@ -27,8 +27,7 @@ def load_tokenizer(json_text: str, source: str) -> Tokenizer:
     try:
         return Tokenizer.from_str(json_text)
     except Exception as exc:  # tokenizers raises plain Exception subclasses for malformed files
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelFormatError(f"{source} is not a valid tokenizer.json: {first_line}") from None
+        raise ModelFormatError(f"{source} is not a valid tokenizer.json: {first_line(exc)}") from None
 
 
 def unk_token_id(tokenizer: Tokenizer, spec: dict[str, Any]) -> int | None:
