@@ -156,15 +156,21 @@ def cold_start(kind: ModelKind, path: Path, corpus_file: Path, batch_size: int) 
     cmd = [sys.executable, "-m", "m2vcli.bench_worker", kind.value, str(path), str(corpus_file), str(batch_size)]
     start = time.perf_counter()
     elapsed = None
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:  # libraries may print before the marker
-            if line.strip() == "first-vector":
-                elapsed = time.perf_counter() - start
-                break
-        rest, err = proc.communicate()
-    reports = [line for line in rest.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or elapsed is None or not reports:
+    lines: list[str] = []
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        # stderr goes to a file so that a chatty library cannot fill a pipe and stall the worker; stdout is
+        # read through one buffered reader only (mixing it with communicate() can drop buffered lines).
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if elapsed is None and line.strip() == "first-vector":
+                    elapsed = time.perf_counter() - start
+                lines.append(line)
+            returncode = proc.wait()
+        errors.seek(0)
+        err = errors.read()
+    reports = [line for line in lines if line.startswith("{")]
+    if returncode != 0 or elapsed is None or not reports:
         last = (err.strip().splitlines() or ["no output"])[-1]
         raise M2VError(f"the cold-start process failed: {last[:200]}")
     return elapsed, float(json.loads(reports[-1])["peak_mib"])

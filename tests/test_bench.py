@@ -81,6 +81,7 @@ def test_real_static_model_report_and_json(tiny_model_dir: Path, tmp_path: Path)
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     ours, reference = data["models"]
+    assert ours["error"] is None and reference["error"] is None, (ours["error"], reference["error"])
     assert ours["kind"] == "static" and reference["kind"] == "model2vec"
     assert ours["sentences_per_s"]["median"] > 0 and ours["cold_start_s"] > 0 and ours["peak_mib"] > 10
     table = StaticEmbedder.from_pretrained(tiny_model_dir).embeddings
