@@ -4,7 +4,6 @@ Transformers, behind one small interface. Heavy libraries are imported only by t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -38,25 +37,6 @@ class BenchModel(Protocol):
     def dims(self) -> int: ...
 
 
-def folder_bytes(path: Path | None) -> int | None:
-    if path is None or not path.is_dir():
-        return None
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-def is_static_folder(path: Path) -> bool:
-    """A folder holding a static model (m2v, model2vec or a sentence-transformers StaticEmbedding)."""
-    config = path / "config.json"
-    if config.is_file():
-        try:
-            if json.loads(config.read_text()).get("model_type") == "model2vec":
-                return True
-        except ValueError:
-            return False
-    modules = path / "modules.json"
-    return modules.is_file() and "StaticEmbedding" in modules.read_text()
-
-
 @dataclass
 class StaticBench:
     name: str
@@ -84,11 +64,6 @@ class StaticBench:
     @property
     def dims(self) -> int:
         return int(self.model.dim)
-
-    @property
-    def teacher(self) -> str | None:
-        config = self.model.config
-        return (config.get("distillation") or {}).get("teacher") or config.get("tokenizer_name")
 
 
 @dataclass

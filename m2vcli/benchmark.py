@@ -20,9 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from m2vcli.bench_models import BenchModel, ModelKind, folder_bytes, is_static_folder, load_bench_model
+from m2vcli.bench_models import BenchModel, ModelKind, load_bench_model
 from m2vcli.errors import ConfigError, InputError, M2VError
-from m2vcli.files import atomic_file, check_output_file, read_text
+from m2vcli.files import atomic_file, check_output_file, folder_bytes, read_text
+from m2vcli.persistence import is_static_folder
 
 ProgressCallback = Callable[[str], None]
 SHORT_TEXT = "It's dangerous to go alone!"

@@ -19,6 +19,7 @@ import numpy as np
 
 from m2vcli.config import coerce_enum
 from m2vcli.errors import ConfigError
+from m2vcli.files import folder_bytes
 from m2vcli.model import StaticEmbedder
 from m2vcli.persistence import check_model_target
 from m2vcli.teacher import Device, LoadedTeacher, Precision, load_teacher
@@ -333,7 +334,7 @@ def distill(
         model.save_pretrained(cfg.save_path, force=cfg.force)
         lap("save")
         result.save_path = str(cfg.save_path)
-        result.bytes_on_disk = sum(p.stat().st_size for p in Path(cfg.save_path).iterdir() if p.is_file())
+        result.bytes_on_disk = folder_bytes(Path(cfg.save_path))
     return result
 
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from m2vcli.bench_models import folder_bytes, is_static_folder
 from m2vcli.errors import ConfigError, M2VError, ModelLoadError, OutputError, first_line
-from m2vcli.files import atomic_file
+from m2vcli.files import atomic_file, folder_bytes
+from m2vcli.persistence import is_static_folder
 
 MTEB_CATEGORIES = {
     "Classification": "Class",

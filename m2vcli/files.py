@@ -39,6 +39,13 @@ def read_text(path: Path, what: str) -> str:
         raise InputError(f"{what} {path} line {line} is not valid UTF-8") from None
 
 
+def folder_bytes(path: Path | None) -> int | None:
+    """Total size of the files under ``path``, or None when it is not a folder."""
+    if path is None or not path.is_dir():
+        return None
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
 def check_output_file(path: str | Path, what: str = "output") -> Path:
     """Fail early, before any work, when ``path`` cannot be written as a file."""
     target = Path(path)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
 
 from m2vcli import persistence
+from m2vcli.console import progress_bar
 from m2vcli.errors import ModelFormatError
 from m2vcli.modelcard import model_card
 from m2vcli.pooling import pooled_sums
@@ -271,7 +272,7 @@ class StaticEmbedder:
         single = isinstance(texts, str)
         batch = [texts] if isinstance(texts, str) else list(texts)
         out = np.empty((len(batch), self.dim), dtype=np.float32)
-        with _progress(show_progress, "Encoding") as on_progress:
+        with progress_bar("Encoding", unit="texts", enabled=show_progress) as on_progress:
             done = 0
             for vectors in self.encode_batches(
                 batch, batch_size=batch_size, normalize=normalize, max_length=max_length
@@ -296,14 +297,3 @@ class StaticEmbedder:
                 vectors = vectors * self.weights[idx, None]
             out.append(vectors)
         return out[0] if single else out
-
-
-def _progress(enabled: bool, description: str) -> Any:
-    if not enabled:
-        from contextlib import nullcontext
-
-        noop: Callable[[int, int], None] = lambda done, total: None  # noqa: E731
-        return nullcontext(noop)
-    from m2vcli.console import progress_bar
-
-    return progress_bar(description, unit="texts")

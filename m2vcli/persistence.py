@@ -143,6 +143,15 @@ def is_model_folder(path: Path) -> bool:
         return False
 
 
+def is_static_folder(path: Path) -> bool:
+    """A folder holding a static model of any of the shared layouts (m2v, model2vec, or a
+    sentence-transformers StaticEmbedding), as opposed to a transformer."""
+    if is_model_folder(path):
+        return True
+    modules = path / "modules.json"
+    return modules.is_file() and "StaticEmbedding" in modules.read_text(encoding="utf-8", errors="replace")
+
+
 def check_model_target(target: Path, *, force: bool) -> None:
     """Refuse a target that is a file, or a non-empty folder that is not a static model (unless forced)."""
     if target.exists() and not target.is_dir():

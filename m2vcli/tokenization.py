@@ -62,7 +62,7 @@ class TokenIds:
         self._unsafe: re.Pattern[str] | None = None
         normalizer = spec.get("normalizer") or {}
         if normalizer.get("type") == "BertNormalizer":
-            plain = dict(spec, normalizer=None, padding=None, truncation=None)
+            plain = dict(clean_tokenizer_spec(spec), normalizer=None)
             self._fast = Tokenizer.from_str(json.dumps(plain))
             self._lowercase = bool(normalizer.get("lowercase", True))
             # Tokens added with normalized=False are matched in the raw (not lower-cased) text: a text that
