@@ -29,7 +29,7 @@ MTEB_CATEGORIES = {
     "STS": "STS",
     "Summarization": "Sum",
 }
-SUITES = ("offline", "seed-classification")
+SUITES = ("offline", "pearl", "seed-classification")
 ProgressCallback = Callable[[str, str], None]
 
 
@@ -54,31 +54,43 @@ class EvaluateConfig:
             raise ConfigError("no model given: pass --model PATH (a static model or a Sentence Transformer)")
 
 
+def suite_tasks(suite: str) -> dict[str, type]:
+    """The task classes of a built-in suite, by name."""
+    from m2vcli.mteb_tasks import OFFLINE_SUITE, SEED_CLASSIFICATION
+    from m2vcli.pearl import PEARL_TASKS, PEARLAutoFJ
+
+    return {
+        "offline": {**OFFLINE_SUITE, "PEARLAutoFJ": PEARLAutoFJ},
+        "pearl": PEARL_TASKS,
+        "seed-classification": SEED_CLASSIFICATION,
+    }[suite]
+
+
+def local_tasks() -> dict[str, type]:
+    """m2v's own tasks (every suite's), by name."""
+    return {name: cls for suite in SUITES for name, cls in suite_tasks(suite).items()}
+
+
 def all_task_names() -> list[str]:
     import mteb
 
-    from m2vcli.mteb_tasks import LOCAL_TASKS
-
-    return [*LOCAL_TASKS, *(t.metadata.name for t in mteb.get_tasks(exclude_superseded=False))]
+    return [*local_tasks(), *(t.metadata.name for t in mteb.get_tasks(exclude_superseded=False))]
 
 
 def get_tasks(names: Sequence[str] = (), suite: str | None = None) -> list[Any]:
-    """Task objects: the offline suite (the default), the seed's classification benchmark (SST-2, IMDB,
-    TREC, AG News from the hub), and/or tasks by name (m2v's or any MTEB task)."""
-    from m2vcli.mteb_tasks import LOCAL_TASKS, OFFLINE_SUITE, SEED_CLASSIFICATION
-
-    tasks: list[Any] = []
-    if suite == "offline" or (not names and suite is None):
-        tasks += [cls() for cls in OFFLINE_SUITE.values()]
-    if suite == "seed-classification":
-        tasks += [cls() for cls in SEED_CLASSIFICATION.values()]
+    """Task objects: a built-in suite (``offline``, the default when nothing is named; ``pearl``, the PEARL
+    phrase benchmark; ``seed-classification``, SST-2, IMDB, TREC, AG News from the hub) and/or tasks by
+    name (m2v's or any MTEB task)."""
+    chosen = suite or ("offline" if not names else None)
+    tasks: list[Any] = [cls() for cls in suite_tasks(chosen).values()] if chosen else []
     if names:
         import mteb
 
+        local = local_tasks()
         known = all_task_names()
         for name in names:
-            if name in LOCAL_TASKS:
-                tasks.append(LOCAL_TASKS[name]())
+            if name in local:
+                tasks.append(local[name]())
                 continue
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=3)

@@ -27,7 +27,7 @@ def _metadata(name: str, description: str, task_type: Any, main_score: str, sour
         dataset={"path": source, "revision": "pypi"},
         description=description,
         type=task_type,
-        category="t2t" if task_type == "STS" else "t2c",
+        category="t2c" if task_type in ("Classification", "Clustering") else "t2t",
         modalities=["text"],
         eval_splits=["test"],
         eval_langs=["eng-Latn"],
@@ -230,9 +230,6 @@ OFFLINE_SUITE: dict[str, type] = {
         BBCNewsClustering,
     )
 }
-
-
-LOCAL_TASKS: dict[str, type] = {**OFFLINE_SUITE, **SEED_CLASSIFICATION}
 
 
 class LocalTask:

@@ -1,0 +1,338 @@
+"""The PEARL phrase benchmark (Chen et al., 2024) as MTEB tasks, one per data set.
+
+Eight data sets live on the Hugging Face hub (``Lihuchen/pearl_benchmark``) and load through ``datasets``
+where the hub can be reached, or from a local copy: set ``M2V_PEARL_DATA`` to a folder holding
+``<config>/<split>.jsonl`` (or ``.json``, ``.parquet``, ``.csv``). AutoFJ reads its 50 tables from the
+``autofj`` PyPI package, so it runs offline. Protocols, following the benchmark's paper:
+
+- PPDB, PPDB filtered: a probe (one hidden layer of 256, early stopping) on the two phrase vectors side by
+  side, trained on a seeded 85% of the pairs, accuracy on the other 15%;
+- Turney: for each query, the closest of its 5 candidates must be the right one (precision@1 when the
+  candidates are reranked); BIRD: Pearson of cosine against human relatedness;
+- YAGO, UMLS: the nearest entity name of the knowledge base must be the mention's entity (precision@1);
+- CoNLL, BC5CDR: k-means on the entity vectors, V-measure (the NMI of the paper, arithmetic mean);
+- AutoFJ: for each right-table title, the nearest left-table title must be its match, averaged over
+  the 50 tables (precision@1).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from datasets import Dataset, DatasetDict
+from mteb.abstasks.clustering import AbsTaskClustering
+from mteb.abstasks.pair_classification import AbsTaskPairClassification
+from mteb.abstasks.retrieval import AbsTaskRetrieval
+from mteb.abstasks.sts import AbsTaskSTS
+
+from m2vcli.corpus import package_dir
+from m2vcli.errors import InputError
+from m2vcli.mteb_tasks import _metadata
+
+HUB_ID = "Lihuchen/pearl_benchmark"
+DATA_ENV = "M2V_PEARL_DATA"
+AUTOFJ_PIP = "autofj==0.0.6"
+PROBE_SEED = 42
+
+
+def pearl_split(config: str, split: str) -> Dataset:
+    """One split of a PEARL configuration: from ``$M2V_PEARL_DATA/<config>/`` if set, else from the hub.
+
+    When the data has no split of that name but exactly one split, that one is used.
+    """
+    local = os.environ.get(DATA_ENV)
+    if local:
+        return _local_split(Path(local), config, split)
+    import datasets
+
+    loaded = datasets.load_dataset(HUB_ID, config)
+    return _pick_split(loaded, split, f"{HUB_ID} ({config})")
+
+
+def _pick_split(loaded: Any, split: str, where: str) -> Dataset:
+    if split in loaded:
+        return loaded[split]
+    if len(loaded) == 1:
+        return next(iter(loaded.values()))
+    raise InputError(f"{where} has no split {split!r} (it has {', '.join(loaded)})")
+
+
+def _local_split(root: Path, config: str, split: str) -> Dataset:
+    folder = root / config
+    files = sorted(p for p in folder.glob("*") if p.suffix in (".jsonl", ".json", ".parquet", ".csv"))
+    if not files:
+        raise InputError(f"no PEARL data for {config!r} in {folder} (expected {config}/{split}.jsonl)")
+    splits: dict[str, Dataset] = {}
+    for path in files:
+        if path.suffix == ".parquet":
+            splits[path.stem] = Dataset.from_parquet(str(path))
+        elif path.suffix == ".csv":
+            splits[path.stem] = Dataset.from_csv(str(path))
+        else:
+            splits[path.stem] = Dataset.from_json(str(path))
+    return _pick_split(splits, split, str(folder))
+
+
+def _columns(rows: Dataset, where: str, *names: str) -> list[list[Any]]:
+    missing = [name for name in names if name not in rows.column_names]
+    if missing:
+        raise InputError(f"{where}: missing column {missing[0]!r} (columns: {', '.join(rows.column_names)})")
+    return [list(rows[name]) for name in names]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+class _PearlMixin:
+    m2v_category = "PEARL"
+    config = ""
+    split = "test"
+
+
+class PEARLPPDB(_PearlMixin, AbsTaskPairClassification):
+    """Paraphrase or not: a probe on the two phrase vectors, accuracy on a held-out 15%."""
+
+    config = "ppdb"
+    metadata = _metadata("PEARLPPDB", "PPDB phrase paraphrases.", "PairClassification", "accuracy", HUB_ID)
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        rows = pearl_split(self.config, self.split)
+        first, second, labels = _columns(rows, f"PEARL {self.config}", "phrase_1", "phrase_2", "label")
+        columns = {
+            "sentence1": [_text(t) for t in first],
+            "sentence2": [_text(t) for t in second],
+            "labels": [1 if label in ("pos", 1, "1", True) else 0 for label in labels],
+        }
+        self.dataset = DatasetDict({"test": Dataset.from_dict(columns)})
+        self.data_loaded = True
+
+    def _evaluate_subset(self, model: Any, data_split: Dataset, **kwargs: Any) -> dict[str, float]:
+        vectors = [encode_texts(model, list(data_split[c]), self.metadata) for c in ("sentence1", "sentence2")]
+        return {"accuracy": probe_accuracy(np.concatenate(vectors, axis=1), list(data_split["labels"]))}
+
+
+class PEARLPPDBFiltered(PEARLPPDB):
+    config = "ppdb_filtered"
+    metadata = _metadata(
+        "PEARLPPDBFiltered", "PPDB paraphrases without lexical overlap.", "PairClassification", "accuracy", HUB_ID
+    )
+
+
+def encode_texts(model: Any, texts: list[str], metadata: Any) -> np.ndarray:
+    """Vectors of ``texts`` through the MTEB encoder protocol (as MTEB's own evaluators call it)."""
+    from mteb._create_dataloaders import create_dataloader
+
+    loader = create_dataloader(Dataset.from_dict({"text": texts}), task_metadata=metadata, input_column="text")
+    return np.asarray(model.encode(loader, task_metadata=metadata, hf_split="test", hf_subset="default"))
+
+
+def probe_accuracy(features: np.ndarray, labels: list[int], seed: int = PROBE_SEED) -> float:
+    """Accuracy of a one-hidden-layer probe trained on a seeded 85% of the rows, tested on the rest."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+
+    x_train, x_test, y_train, y_test = train_test_split(
+        features, np.asarray(labels), test_size=0.15, random_state=seed, stratify=labels
+    )
+    probe = MLPClassifier(
+        hidden_layer_sizes=(256,),
+        batch_size=min(200, len(x_train)),
+        early_stopping=True,
+        validation_fraction=0.15 / 0.85,
+        n_iter_no_change=5,
+        max_iter=100,
+        random_state=seed,
+    )
+    probe.fit(x_train, y_train)
+    return float(probe.score(x_test, y_test))
+
+
+class PEARLBIRD(_PearlMixin, AbsTaskSTS):
+    """Bigram relatedness: Pearson of cosine against human scores."""
+
+    min_score, max_score = 0, 1
+    config = "bird"
+    metadata = _metadata("PEARLBIRD", "BIRD bigram relatedness (3,345 pairs).", "STS", "cosine_pearson", HUB_ID)
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        rows = pearl_split(self.config, self.split)
+        first, second, scores = _columns(rows, "PEARL bird", "term1", "term2", "relatedness score")
+        columns = {
+            "sentence1": [_text(t) for t in first],
+            "sentence2": [_text(t) for t in second],
+            "score": [float(s) for s in scores],
+        }
+        self.dataset = DatasetDict({"test": Dataset.from_dict(columns)})
+        self.data_loaded = True
+
+
+class _PearlRetrieval(_PearlMixin, AbsTaskRetrieval):
+    """Retrieval scored at rank 1 (precision@1 = the share of queries whose nearest document is right)."""
+
+    k_values = (1, 3, 5, 10)
+
+
+def retrieval_split(
+    documents: list[str], queries: list[tuple[str, str]], candidates: list[list[str]] | None = None
+) -> Any:
+    """MTEB retrieval data from document texts and (query, right document) pairs.
+
+    Documents are de-duplicated by text. A right document missing from the documents stays a relevant id
+    that can never be retrieved, so its query counts as wrong rather than being dropped. ``candidates``,
+    one list per query, restricts each query to its own documents (reranking).
+    """
+    ids: dict[str, str] = {}
+    for text in [*documents, *(doc for group in candidates or [] for doc in group)]:
+        if text and text not in ids:
+            ids[text] = f"d{len(ids)}"
+    relevant = {f"q{i}": {ids.get(doc, f"missing{i}"): 1} for i, (_, doc) in enumerate(queries)}
+    top_ranked = None
+    if candidates is not None:
+        top_ranked = {f"q{i}": [ids[doc] for doc in group if doc in ids] for i, group in enumerate(candidates)}
+    return {
+        "corpus": Dataset.from_dict({"id": list(ids.values()), "text": list(ids)}),
+        "queries": Dataset.from_dict({"id": list(relevant), "text": [query for query, _ in queries]}),
+        "relevant_docs": relevant,
+        "top_ranked": top_ranked,
+    }
+
+
+class PEARLTurney(_PearlRetrieval):
+    """Each query phrase against its own five candidates, the right one first in the data."""
+
+    config = "turney"
+    metadata = _metadata(
+        "PEARLTurney", "Turney phrase similarity (choose 1 of 5).", "Retrieval", "precision_at_1", HUB_ID
+    )
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        rows = pearl_split(self.config, self.split)
+        names = ["query", "label", *(f"candidate_{i}" for i in range(1, 5))]
+        query, label, *others = _columns(rows, "PEARL turney", *names)
+        queries = [(_text(q), _text(right)) for q, right in zip(query, label, strict=True)]
+        candidates = [[_text(right), *(_text(c[i]) for c in others)] for i, right in enumerate(label)]
+        self.dataset = {"default": {"test": retrieval_split([], queries, candidates)}}
+        self.data_loaded = True
+
+
+class PEARLYAGO(_PearlRetrieval):
+    """Entity retrieval: each mention against every entity name of the knowledge base."""
+
+    config = "yago"
+    kb_split = "yago"
+    metadata = _metadata("PEARLYAGO", "YAGO entity retrieval.", "Retrieval", "precision_at_1", HUB_ID)
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        (names,) = _columns(pearl_split("kb", self.kb_split), f"PEARL kb ({self.kb_split})", "entity_name")
+        query, label = _columns(pearl_split(self.config, self.split), f"PEARL {self.config}", "query", "label")
+        queries = [(_text(q), _text(right)) for q, right in zip(query, label, strict=True)]
+        self.dataset = {"default": {"test": retrieval_split([_text(n) for n in names], queries)}}
+        self.data_loaded = True
+
+
+class PEARLUMLS(PEARLYAGO):
+    config = "umls"
+    kb_split = "umls"
+    split = "umls"
+    metadata = _metadata("PEARLUMLS", "UMLS biomedical entity retrieval.", "Retrieval", "precision_at_1", HUB_ID)
+
+
+class PEARLCoNLL(_PearlMixin, AbsTaskClustering):
+    """K-means on the entity vectors, V-measure against the entity types."""
+
+    config = "conll"
+    max_fraction_of_documents_to_embed = None
+    metadata = _metadata("PEARLCoNLL", "CoNLL-2003 entities by type.", "Clustering", "v_measure", HUB_ID)
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        entities, labels = _columns(pearl_split(self.config, self.split), f"PEARL {self.config}", "entity", "label")
+        names = sorted({str(label) for label in labels})
+        columns = {
+            "sentences": [_text(e) or "NA" for e in entities],
+            "labels": [names.index(str(label)) for label in labels],
+        }
+        self.max_documents_per_cluster = len(entities)
+        self.dataset = DatasetDict({"test": Dataset.from_dict(columns)})
+        self.data_loaded = True
+
+
+class PEARLBC5CDR(PEARLCoNLL):
+    config = "bc5cdr"
+    metadata = _metadata("PEARLBC5CDR", "BC5CDR chemical and disease entities.", "Clustering", "v_measure", HUB_ID)
+
+
+def autofj_tables(root: Path | None = None) -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
+    """Per AutoFJ table: the left titles, and (right title, its left match) for each matched right row."""
+    root = root or package_dir("autofj", AUTOFJ_PIP) / "benchmark"
+    tables = {}
+    for folder in sorted(p for p in root.iterdir() if (p / "gt.csv").exists()):
+
+        def titles(name: str, column: str, folder: Path = folder) -> list[str]:
+            with (folder / name).open(newline="", encoding="utf-8") as handle:
+                return [row[column] for row in csv.DictReader(handle)]
+
+        match = dict(zip(titles("gt.csv", "title_r"), titles("gt.csv", "title_l"), strict=True))
+        queries = [(title, match[title]) for title in titles("right.csv", "title") if title in match]
+        tables[folder.name] = (titles("left.csv", "title"), queries)
+    if not tables:
+        raise InputError(f"no AutoFJ tables in {root}")
+    return tables
+
+
+class PEARLAutoFJ(_PearlRetrieval):
+    """Fuzzy join: each right-table title against all left-table titles; mean over the 50 tables."""
+
+    metadata = _metadata(
+        "PEARLAutoFJ", "AutoFJ fuzzy join over 50 table pairs.", "Retrieval", "precision_at_1", "autofj"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            self.tables = autofj_tables()
+        except InputError as exc:
+            self.missing: InputError | None = exc
+            self.tables = {}
+        else:
+            self.missing = None
+        langs = {name: ["eng-Latn"] for name in self.tables} or {"default": ["eng-Latn"]}
+        self.metadata = self.metadata.model_copy(update={"eval_langs": langs})
+        super().__init__(*args, **kwargs)
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        if self.missing is not None:
+            raise self.missing
+        self.dataset = {name: {"test": retrieval_split(left, queries)} for name, (left, queries) in self.tables.items()}
+        self.data_loaded = True
+
+
+PEARL_TASKS: dict[str, type] = {
+    cls.metadata.name: cls
+    for cls in (
+        PEARLPPDB,
+        PEARLPPDBFiltered,
+        PEARLTurney,
+        PEARLBIRD,
+        PEARLYAGO,
+        PEARLUMLS,
+        PEARLCoNLL,
+        PEARLBC5CDR,
+        PEARLAutoFJ,
+    )
+}
