@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from m2vcli.commands._options import ConfigOption, ModelOption
 
 from m2vcli.config import build_config
-from m2vcli.console import err_console
+from m2vcli.console import err_console, stderr_is_terminal
 from m2vcli.evaluation import EvaluateConfig, EvaluationReport, evaluate
 
 
@@ -54,11 +54,62 @@ def evaluate_command(
         "overwrite": overwrite or None,
     }
     settings = build_config(EvaluateConfig, config, flags)
-    console = err_console()
-    report = evaluate(
-        settings, on_task=lambda task, status: console.print(f"{task}: {status}", markup=False, style="dim")
-    )
+    import datasets
+
+    datasets.disable_progress_bars()  # m2v shows its own progress, one row per task
+    with TaskProgress(enabled=stderr_is_terminal()) as progress:
+        report = evaluate(settings, on_task=progress.on_task, on_encode=progress.on_encode)
     render(report)
+
+
+class TaskProgress:
+    """One row per task on stderr: a spinner, the texts encoded so far and their rate, then the outcome.
+
+    Off a terminal, one plain line per change of status instead.
+    """
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress: Any = None
+        self.current: Any = None
+        self.count = 0
+
+    def __enter__(self) -> TaskProgress:
+        if self.enabled:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            from m2vcli.progress_columns import RateColumn
+
+            self.progress = Progress(
+                SpinnerColumn(finished_text=" "),
+                TextColumn("{task.description}", markup=False),
+                TextColumn("{task.completed:,.0f} texts"),
+                RateColumn("texts"),
+                TimeElapsedColumn(),
+                console=err_console(),
+            )
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def on_task(self, task: str, status: str) -> None:
+        if self.progress is None:
+            err_console().print(f"{task}: {status}", markup=False, style="dim")
+        elif status == "running":
+            self.current, self.count = self.progress.add_task(task, total=None), 0
+        else:
+            if self.current is None:  # skipped: never ran
+                self.current, self.count = self.progress.add_task(task, total=None), 0
+            self.progress.update(self.current, description=f"{task}: {status}", total=self.count, completed=self.count)
+            self.current = None
+
+    def on_encode(self, count: int) -> None:
+        if self.progress is not None and self.current is not None:
+            self.count += count
+            self.progress.advance(self.current, count)
 
 
 def render(report: EvaluationReport) -> None:

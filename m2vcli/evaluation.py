@@ -31,6 +31,7 @@ MTEB_CATEGORIES = {
 }
 SUITES = ("offline", "pearl", "seed-classification")
 ProgressCallback = Callable[[str, str], None]
+EncodeCallback = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -246,8 +247,26 @@ def run_task(task: Any, loaded: LoadedModel, path: Path) -> TaskOutcome:
     return TaskOutcome(name, category, "done", score, seconds, path=str(path))
 
 
-def evaluate(cfg: EvaluateConfig, *, on_task: ProgressCallback | None = None) -> EvaluationReport:
-    """Run each task, write its result, and keep going when one fails (its reason is reported)."""
+def count_encoded(encoder: Any, on_encode: EncodeCallback) -> None:
+    """Make ``encoder.encode`` report how many texts each call encoded."""
+    encode = encoder.encode
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        vectors = encode(*args, **kwargs)
+        on_encode(len(vectors))
+        return vectors
+
+    encoder.encode = counted
+
+
+def evaluate(
+    cfg: EvaluateConfig, *, on_task: ProgressCallback | None = None, on_encode: EncodeCallback | None = None
+) -> EvaluationReport:
+    """Run each task, write its result, and keep going when one fails (its reason is reported).
+
+    ``on_task(name, status)`` hears "running", then "done", "failed" or "skipped"; ``on_encode(n)`` hears
+    the number of texts of each encoder call.
+    """
     say = on_task or (lambda task, status: None)
     tasks = get_tasks(cfg.tasks, cfg.suite) if (cfg.tasks or cfg.suite or not cfg.task_file) else []
     if cfg.task_file:
@@ -259,6 +278,8 @@ def evaluate(cfg: EvaluateConfig, *, on_task: ProgressCallback | None = None) ->
         raise OutputError(f"output folder {output} exists and is a file")
     assert cfg.model is not None
     loaded = load_model(cfg.model)
+    if on_encode is not None:
+        count_encoded(loaded.encoder, on_encode)
     report = EvaluationReport(model=loaded.name, meta=loaded.meta)
     for task in tasks:
         name = task.metadata.name

@@ -7,12 +7,14 @@ default would train on 8 examples per label, ten times): one logistic regression
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from datasets import Dataset, DatasetDict
 from mteb.abstasks.classification import AbsTaskClassification
 from mteb.abstasks.clustering import AbsTaskClustering
 from mteb.abstasks.pair_classification import AbsTaskPairClassification
+from mteb.abstasks.retrieval import AbsTaskRetrieval
 from mteb.abstasks.sts import AbsTaskSTS
 from mteb.abstasks.task_metadata import TaskMetadata
 
@@ -232,6 +234,36 @@ OFFLINE_SUITE: dict[str, type] = {
 }
 
 
+def retrieval_split(
+    documents: list[str],
+    queries: Sequence[tuple[str, str | list[str]]],
+    candidates: list[list[str]] | None = None,
+) -> Any:
+    """MTEB retrieval data from document texts and (query, relevant document or documents) pairs.
+
+    Documents are de-duplicated by text. A relevant document missing from the documents stays a relevant id
+    that can never be retrieved, so its query counts as wrong rather than being dropped. ``candidates``,
+    one list per query, restricts each query to its own documents (reranking).
+    """
+    ids: dict[str, str] = {}
+    for text in [*documents, *(doc for group in candidates or [] for doc in group)]:
+        if text and text not in ids:
+            ids[text] = f"d{len(ids)}"
+    relevant = {
+        f"q{i}": {ids.get(doc, f"missing{i}_{j}"): 1 for j, doc in enumerate([docs] if isinstance(docs, str) else docs)}
+        for i, (_, docs) in enumerate(queries)
+    }
+    top_ranked = None
+    if candidates is not None:
+        top_ranked = {f"q{i}": [ids[doc] for doc in group if doc in ids] for i, group in enumerate(candidates)}
+    return {
+        "corpus": Dataset.from_dict({"id": list(ids.values()), "text": list(ids)}),
+        "queries": Dataset.from_dict({"id": list(relevant), "text": [query for query, _ in queries]}),
+        "relevant_docs": relevant,
+        "top_ranked": top_ranked,
+    }
+
+
 class LocalTask:
     """Tasks built at run time from data already in memory (user task files)."""
 
@@ -241,10 +273,11 @@ class LocalTask:
         "classification": (AbsTaskClassification, "Classification", "accuracy", "Class"),
         "clustering": (AbsTaskClustering, "Clustering", "v_measure", "Clust"),
         "pair-classification": (AbsTaskPairClassification, "PairClassification", "max_ap", "PairClass"),
+        "retrieval": (AbsTaskRetrieval, "Retrieval", "ndcg_at_10", "Ret"),
     }
 
     @classmethod
-    def make(cls, name: str, kind: str, dataset: DatasetDict, **attributes: Any) -> Any:
+    def make(cls, name: str, kind: str, dataset: Any, **attributes: Any) -> Any:
         base, task_type, main_score, category = cls.TYPES[kind]
         if kind == "classification":
             attributes.update(samples_per_label=10**9, n_experiments=1)

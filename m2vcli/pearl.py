@@ -31,7 +31,7 @@ from mteb.abstasks.sts import AbsTaskSTS
 
 from m2vcli.corpus import package_dir
 from m2vcli.errors import InputError
-from m2vcli.mteb_tasks import _metadata
+from m2vcli.mteb_tasks import _metadata, retrieval_split
 
 HUB_ID = "Lihuchen/pearl_benchmark"
 DATA_ENV = "M2V_PEARL_DATA"
@@ -179,31 +179,6 @@ class _PearlRetrieval(_PearlMixin, AbsTaskRetrieval):
     """Retrieval scored at rank 1 (precision@1 = the share of queries whose nearest document is right)."""
 
     k_values = (1, 3, 5, 10)
-
-
-def retrieval_split(
-    documents: list[str], queries: list[tuple[str, str]], candidates: list[list[str]] | None = None
-) -> Any:
-    """MTEB retrieval data from document texts and (query, right document) pairs.
-
-    Documents are de-duplicated by text. A right document missing from the documents stays a relevant id
-    that can never be retrieved, so its query counts as wrong rather than being dropped. ``candidates``,
-    one list per query, restricts each query to its own documents (reranking).
-    """
-    ids: dict[str, str] = {}
-    for text in [*documents, *(doc for group in candidates or [] for doc in group)]:
-        if text and text not in ids:
-            ids[text] = f"d{len(ids)}"
-    relevant = {f"q{i}": {ids.get(doc, f"missing{i}"): 1} for i, (_, doc) in enumerate(queries)}
-    top_ranked = None
-    if candidates is not None:
-        top_ranked = {f"q{i}": [ids[doc] for doc in group if doc in ids] for i, group in enumerate(candidates)}
-    return {
-        "corpus": Dataset.from_dict({"id": list(ids.values()), "text": list(ids)}),
-        "queries": Dataset.from_dict({"id": list(relevant), "text": [query for query, _ in queries]}),
-        "relevant_docs": relevant,
-        "top_ranked": top_ranked,
-    }
 
 
 class PEARLTurney(_PearlRetrieval):

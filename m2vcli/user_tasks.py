@@ -3,10 +3,15 @@
 ```yaml
 tasks:
   - name: SupportTickets
-    type: classification   # word-similarity, text-similarity, classification, clustering, pair-classification
+    type: classification   # word-, text-similarity, classification, clustering, pair-classification, retrieval
     path: tickets.csv             # .csv, .tsv or .jsonl; relative to this file
     columns: {text: body, label: queue}
     test_share: 0.2               # classification: seeded split, unless split_column names train/test rows
+  - name: FAQSearch
+    type: retrieval               # each row a query and one relevant document; nDCG@10
+    path: faq.tsv
+    columns: {query: question, document: answer}
+    corpus: more_answers.tsv      # optional: more documents (its `document` column), none of them relevant
 ```
 
 Each entry becomes a local MTEB task, so its score uses MTEB's evaluator. Errors name the file, the line of
@@ -29,8 +34,9 @@ COLUMNS = {
     "classification": ("text", "label"),
     "clustering": ("text", "label"),
     "pair-classification": ("text1", "text2", "label"),
+    "retrieval": ("query", "document"),
 }
-KEYS = {"name", "type", "path", "columns", "test_share", "split_column", "seed"}
+KEYS = {"name", "type", "path", "columns", "test_share", "split_column", "seed", "corpus"}
 
 
 def _lines(text: str) -> list[int]:
@@ -106,6 +112,14 @@ def _build(file: Path, entry: Any, line: int) -> Any:
     for role in COLUMNS[kind]:
         if columns[role] not in rows[0]:
             raise ConfigError(f"{where}: column {columns[role]!r} ({role}) is not in {data_path}")
+    if "corpus" in entry:
+        if kind != "retrieval":
+            raise ConfigError(f"{where}: corpus is for retrieval tasks only")
+        corpus_path = (file.parent / str(entry["corpus"])).resolve()
+        corpus_rows = read_rows(corpus_path)
+        if corpus_rows and columns["document"] not in corpus_rows[0]:
+            raise ConfigError(f"{where}: column {columns['document']!r} (document) is not in {corpus_path}")
+        entry = {**entry, "corpus": [str(row[columns["document"]]) for row in corpus_rows]}
     return _task(str(entry["name"]), kind, rows, columns, entry)
 
 
@@ -113,11 +127,18 @@ def _task(name: str, kind: str, rows: list[dict[str, Any]], columns: dict[str, s
     from datasets import Dataset, DatasetDict
 
     from m2vcli import offline_data
-    from m2vcli.mteb_tasks import LocalTask
+    from m2vcli.mteb_tasks import LocalTask, retrieval_split
 
     def col(role: str) -> list[Any]:
         return [row[columns[role]] for row in rows]
 
+    if kind == "retrieval":
+        relevant: dict[str, list[str]] = {}
+        for query, document in zip(col("query"), col("document"), strict=True):
+            relevant.setdefault(str(query), []).append(str(document))
+        documents = [str(d) for d in col("document")] + list(entry.get("corpus", []))
+        split = retrieval_split(documents, list(relevant.items()))
+        return LocalTask.make(name, kind, {"default": {"test": split}})
     if kind in ("word-similarity", "text-similarity"):
         scores = [float(s) for s in col("score")]
         test = {"sentence1": col("text1"), "sentence2": col("text2"), "score": scores}

@@ -156,8 +156,57 @@ def test_example_task_file_runs(tiny_model_dir: Path, tmp_path: Path) -> None:
         ("MyTextSimilarity", "STS", "done"),
         ("MyReviewSentiment", "Class", "done"),
         ("MyReviewClusters", "Clust", "done"),
+        ("MyFAQSearch", "Ret", "done"),
     ]
     assert all(0 <= (o.main_score or 0) <= 1 for o in report.outcomes)
+
+
+def test_retrieval_task_is_ndcg_at_10_over_documents_and_extra_corpus(tiny_model_dir: Path, tmp_path: Path) -> None:
+    pairs = [("cat", "the cat sat"), ("cat", "cat on the mat"), ("dog", "a dog alone"), ("good film", "great movie")]
+    pairs += [("hello", "hello world"), ("secret", "it is a secret")]
+    extra = ["bad", "the", "go to the movie", "dangerous dog", "world", "everyone", "a mat", "film film", "sat on it"]
+    (tmp_path / "pairs.jsonl").write_text("".join(json.dumps({"q": q, "d": d}) + "\n" for q, d in pairs))
+    (tmp_path / "more.csv").write_text("d\n" + "\n".join(extra) + "\n")
+    (tmp_path / "tasks.yaml").write_text(
+        "tasks:\n  - name: Search\n    type: retrieval\n    path: pairs.jsonl\n"
+        "    columns: {query: q, document: d}\n    corpus: more.csv\n"
+    )
+    report = evaluate(
+        EvaluateConfig(model=str(tiny_model_dir), task_file=str(tmp_path / "tasks.yaml"), output_dir=str(tmp_path))
+    )
+    model = StaticEmbedder.from_pretrained(tiny_model_dir)
+    documents = list(dict.fromkeys([d for _, d in pairs] + extra))
+    relevant: dict[str, set[str]] = {}
+    for q, d in pairs:
+        relevant.setdefault(q, set()).add(d)
+    doc_vectors = model.encode(documents)
+    doc_vectors /= np.linalg.norm(doc_vectors, axis=1, keepdims=True)
+    ndcgs = []
+    for query, right in relevant.items():
+        vector = model.encode([query])[0]
+        ranking = [documents[i] for i in np.argsort(-(doc_vectors @ (vector / np.linalg.norm(vector))))[:10]]
+        dcg = sum(1 / np.log2(rank + 2) for rank, doc in enumerate(ranking) if doc in right)
+        ndcgs.append(dcg / sum(1 / np.log2(rank + 2) for rank in range(min(len(right), 10))))
+    assert 0 < np.mean(ndcgs) < 1  # the case tells a right ranking from a wrong one
+    (outcome,) = report.outcomes
+    assert outcome.category == "Ret" and outcome.main_score == pytest.approx(np.mean(ndcgs), abs=1e-5)
+
+
+def test_encode_callback_counts_every_text(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from m2vcli import offline_data
+
+    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    seen: list[int] = []
+    statuses: list[tuple[str, str]] = []
+    evaluate(
+        EvaluateConfig(model=str(tiny_model_dir), tasks=("WordSim353",), output_dir=str(tmp_path)),
+        on_task=lambda task, status: statuses.append((task, status)),
+        on_encode=seen.append,
+    )
+    assert sum(seen) == 2 * len(PAIRS)  # both sides of every pair
+    assert statuses == [("WordSim353", "running"), ("WordSim353", "done")]
 
 
 def test_pair_classification_task(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -191,12 +240,21 @@ def test_pair_classification_task(tiny_model_dir: Path, tmp_path: Path) -> None:
         ),
         ("    type: clustering\n    columns: {text: t, label: l}\n", r"line 3: missing key 'path'"),
         ("    type: clustering\n    path: data.csv\n    colums: {}\n", r"line 3: unknown key 'colums'"),
+        (
+            "    type: clustering\n    path: data.csv\n    columns: {text: t, label: l}\n    corpus: data.csv\n",
+            r"line 3: corpus is for retrieval tasks only",
+        ),
+        (
+            "    type: retrieval\n    path: data.csv\n    columns: {query: t, document: l}\n    corpus: more.csv\n",
+            r"line 3: column 'l' \(document\) is not in .*more.csv",
+        ),
     ],
 )
 def test_task_file_errors_name_the_line_and_key(tmp_path: Path, entry: str, message: str) -> None:
     from m2vcli.user_tasks import load_task_file
 
     (tmp_path / "data.csv").write_text("t,l\nhello,a\nworld,b\n")
+    (tmp_path / "more.csv").write_text("text\nhello\n")
     (tmp_path / "tasks.yaml").write_text("# my tasks\ntasks:\n  - name: T\n" + entry)
     with pytest.raises(ConfigError, match=message):
         load_task_file(tmp_path / "tasks.yaml")
