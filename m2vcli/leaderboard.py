@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,8 +37,15 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def parse_mteb_results(paths: Sequence[Path], warn: Warn) -> tuple[dict[str, dict[str, list[float]]], dict[str, Any]]:
-    """Category scores (x100) per model from evaluate results, and bench rows by model name."""
+def parse_mteb_results(
+    results: Sequence[Path] | Any, warn: Warn | None = None
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, Any]]:
+    """Category scores (x100) per model, and bench rows by model name, from result files (``m2v evaluate``
+    and ``m2v bench --json``) or from the report ``run_tasks`` returns. Unreadable files are skipped, each
+    with a call to ``warn`` (default: a line on stderr)."""
+    warn = warn or (lambda message: print(message, file=sys.stderr))
+    outcomes = getattr(results, "outcomes", None)
+    paths = [Path(o.path) for o in outcomes if o.path] if outcomes is not None else [Path(p) for p in results]
     scores: dict[str, dict[str, list[float]]] = {}
     speeds: dict[str, Any] = {}
     for path in paths:

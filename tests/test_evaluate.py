@@ -332,3 +332,22 @@ def test_unreachable_hub_task_fails_alone(
     failed, done = report.outcomes
     assert failed.status == "failed" and "SetFit/sst2" in (failed.message or "") and "offline" in (failed.message or "")
     assert done.status == "done"
+
+
+def test_python_api_runs_tasks_on_a_model_in_memory(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from m2vcli import offline_data
+    from m2vcli.evaluation import run_tasks
+
+    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    model = StaticEmbedder.from_pretrained(tiny_model_dir)
+    report = run_tasks(model, get_tasks(["WordSim353", "SimLex999"]), name="tiny", output_dir=tmp_path)
+    assert [o.status for o in report.outcomes] == ["done", "done"]
+    assert (tmp_path / "tiny" / "WordSim353.json").exists()
+    scores, speeds = parse_mteb_results(report)
+    (row,) = summarize_results(scores, speeds)
+    assert row.model == "tiny" and row.scores["WordSim"] == pytest.approx(100 * report.outcomes[0].main_score)
+    assert "| tiny |" in make_leaderboard([row], "markdown")
+    with pytest.raises(ConfigError, match="cannot evaluate a dict"):
+        run_tasks({}, [], output_dir=tmp_path)
