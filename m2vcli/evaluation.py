@@ -225,7 +225,8 @@ def run_task(task: Any, loaded: LoadedModel, path: Path) -> TaskOutcome:
     except Exception as exc:
         message = f"data cannot be loaded: {first_line(exc)}"
         if "hub" in message.lower():
-            message += " (the hub cannot be reached: offline, only the offline suite and task files run)"
+            hint = getattr(task, "offline_hint", "offline, only the offline suite and task files run")
+            message += f" (the hub cannot be reached: {hint})"
         return TaskOutcome(name, category, "failed", message=message)
     try:
         task_result = mteb.evaluate(loaded.encoder, [task], cache=None, show_progress_bar=False).task_results[0]

@@ -49,8 +49,12 @@ def pearl_split(config: str, split: str) -> Dataset:
         return _local_split(Path(local), config, split)
     import datasets
 
-    loaded = datasets.load_dataset(HUB_ID, config)
-    return _pick_split(loaded, split, f"{HUB_ID} ({config})")
+    try:
+        return datasets.load_dataset(HUB_ID, config, split=split)
+    except ValueError as exc:  # no split of that name: look at those there are
+        if "split" not in str(exc).lower():
+            raise
+        return _pick_split(datasets.load_dataset(HUB_ID, config), split, f"{HUB_ID} ({config})")
 
 
 def _pick_split(loaded: Any, split: str, where: str) -> Dataset:
@@ -90,6 +94,7 @@ def _text(value: Any) -> str:
 
 class _PearlMixin:
     m2v_category = "PEARL"
+    offline_hint = f"offline, set {DATA_ENV} to a folder holding a copy of {HUB_ID}"
     config = ""
     split = "test"
 

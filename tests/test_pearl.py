@@ -180,7 +180,7 @@ def test_missing_autofj_package_names_it(tiny_model_dir: Path, tmp_path: Path, m
     assert outcome.status == "failed" and "pip install autofj==0.0.6" in (outcome.message or "")
 
 
-def test_hub_loading_asks_for_the_benchmark_config(
+def test_hub_loading_asks_for_the_config_and_split_then_takes_the_only_split(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import datasets
@@ -188,14 +188,19 @@ def test_hub_loading_asks_for_the_benchmark_config(
     monkeypatch.delenv(pearl.DATA_ENV, raising=False)
     rows = {"term1": ["cat", "good", "the"], "term2": ["dog", "great", "alone"], "relatedness score": [0.5, 0.9, 0.1]}
     calls: list[tuple[Any, ...]] = []
+    fixture = datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows)})
 
-    def load_dataset(*args: Any, **kwargs: Any) -> datasets.DatasetDict:
-        calls.append(args)
-        return datasets.DatasetDict({"test": datasets.Dataset.from_dict(rows)})
+    def load_dataset(*args: Any, split: str | None = None) -> Any:
+        calls.append((*args, split))
+        if split is None:
+            return fixture
+        if split not in fixture:
+            raise ValueError(f'Unknown split "{split}". Should be one of {list(fixture)}.')
+        return fixture[split]
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
     run(tiny_model_dir, tmp_path / "out", "PEARLBIRD")
-    assert calls == [("Lihuchen/pearl_benchmark", "bird")]
+    assert calls == [("Lihuchen/pearl_benchmark", "bird", "test"), ("Lihuchen/pearl_benchmark", "bird", None)]
 
 
 def test_missing_column_and_missing_data_are_one_line_failures(
@@ -214,3 +219,19 @@ def test_pearl_suite_lists_the_nine_data_sets() -> None:
     names = [task.metadata.name for task in get_tasks(suite="pearl")]
     assert len(names) == 9 and all(name.startswith("PEARL") for name in names)
     assert "PEARLAutoFJ" in [task.metadata.name for task in get_tasks()]  # the offline one is in the default suite
+
+
+def test_unreachable_hub_says_how_to_run_pearl_offline(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datasets
+
+    def offline(*args: object, **kwargs: object) -> object:
+        raise ConnectionError("Couldn't reach 'Lihuchen/pearl_benchmark' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.delenv(pearl.DATA_ENV, raising=False)
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    report = evaluate(EvaluateConfig(model=str(tiny_model_dir), tasks=("PEARLTurney",), output_dir=str(tmp_path)))
+    (outcome,) = report.outcomes
+    assert outcome.status == "failed" and "M2V_PEARL_DATA" in (outcome.message or "")
+    assert "Lihuchen/pearl_benchmark" in (outcome.message or "")
