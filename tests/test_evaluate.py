@@ -351,3 +351,21 @@ def test_python_api_runs_tasks_on_a_model_in_memory(
     assert "| tiny |" in make_leaderboard([row], "markdown")
     with pytest.raises(ConfigError, match="cannot evaluate a dict"):
         run_tasks({}, [], output_dir=tmp_path)
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "corrupt"])
+def test_model_that_fails_to_load_is_one_line(tiny_model_dir: Path, tmp_path: Path, case: str) -> None:
+    import subprocess
+    import sys
+
+    model = tmp_path / "model"
+    if case == "empty":
+        model.mkdir()
+    elif case == "corrupt":
+        model = tiny_model_dir
+        (model / "model.safetensors").write_bytes(b"not safetensors")
+    args = ["evaluate", "-m", str(model), "--tasks", "WordSim353", "-o", str(tmp_path / "r")]
+    proc = subprocess.run([sys.executable, "-m", "m2vcli", *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and str(model) in proc.stderr, proc.stderr
+    assert not (tmp_path / "r").exists()
