@@ -148,7 +148,7 @@ def probe_accuracy(features: np.ndarray, labels: list[int], seed: int = PROBE_SE
     )
     probe = MLPClassifier(
         hidden_layer_sizes=(256,),
-        batch_size=min(200, len(x_train)),
+        batch_size="auto",  # 200, or fewer rows when there are fewer
         early_stopping=True,
         validation_fraction=0.15 / 0.85,
         n_iter_no_change=5,
