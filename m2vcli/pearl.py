@@ -24,14 +24,14 @@ from typing import Any
 
 import numpy as np
 from datasets import Dataset, DatasetDict
-from mteb.abstasks.clustering import AbsTaskClustering
+from mteb.abstasks.clustering_legacy import AbsTaskClusteringLegacy
 from mteb.abstasks.pair_classification import AbsTaskPairClassification
 from mteb.abstasks.retrieval import AbsTaskRetrieval
 from mteb.abstasks.sts import AbsTaskSTS
 
 from m2vcli.corpus import package_dir
 from m2vcli.errors import InputError
-from m2vcli.mteb_tasks import _metadata, retrieval_split
+from m2vcli.mteb_tasks import _metadata, clustering_split, retrieval_split
 
 HUB_ID = "Lihuchen/pearl_benchmark"
 DATA_ENV = "M2V_PEARL_DATA"
@@ -230,11 +230,10 @@ class PEARLUMLS(PEARLYAGO):
     metadata = _metadata("PEARLUMLS", "UMLS biomedical entity retrieval.", "Retrieval", "precision_at_1", HUB_ID)
 
 
-class PEARLCoNLL(_PearlMixin, AbsTaskClustering):
-    """K-means on the entity vectors, V-measure against the entity types."""
+class PEARLCoNLL(_PearlMixin, AbsTaskClusteringLegacy):
+    """K-means on all the entity vectors, V-measure against the entity types."""
 
     config = "conll"
-    max_fraction_of_documents_to_embed = None
     metadata = _metadata("PEARLCoNLL", "CoNLL-2003 entities by type.", "Clustering", "v_measure", HUB_ID)
 
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
@@ -242,12 +241,8 @@ class PEARLCoNLL(_PearlMixin, AbsTaskClustering):
             return
         entities, labels = _columns(pearl_split(self.config, self.split), f"PEARL {self.config}", "entity", "label")
         names = sorted({str(label) for label in labels})
-        columns = {
-            "sentences": [_text(e) or "NA" for e in entities],
-            "labels": [names.index(str(label)) for label in labels],
-        }
-        self.max_documents_per_cluster = len(entities)
-        self.dataset = DatasetDict({"test": Dataset.from_dict(columns)})
+        texts = [_text(e) or "NA" for e in entities]
+        self.dataset = DatasetDict({"test": clustering_split(texts, [names.index(str(label)) for label in labels])})
         self.data_loaded = True
 
 

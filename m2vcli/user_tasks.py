@@ -154,7 +154,7 @@ def _task(name: str, kind: str, rows: list[dict[str, Any]], columns: dict[str, s
         labels = [names.index(str(x)) for x in col("label")]
         texts = [str(t) for t in col("text")]
         if kind == "clustering":
-            splits = {"test": {"sentences": texts, "labels": labels}}
+            splits = {"test": {"sentences": [texts], "labels": [labels]}}  # one set, clustered as a whole
         else:
             split_column = entry.get("split_column")
             if split_column:

@@ -369,3 +369,66 @@ def test_model_that_fails_to_load_is_one_line(tiny_model_dir: Path, tmp_path: Pa
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and str(model) in proc.stderr, proc.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_offline_data_sets_have_their_published_sizes() -> None:
+    from m2vcli import offline_data
+
+    assert len(offline_data.word_pairs("wordsim353")) == 353
+    assert len(offline_data.word_pairs("simlex999")) == 999
+    lee = offline_data.lee_pairs()
+    assert len(lee) == 1225 and len({a for a, _, _ in lee} | {b for _, b, _ in lee}) == 50
+    assert all(0 <= score <= 1 for _, _, score in lee)
+    for source, size in (("imdb", 25_000), ("rotten_tomatoes", 8_530)):
+        texts, labels = offline_data.reviews(source)
+        assert len(texts) == size and set(labels) == {0, 1} and "<br />" not in "".join(texts[:500])
+    texts, labels, topics = offline_data.bbc_news()
+    assert len(texts) == 2225 and topics == ["business", "entertainment", "politics", "sports", "tech"]
+    assert sorted(set(labels)) == [0, 1, 2, 3, 4]
+
+
+def test_lee_task_is_spearman_of_document_cosines(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scipy.stats import spearmanr
+
+    from m2vcli import offline_data
+
+    docs = ["the cat sat on the mat", "a dog sat alone", "good movie", "great film", "hello world"]
+    pairs = [(docs[i], docs[j], (i * 7 + j * 3) % 5 / 4) for i in range(5) for j in range(i + 1, 5)]
+    monkeypatch.setattr(offline_data, "lee_pairs", lambda: pairs)
+    (outcome,) = evaluate(
+        EvaluateConfig(model=str(tiny_model_dir), tasks=("LeeDocSim",), output_dir=str(tmp_path))
+    ).outcomes
+    model = StaticEmbedder.from_pretrained(tiny_model_dir)
+    a, b = model.encode([p[0] for p in pairs]), model.encode([p[1] for p in pairs])
+    cosines = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert outcome.category == "STS"
+    assert outcome.main_score == pytest.approx(spearmanr(cosines, [p[2] for p in pairs]).statistic)
+
+
+def test_bbc_tasks_against_direct_computations(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sklearn.metrics import v_measure_score
+
+    from m2vcli import offline_data
+    from m2vcli.scoring import classification_accuracy
+
+    groups = ["the cat sat on the mat", "good movie great film", "hello world everyone"]
+    texts = [groups[i % 3] for i in range(60)]
+    labels = [(i % 3) if i % 4 else (i + 1) % 3 for i in range(60)]  # a quarter of each group is mislabelled
+    monkeypatch.setattr(offline_data, "bbc_news", lambda: (texts, labels, ["a", "b", "c"]))
+    report = evaluate(
+        EvaluateConfig(
+            model=str(tiny_model_dir), tasks=("BBCNewsClustering", "BBCNewsClassification"), output_dir=str(tmp_path)
+        )
+    )
+    clustering, classification = report.outcomes
+    # identical texts fall in one cluster each, so k-means finds the three groups whatever its seed
+    expected_v = v_measure_score(labels, [i % 3 for i in range(60)])
+    assert 0 < expected_v < 1
+    assert clustering.category == "Clust" and clustering.main_score == pytest.approx(expected_v, abs=1e-6)
+    model = StaticEmbedder.from_pretrained(tiny_model_dir)
+    expected = classification_accuracy(model.encode, texts, labels, *offline_data.split(len(texts)))
+    assert classification.category == "Class" and classification.main_score == pytest.approx(expected)
