@@ -129,7 +129,8 @@ def load_model(path_or_id: str) -> LoadedModel:
 
         model = StaticEmbedder.from_pretrained(folder)
         meta = {"kind": "static", "parameters": int(model.embeddings.size), "dims": model.dim}
-        encoder = _static_encoder(model, name)
+        meta["release_date"] = release_date = _written_on(folder)
+        encoder = _static_encoder(model, name, release_date=release_date)
     else:
         from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
         from sentence_transformers import SentenceTransformer
@@ -148,7 +149,18 @@ def load_model(path_or_id: str) -> LoadedModel:
     return LoadedModel(name=name, encoder=encoder, meta=meta)
 
 
-def _static_encoder(model: Any, name: str) -> Any:
+def _written_on(folder: Path) -> str | None:
+    """The date (UTC) the model's weights were written: the release date of a local static model."""
+    import datetime
+
+    weights = sorted(folder.glob("**/model.safetensors"))
+    if not weights:
+        return None
+    written = datetime.datetime.fromtimestamp(weights[0].stat().st_mtime, tz=datetime.timezone.utc)
+    return written.date().isoformat()
+
+
+def _static_encoder(model: Any, name: str, release_date: str | None = None) -> Any:
     from mteb.models.abs_encoder import AbsEncoder
     from mteb.models.model_meta import ModelMeta
 
@@ -159,7 +171,7 @@ def _static_encoder(model: Any, name: str) -> Any:
                 loader=None,
                 name=name if "/" in name else f"local/{name}",
                 revision="local",
-                release_date=None,
+                release_date=release_date,
                 languages=None,
                 n_parameters=int(model.embeddings.size),
                 memory_usage_mb=round(model.embeddings.nbytes / 2**20, 2),

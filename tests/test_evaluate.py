@@ -41,6 +41,13 @@ def test_pair_task_score_is_spearman_of_cosines(
     assert outcome.main_score == pytest.approx(spearmanr(cosines, [p[2] for p in PAIRS]).statistic)
     saved = json.loads(Path(outcome.path or "").read_text())
     assert saved["task_name"] == "WordSim353" and saved["m2v"]["category"] == "WordSim"
+    import datetime
+
+    meta = saved["m2v"]
+    assert meta["kind"] == "static" and meta["dims"] == model.dim and meta["parameters"] == model.embeddings.size
+    assert meta["bytes_on_disk"] > model.embeddings.nbytes // 2 and meta["seconds"] > 0
+    written = datetime.datetime.fromtimestamp((tiny_model_dir / "model.safetensors").stat().st_mtime, datetime.UTC)
+    assert meta["release_date"] == written.date().isoformat()
 
 
 def test_classification_trains_on_the_whole_train_split(
