@@ -60,12 +60,27 @@ def evaluate_command(
         "overwrite": overwrite or None,
     }
     settings = build_config(EvaluateConfig, config, flags)
-    import datasets
-
-    datasets.disable_progress_bars()  # m2v shows its own progress, one row per task
+    quiet_libraries()
     with TaskProgress(enabled=stderr_is_terminal()) as progress:
         report = evaluate(settings, on_task=progress.on_task, on_encode=progress.on_encode)
     render(report)
+    failed = [o.task for o in report.outcomes if o.status == "failed"]
+    if failed:
+        err_console().print(
+            f"{len(failed)} of {len(report.outcomes)} tasks failed: {', '.join(failed)}", markup=False, style="red"
+        )
+        raise typer.Exit(1)
+
+
+def quiet_libraries() -> None:
+    """m2v shows its own progress, one row per task, and reports each failure once, in the table."""
+    import logging
+
+    import datasets
+
+    datasets.disable_progress_bars()
+    for name in ("datasets", "huggingface_hub", "mteb", "sentence_transformers"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 class TaskProgress:

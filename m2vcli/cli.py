@@ -64,7 +64,7 @@ def _debug() -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
     try:
-        app(args=argv, prog_name="m2v", standalone_mode=False)
+        code = app(args=argv, prog_name="m2v", standalone_mode=False)  # a typer.Exit comes back as its code
     except M2VError as exc:
         if _debug():
             raise
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         if handled is None:
             raise
         return handled
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def _usage_error_code(exc: Exception) -> int | None:

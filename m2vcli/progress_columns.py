@@ -15,6 +15,9 @@ class RateColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
+        elapsed = task.finished_time if task.finished else task.elapsed
+        if speed is None and elapsed and task.completed:  # too few updates for rich's own estimate
+            speed = task.completed / elapsed
         if speed is None:
             return Text(f"? {self.unit}/s", style="progress.data.speed")
         return Text(f"{speed:,.0f} {self.unit}/s", style="progress.data.speed")

@@ -439,3 +439,24 @@ def test_bbc_tasks_against_direct_computations(
     model = StaticEmbedder.from_pretrained(tiny_model_dir)
     expected = classification_accuracy(model.encode, texts, labels, *offline_data.split(len(texts)))
     assert classification.category == "Class" and classification.main_score == pytest.approx(expected)
+
+
+def test_cli_exits_1_when_a_task_failed_and_keeps_the_others(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datasets
+
+    from m2vcli import offline_data
+
+    def offline(*args: object, **kwargs: object) -> object:
+        raise ConnectionError("Couldn't reach 'SetFit/sst2' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    out = tmp_path / "r"
+    result = CliRunner().invoke(
+        app, ["evaluate", "-m", str(tiny_model_dir), "--tasks", "SeedSST2,WordSim353", "-o", str(out)]
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "1 of 2 tasks failed: SeedSST2" in result.output
+    assert sorted(p.name for p in (out / "tiny_model").iterdir()) == ["WordSim353.json"]
