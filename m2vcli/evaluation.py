@@ -239,6 +239,10 @@ def run_task(task: Any, loaded: LoadedModel, path: Path) -> TaskOutcome:
         if "hub" in message.lower():
             hint = getattr(task, "offline_hint", "offline, only the offline suite and task files run")
             message += f" (the hub cannot be reached: {hint})"
+            if isinstance(exc, ConnectionError):  # later tasks use the local cache without waiting on the network
+                from m2vcli.hub import go_offline
+
+                go_offline()
         return TaskOutcome(name, category, "failed", message=message)
     try:
         task_result = mteb.evaluate(loaded.encoder, [task], cache=None, show_progress_bar=False).task_results[0]

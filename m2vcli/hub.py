@@ -37,6 +37,22 @@ def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def go_offline() -> None:
+    """Switch this process to offline mode once the hub proved unreachable: the Hugging Face libraries
+    then read their caches at once, or fail at once, instead of retrying the network for each request."""
+    import sys
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["HF_DATASETS_OFFLINE"] = "1"
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
+    config = sys.modules.get("datasets.config")
+    if config is not None:
+        config.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
+        config.HF_DATASETS_OFFLINE = True  # type: ignore[attr-defined]
+
+
 def resolve_hub_folder(
     repo_id: str,
     *,
