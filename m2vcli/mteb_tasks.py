@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import numpy as np
 from datasets import Dataset, DatasetDict
+from mteb._evaluators import ClusteringEvaluator
 from mteb.abstasks.classification import AbsTaskClassification
 from mteb.abstasks.clustering_legacy import AbsTaskClusteringLegacy
 from mteb.abstasks.pair_classification import AbsTaskPairClassification
@@ -152,11 +154,44 @@ class BBCNewsClassification(_FullTrainClassification):
 
 
 def clustering_split(texts: list[str], labels: list[int]) -> Dataset:
-    """One set of texts to cluster as a whole: one k-means on all their vectors, V-measure against the labels."""
+    """One set of texts to cluster as a whole (see ``WholeSetClustering``)."""
     return Dataset.from_dict({"sentences": [texts], "labels": [labels]})
 
 
-class BBCNewsClustering(AbsTaskClusteringLegacy):
+class KMeansEvaluator(ClusteringEvaluator):
+    """MTEB's clustering evaluator with full k-means, best of 10 seeded starts, instead of one mini-batch run.
+
+    On BBC News (m2v default model), one mini-batch k-means run gives V-measures from 49 to 77 depending
+    on its seed; the best of 10 full k-means starts gives 76.8 to 77.3.
+    """
+
+    def __call__(self, model: Any, *, encode_kwargs: Any, num_proc: int | None = None) -> list[int]:
+        from mteb._create_dataloaders import create_dataloader
+        from sklearn.cluster import KMeans
+
+        loader = create_dataloader(
+            self.dataset,
+            task_metadata=self.task_metadata,
+            input_column=self.input_column_name,
+            num_proc=num_proc,
+            **encode_kwargs,
+        )
+        vectors = model.encode(
+            loader, task_metadata=self.task_metadata, hf_subset=self.hf_subset, hf_split=self.hf_split, **encode_kwargs
+        )
+        labels = self.dataset[self.label_column_name]
+        clustering = KMeans(n_clusters=len(set(labels)), n_init=10, random_state=self.seed).fit(np.asarray(vectors))
+        return [int(label) for label in clustering.labels_]
+
+
+class WholeSetClustering(AbsTaskClusteringLegacy):
+    """K-means (best of 10 starts, seeded) on the vectors of the whole set, V-measure against the labels."""
+
+    evaluator = KMeansEvaluator
+    m2v_category = "Clust"
+
+
+class BBCNewsClustering(WholeSetClustering):
     """K-means on the vectors of all 2,225 articles, V-measure against the 5 topics."""
 
     m2v_category = "Clust"
@@ -274,7 +309,7 @@ class LocalTask:
         "word-similarity": (AbsTaskSTS, "STS", "cosine_spearman", "WordSim"),
         "text-similarity": (AbsTaskSTS, "STS", "cosine_spearman", "STS"),
         "classification": (AbsTaskClassification, "Classification", "accuracy", "Class"),
-        "clustering": (AbsTaskClusteringLegacy, "Clustering", "v_measure", "Clust"),
+        "clustering": (WholeSetClustering, "Clustering", "v_measure", "Clust"),
         "pair-classification": (AbsTaskPairClassification, "PairClassification", "max_ap", "PairClass"),
         "retrieval": (AbsTaskRetrieval, "Retrieval", "ndcg_at_10", "Ret"),
     }
