@@ -18,6 +18,7 @@ import numpy as np
 
 from m2vcli.errors import ConfigError, M2VError, ModelLoadError, OutputError, first_line
 from m2vcli.files import atomic_file, folder_bytes
+from m2vcli.hub import hub_mode_restored
 from m2vcli.persistence import is_static_folder
 
 MTEB_CATEGORIES = {
@@ -60,11 +61,14 @@ def suite_tasks(suite: str) -> dict[str, type]:
     from m2vcli.mteb_tasks import OFFLINE_SUITE, SEED_CLASSIFICATION
     from m2vcli.pearl import PEARL_TASKS, PEARLAutoFJ
 
-    return {
+    suites = {
         "offline": {**OFFLINE_SUITE, "PEARLAutoFJ": PEARLAutoFJ},
         "pearl": PEARL_TASKS,
         "seed-classification": SEED_CLASSIFICATION,
-    }[suite]
+    }
+    if suite not in suites:
+        raise ConfigError(f"suite must be one of {', '.join(SUITES)}, got {suite!r}")
+    return suites[suite]
 
 
 def local_tasks() -> dict[str, type]:
@@ -153,10 +157,11 @@ def _written_on(folder: Path) -> str | None:
     """The date (UTC) the model's weights were written: the release date of a local static model."""
     import datetime
 
-    weights = sorted(folder.glob("**/model.safetensors"))
-    if not weights:
+    weights = [folder / "model.safetensors", *sorted(folder.glob("*/model.safetensors"))]
+    found = [w for w in weights if w.is_file()]
+    if not found:
         return None
-    written = datetime.datetime.fromtimestamp(weights[0].stat().st_mtime, tz=datetime.timezone.utc)
+    written = datetime.datetime.fromtimestamp(found[0].stat().st_mtime, tz=datetime.timezone.utc)
     return written.date().isoformat()
 
 
@@ -226,6 +231,14 @@ def _read_main_score(path: Path) -> float | None:
 
 def run_task(task: Any, loaded: LoadedModel, path: Path) -> TaskOutcome:
     """Load one task's data, score the model with MTEB, write the result; failures become outcomes."""
+    try:
+        return _run_task(task, loaded, path)
+    finally:
+        if getattr(task, "data_loaded", False):
+            task.unload_data()  # knowledge bases and tables need not outlive their task
+
+
+def _run_task(task: Any, loaded: LoadedModel, path: Path) -> TaskOutcome:
     import mteb
 
     name, category = task.metadata.name, category_of(task)
@@ -294,17 +307,22 @@ def evaluate(
 def wrap_model(model: Any, name: str | None = None) -> LoadedModel:
     """A model for MTEB from a path or hub id, a ``StaticEmbedder`` or a ``SentenceTransformer``."""
     if isinstance(model, (str, Path)):
-        return load_model(str(model))
+        loaded = load_model(str(model))
+        if name:
+            loaded.name = name
+            if loaded.meta["kind"] == "static":
+                loaded.encoder.mteb_model_meta.name = name if "/" in name else f"local/{name}"
+        return loaded
+    if not name:
+        raise ConfigError("a model given as an object needs a name= (its results folder and leaderboard row)")
     from m2vcli.model import StaticEmbedder
 
     if isinstance(model, StaticEmbedder):
-        name = name or "static-model"
         meta = {"kind": "static", "parameters": int(model.embeddings.size), "dims": model.dim}
         return LoadedModel(name=name, encoder=_static_encoder(model, name), meta=meta)
     if hasattr(model, "encode") and hasattr(model, "parameters"):  # a SentenceTransformer
         from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
 
-        name = name or "sentence-transformer"
         meta = {"kind": "sentence-transformer", "parameters": int(sum(p.numel() for p in model.parameters()))}
         return LoadedModel(name=name, encoder=SentenceTransformerEncoderWrapper(model), meta=meta)
     raise ConfigError(
@@ -336,6 +354,19 @@ def run_tasks(
     if on_encode is not None:
         count_encoded(loaded.encoder, on_encode)
     report = EvaluationReport(model=loaded.name, meta=loaded.meta)
+    with hub_mode_restored():  # a run that went offline leaves the process as it found it
+        _run_all(tasks, loaded, report, output, overwrite, say)
+    return report
+
+
+def _run_all(
+    tasks: Sequence[Any],
+    loaded: LoadedModel,
+    report: EvaluationReport,
+    output: Path,
+    overwrite: bool,
+    say: ProgressCallback,
+) -> None:
     for task in tasks:
         task_name = task.metadata.name
         path = result_path(output, loaded.name, task_name)
@@ -348,4 +379,3 @@ def run_tasks(
         outcome = run_task(task, loaded, path)
         report.outcomes.append(outcome)
         say(task_name, outcome.status)
-    return report

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from m2vcli.errors import HubError
@@ -37,20 +39,47 @@ def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+_OFFLINE_ENV = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+_OFFLINE_FLAGS = (
+    ("huggingface_hub.constants", "HF_HUB_OFFLINE"),
+    ("datasets.config", "HF_HUB_OFFLINE"),
+    ("datasets.config", "HF_DATASETS_OFFLINE"),
+)
+
+
+@contextmanager
+def hub_mode_restored() -> Iterator[None]:
+    """Put back the offline settings (environment and libraries) as they were, whatever ``go_offline`` did."""
+    import importlib
+    import sys
+
+    for module, _ in _OFFLINE_FLAGS:
+        with suppress(ImportError):
+            importlib.import_module(module)
+    env = {name: os.environ.get(name) for name in _OFFLINE_ENV}
+    flags = {(m, a): getattr(sys.modules[m], a) for m, a in _OFFLINE_FLAGS if hasattr(sys.modules.get(m), a)}
+    try:
+        yield
+    finally:
+        for name, value in env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        for (module, attribute), value in flags.items():
+            setattr(sys.modules[module], attribute, value)
+
+
 def go_offline() -> None:
     """Switch this process to offline mode once the hub proved unreachable: the Hugging Face libraries
     then read their caches at once, or fail at once, instead of retrying the network for each request."""
     import sys
 
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["HF_DATASETS_OFFLINE"] = "1"
-    constants = sys.modules.get("huggingface_hub.constants")
-    if constants is not None:
-        constants.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
-    config = sys.modules.get("datasets.config")
-    if config is not None:
-        config.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
-        config.HF_DATASETS_OFFLINE = True  # type: ignore[attr-defined]
+    for name in _OFFLINE_ENV:
+        os.environ[name] = "1"
+    for module, attribute in _OFFLINE_FLAGS:
+        if hasattr(sys.modules.get(module), attribute):
+            setattr(sys.modules[module], attribute, True)
 
 
 def resolve_hub_folder(

@@ -5,10 +5,10 @@ where the hub can be reached, or from a local copy: set ``M2V_PEARL_DATA`` to a 
 ``<config>/<split>.jsonl`` (or ``.json``, ``.parquet``, ``.csv``). AutoFJ reads its 50 tables from the
 ``autofj`` PyPI package, so it runs offline. Protocols, following the benchmark's paper:
 
-- PPDB, PPDB filtered: a probe (one hidden layer of 256, early stopping) on the two phrase vectors side by
-  side, trained on a seeded 85% of the pairs, accuracy on the other 15%;
+- PPDB, PPDB filtered: a probe (one hidden layer of 256) on the two phrase vectors side by side, fit on a
+  seeded 70% of the pairs with early stopping on 15%, accuracy on the other 15%;
 - Turney: for each query, the closest of its 5 candidates must be the right one (precision@1 when the
-  candidates are reranked); BIRD: Pearson of cosine against human relatedness;
+  candidates are reranked; a tie counts as wrong); BIRD: Pearson of cosine against human relatedness;
 - YAGO, UMLS: the nearest entity name of the knowledge base must be the mention's entity (precision@1);
 - CoNLL, BC5CDR: k-means (best of 10 starts) on all the entity vectors, V-measure (the paper's NMI);
 - AutoFJ: for each right-table title, the nearest left-table title must be its match, averaged over
@@ -29,12 +29,13 @@ from mteb.abstasks.retrieval import AbsTaskRetrieval
 from mteb.abstasks.sts import AbsTaskSTS
 
 from m2vcli.corpus import package_dir
-from m2vcli.errors import InputError
+from m2vcli.errors import InputError, first_line
 from m2vcli.mteb_tasks import WholeSetClustering, _metadata, clustering_split, retrieval_split
 
 HUB_ID = "Lihuchen/pearl_benchmark"
 DATA_ENV = "M2V_PEARL_DATA"
 AUTOFJ_PIP = "autofj==0.0.6"
+LOCAL_FORMATS = (".jsonl", ".json", ".parquet", ".csv")
 PROBE_SEED = 42
 
 
@@ -66,18 +67,25 @@ def _pick_split(loaded: Any, split: str, where: str) -> Dataset:
 
 def _local_split(root: Path, config: str, split: str) -> Dataset:
     folder = root / config
-    files = sorted(p for p in folder.glob("*") if p.suffix in (".jsonl", ".json", ".parquet", ".csv"))
+    files = sorted(p for p in folder.glob("*") if p.suffix in LOCAL_FORMATS)
     if not files:
         raise InputError(f"no PEARL data for {config!r} in {folder} (expected {config}/{split}.jsonl)")
-    splits: dict[str, Dataset] = {}
-    for path in files:
+    stems = [p.stem for p in files]
+    twice = sorted({stem for stem in stems if stems.count(stem) > 1})
+    if twice:
+        raise InputError(f"{folder} holds split {twice[0]!r} in more than one file; keep one")
+    chosen = [p for p in files if p.stem == split] or (files if len(files) == 1 else [])
+    if not chosen:
+        raise InputError(f"{folder} has no split {split!r} (it has {', '.join(stems)})")
+    path = chosen[0]
+    try:
         if path.suffix == ".parquet":
-            splits[path.stem] = Dataset.from_parquet(str(path))
-        elif path.suffix == ".csv":
-            splits[path.stem] = Dataset.from_csv(str(path))
-        else:
-            splits[path.stem] = Dataset.from_json(str(path))
-    return _pick_split(splits, split, str(folder))
+            return Dataset.from_parquet(str(path))
+        if path.suffix == ".csv":
+            return Dataset.from_csv(str(path))
+        return Dataset.from_json(str(path))
+    except Exception as exc:
+        raise InputError(f"{path} cannot be read: {first_line(exc)}") from None
 
 
 def _columns(rows: Dataset, where: str, *names: str) -> list[list[Any]]:
@@ -85,6 +93,16 @@ def _columns(rows: Dataset, where: str, *names: str) -> list[list[Any]]:
     if missing:
         raise InputError(f"{where}: missing column {missing[0]!r} (columns: {', '.join(rows.column_names)})")
     return [list(rows[name]) for name in names]
+
+
+def _binary(label: Any, config: str) -> int:
+    """``pos``/``neg`` (the benchmark's labels), or 1/0."""
+    key = str(label).strip().lower()
+    if key in ("pos", "1", "true"):
+        return 1
+    if key in ("neg", "0", "false"):
+        return 0
+    raise InputError(f"PEARL {config}: label {label!r} is not pos or neg")
 
 
 def _text(value: Any) -> str:
@@ -112,13 +130,18 @@ class PEARLPPDB(_PearlMixin, AbsTaskPairClassification):
         columns = {
             "sentence1": [_text(t) for t in first],
             "sentence2": [_text(t) for t in second],
-            "labels": [1 if label in ("pos", 1, "1", True) else 0 for label in labels],
+            "labels": [_binary(label, self.config) for label in labels],
         }
         self.dataset = DatasetDict({"test": Dataset.from_dict(columns)})
         self.data_loaded = True
 
-    def _evaluate_subset(self, model: Any, data_split: Dataset, **kwargs: Any) -> dict[str, float]:
-        vectors = [encode_texts(model, list(data_split[c]), self.metadata) for c in ("sentence1", "sentence2")]
+    def _evaluate_subset(
+        self, model: Any, data_split: Dataset, *, encode_kwargs: Any = None, **kwargs: Any
+    ) -> dict[str, float]:
+        vectors = [
+            encode_texts(model, list(data_split[c]), self.metadata, encode_kwargs or {})
+            for c in ("sentence1", "sentence2")
+        ]
         return {"accuracy": probe_accuracy(np.concatenate(vectors, axis=1), list(data_split["labels"]))}
 
 
@@ -129,16 +152,18 @@ class PEARLPPDBFiltered(PEARLPPDB):
     )
 
 
-def encode_texts(model: Any, texts: list[str], metadata: Any) -> np.ndarray:
+def encode_texts(model: Any, texts: list[str], metadata: Any, encode_kwargs: dict[str, Any]) -> np.ndarray:
     """Vectors of ``texts`` through the MTEB encoder protocol (as MTEB's own evaluators call it)."""
     from mteb._create_dataloaders import create_dataloader
 
-    loader = create_dataloader(Dataset.from_dict({"text": texts}), task_metadata=metadata, input_column="text")
-    return np.asarray(model.encode(loader, task_metadata=metadata, hf_split="test", hf_subset="default"))
+    dataset = Dataset.from_dict({"text": texts})
+    loader = create_dataloader(dataset, task_metadata=metadata, input_column="text", **encode_kwargs)
+    vectors = model.encode(loader, task_metadata=metadata, hf_split="test", hf_subset="default", **encode_kwargs)
+    return np.asarray(vectors)
 
 
 def probe_accuracy(features: np.ndarray, labels: list[int], seed: int = PROBE_SEED) -> float:
-    """Accuracy of a one-hidden-layer probe trained on a seeded 85% of the rows, tested on the rest."""
+    """Accuracy of a one-hidden-layer probe on a seeded 15% of the rows, fit on 70% with early stopping on 15%."""
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier
 
@@ -250,22 +275,43 @@ class PEARLBC5CDR(PEARLCoNLL):
     metadata = _metadata("PEARLBC5CDR", "BC5CDR chemical and disease entities.", "Clustering", "v_measure", HUB_ID)
 
 
+def autofj_root() -> Path:
+    return package_dir("autofj", AUTOFJ_PIP) / "benchmark"
+
+
+def autofj_names(root: Path) -> list[str]:
+    """The AutoFJ tables: the folders that hold a ``gt.csv``."""
+    try:
+        names = sorted(p.name for p in root.iterdir() if (p / "gt.csv").is_file())
+    except OSError as exc:
+        raise InputError(f"the AutoFJ tables cannot be listed in {root}: {first_line(exc)}") from None
+    if not names:
+        raise InputError(f"no AutoFJ tables in {root}; pip install {AUTOFJ_PIP}")
+    return names
+
+
+def autofj_table(folder: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """One AutoFJ table: the left titles, and (right title, its left match) for each matched right row."""
+
+    def titles(name: str, column: str) -> list[str]:
+        path = folder / name
+        try:
+            with path.open(newline="", encoding="utf-8") as handle:
+                return [row[column] or "" for row in csv.DictReader(handle)]
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise InputError(f"{path} cannot be read: {first_line(exc)}") from None
+        except KeyError:
+            raise InputError(f"{path} has no {column!r} column") from None
+
+    match = dict(zip(titles("gt.csv", "title_r"), titles("gt.csv", "title_l"), strict=True))
+    queries = [(title, match[title]) for title in titles("right.csv", "title") if title in match]
+    return titles("left.csv", "title"), queries
+
+
 def autofj_tables(root: Path | None = None) -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
-    """Per AutoFJ table: the left titles, and (right title, its left match) for each matched right row."""
-    root = root or package_dir("autofj", AUTOFJ_PIP) / "benchmark"
-    tables = {}
-    for folder in sorted(p for p in root.iterdir() if (p / "gt.csv").exists()):
-
-        def titles(name: str, column: str, folder: Path = folder) -> list[str]:
-            with (folder / name).open(newline="", encoding="utf-8") as handle:
-                return [row[column] for row in csv.DictReader(handle)]
-
-        match = dict(zip(titles("gt.csv", "title_r"), titles("gt.csv", "title_l"), strict=True))
-        queries = [(title, match[title]) for title in titles("right.csv", "title") if title in match]
-        tables[folder.name] = (titles("left.csv", "title"), queries)
-    if not tables:
-        raise InputError(f"no AutoFJ tables in {root}")
-    return tables
+    """Every AutoFJ table by name (see ``autofj_table``)."""
+    root = root or autofj_root()
+    return {name: autofj_table(root / name) for name in autofj_names(root)}
 
 
 class PEARLAutoFJ(_PearlRetrieval):
@@ -276,14 +322,13 @@ class PEARLAutoFJ(_PearlRetrieval):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.missing: InputError | None = None
         try:
-            self.tables = autofj_tables()
-        except InputError as exc:
-            self.missing: InputError | None = exc
-            self.tables = {}
-        else:
-            self.missing = None
-        langs = {name: ["eng-Latn"] for name in self.tables} or {"default": ["eng-Latn"]}
+            self.root = autofj_root()
+            names = autofj_names(self.root)
+        except InputError as exc:  # reported when the task runs, like any data that cannot be loaded
+            self.missing, names = exc, []
+        langs = {name: ["eng-Latn"] for name in names} or {"default": ["eng-Latn"]}
         self.metadata = self.metadata.model_copy(update={"eval_langs": langs})
         super().__init__(*args, **kwargs)
 
@@ -292,7 +337,9 @@ class PEARLAutoFJ(_PearlRetrieval):
             return
         if self.missing is not None:
             raise self.missing
-        self.dataset = {name: {"test": retrieval_split(left, queries)} for name, (left, queries) in self.tables.items()}
+        self.dataset = {
+            name: {"test": retrieval_split(*autofj_table(self.root / name))} for name in self.metadata.eval_langs
+        }
         self.data_loaded = True
 
 

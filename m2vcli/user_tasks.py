@@ -69,6 +69,15 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     raise ConfigError(f"task data file {path} must be .csv, .tsv or .jsonl")
 
 
+def _check_values(rows: list[dict[str, Any]], names: list[str], path: Path) -> None:
+    """Every row has a value in every named column (CSV rows count from 2, after the header)."""
+    first = 1 if path.suffix.lower() == ".jsonl" else 2
+    for number, row in enumerate(rows, start=first):
+        for name in names:
+            if not isinstance(row, dict) or row.get(name) is None:
+                raise ConfigError(f"{path} row {number}: no value for column {name!r}")
+
+
 def load_task_file(path: str | Path) -> list[Any]:
     """Task objects for every entry of a YAML task file."""
     import yaml
@@ -112,6 +121,9 @@ def _build(file: Path, entry: Any, line: int) -> Any:
     for role in COLUMNS[kind]:
         if columns[role] not in rows[0]:
             raise ConfigError(f"{where}: column {columns[role]!r} ({role}) is not in {data_path}")
+    _check_values(rows, [columns[role] for role in COLUMNS[kind]], data_path)
+    if kind in ("classification", "clustering") and len({str(row[columns["label"]]) for row in rows}) < 2:
+        raise ConfigError(f"{where}: a {kind} task needs at least two label values in {data_path}")
     if "corpus" in entry:
         if kind != "retrieval":
             raise ConfigError(f"{where}: corpus is for retrieval tasks only")
@@ -119,6 +131,7 @@ def _build(file: Path, entry: Any, line: int) -> Any:
         corpus_rows = read_rows(corpus_path)
         if corpus_rows and columns["document"] not in corpus_rows[0]:
             raise ConfigError(f"{where}: column {columns['document']!r} (document) is not in {corpus_path}")
+        _check_values(corpus_rows, [columns["document"]], corpus_path)
         entry = {**entry, "corpus": [str(row[columns["document"]]) for row in corpus_rows]}
     return _task(str(entry["name"]), kind, rows, columns, entry)
 

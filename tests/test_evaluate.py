@@ -331,18 +331,25 @@ def test_unreachable_hub_task_fails_alone(
     def offline(*args: object, **kwargs: object) -> object:
         raise ConnectionError("Couldn't reach 'SetFit/sst2' on the Hub (LocalEntryNotFoundError)")
 
+    import huggingface_hub.constants
+
     monkeypatch.setattr(datasets, "load_dataset", offline)
     monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    seen: list[bool] = []
     report = evaluate(
-        EvaluateConfig(model=str(tiny_model_dir), tasks=("SeedSST2", "WordSim353"), output_dir=str(tmp_path))
+        EvaluateConfig(model=str(tiny_model_dir), tasks=("SeedSST2", "WordSim353"), output_dir=str(tmp_path)),
+        on_task=lambda task, status: seen.append(
+            datasets.config.HF_HUB_OFFLINE and huggingface_hub.constants.HF_HUB_OFFLINE
+        ),
     )
     failed, done = report.outcomes
     assert failed.status == "failed" and "SetFit/sst2" in (failed.message or "") and "offline" in (failed.message or "")
     assert done.status == "done"
-    # the rest of the run reads the local cache at once instead of waiting on the network again
-    import huggingface_hub.constants
-
-    assert datasets.config.HF_HUB_OFFLINE and huggingface_hub.constants.HF_HUB_OFFLINE
+    # after the failure the rest of the run reads local caches at once; afterwards the process is as it was
+    assert seen == [False, True, True, True]
+    assert not datasets.config.HF_HUB_OFFLINE and not huggingface_hub.constants.HF_HUB_OFFLINE
 
 
 def test_python_api_runs_tasks_on_a_model_in_memory(
@@ -361,7 +368,7 @@ def test_python_api_runs_tasks_on_a_model_in_memory(
     assert row.model == "tiny" and row.scores["WordSim"] == pytest.approx(100 * report.outcomes[0].main_score)
     assert "| tiny |" in make_leaderboard([row], "markdown")
     with pytest.raises(ConfigError, match="cannot evaluate a dict"):
-        run_tasks({}, [], output_dir=tmp_path)
+        run_tasks({}, [], name="x", output_dir=tmp_path)
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "corrupt"])
@@ -446,11 +453,12 @@ def test_bbc_tasks_against_direct_computations(
 
 
 def test_cli_exits_1_when_a_task_failed_and_keeps_the_others(
-    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import datasets
 
     from m2vcli import offline_data
+    from m2vcli.cli import main
 
     def offline(*args: object, **kwargs: object) -> object:
         raise ConnectionError("Couldn't reach 'SetFit/sst2' on the Hub (LocalEntryNotFoundError)")
@@ -458,9 +466,53 @@ def test_cli_exits_1_when_a_task_failed_and_keeps_the_others(
     monkeypatch.setattr(datasets, "load_dataset", offline)
     monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
     out = tmp_path / "r"
-    result = CliRunner().invoke(
-        app, ["evaluate", "-m", str(tiny_model_dir), "--tasks", "SeedSST2,WordSim353", "-o", str(out)]
-    )
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "1 of 2 tasks failed: SeedSST2" in result.output
+    code = main(["evaluate", "-m", str(tiny_model_dir), "--tasks", "SeedSST2,WordSim353", "-o", str(out)])
+    assert code == 1  # what the console script exits with
+    assert "1 of 2 tasks failed: SeedSST2" in capsys.readouterr().err
     assert sorted(p.name for p in (out / "tiny_model").iterdir()) == ["WordSim353.json"]
+
+
+def test_python_api_needs_a_name_for_a_model_object_and_honours_it_for_a_path(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from m2vcli import offline_data
+    from m2vcli.evaluation import run_tasks
+
+    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    with pytest.raises(ConfigError, match="needs a name="):
+        run_tasks(StaticEmbedder.from_pretrained(tiny_model_dir), get_tasks(["WordSim353"]), output_dir=tmp_path)
+    report = run_tasks(tiny_model_dir, get_tasks(["WordSim353"]), name="mine", output_dir=tmp_path)
+    assert report.model == "mine" and (tmp_path / "mine" / "WordSim353.json").exists()
+    with pytest.raises(ConfigError, match="suite must be one of"):
+        get_tasks(suite="bogus")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("q\td\ncat\n", r"pairs.tsv row 2: no value for column 'd'"),
+        ("q\td\ncat\tdog\n", None),
+    ],
+)
+def test_task_file_rows_without_a_value_are_named(tmp_path: Path, data: str, message: str | None) -> None:
+    from m2vcli.user_tasks import load_task_file
+
+    (tmp_path / "pairs.tsv").write_text(data)
+    (tmp_path / "more.jsonl").write_text('{"d": "a dog"}\n{"x": 1}\n')
+    (tmp_path / "tasks.yaml").write_text(
+        "tasks:\n  - name: S\n    type: retrieval\n    path: pairs.tsv\n    columns: {query: q, document: d}\n"
+        "    corpus: more.jsonl\n"
+    )
+    with pytest.raises(ConfigError, match=message or r"more.jsonl row 2: no value for column 'd'"):
+        load_task_file(tmp_path / "tasks.yaml")
+
+
+def test_clustering_task_file_needs_two_labels(tmp_path: Path) -> None:
+    from m2vcli.user_tasks import load_task_file
+
+    (tmp_path / "data.csv").write_text("t,l\nhello,a\nworld,a\n")
+    (tmp_path / "tasks.yaml").write_text(
+        "tasks:\n  - name: C\n    type: clustering\n    path: data.csv\n    columns: {text: t, label: l}\n"
+    )
+    with pytest.raises(ConfigError, match="line 2: a clustering task needs at least two label values"):
+        load_task_file(tmp_path / "tasks.yaml")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from m2vcli import StaticEmbedder, pearl
+from m2vcli.errors import InputError
 from m2vcli.evaluation import EvaluateConfig, evaluate, get_tasks
 
 
@@ -140,27 +141,39 @@ def write_table(folder: Path, left: list[str], matches: list[tuple[str, str]], e
 def test_autofj_is_the_mean_of_per_table_accuracy(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    tables = {
+        "Animals": (
+            ["cat sat", "dog", "the mat", "hello, world"],
+            [("cat", "cat sat"), ("dog dog", "dog"), ("world hello", "hello, world")],
+        ),
+        "Films": (
+            ["good movie", "bad film", "alone"],
+            [("great movie", "good movie"), ("film", "bad film"), ("movie alone", "alone")],
+        ),
+    }
     package = tmp_path / "autofj"
-    write_table(
-        package / "benchmark" / "Animals",
-        ["cat sat", "dog", "the mat", "hello, world"],
-        [("cat", "cat sat"), ("dog dog", "dog"), ("world hello", "hello, world")],
-        ["secret"],
-    )
-    write_table(
-        package / "benchmark" / "Films",
-        ["good movie", "bad film", "alone"],
-        [("great movie", "good movie"), ("film", "bad film"), ("movie alone", "alone")],
-        [],
-    )
+    for name, (left, matches) in tables.items():
+        write_table(package / "benchmark" / name, left, matches, ["secret"])  # an unmatched right row
     monkeypatch.setattr(pearl, "package_dir", lambda package_name, pip_name: package)
     model = StaticEmbedder.from_pretrained(tiny_model_dir)
     accuracies = []
-    for left, queries in pearl.autofj_tables().values():
+    for left, queries in tables.values():
         nearest = (unit(model.encode([q for q, _ in queries])) @ unit(model.encode(left)).T).argmax(1)
         accuracies.append(np.mean([left[i] == right for i, (_, right) in zip(nearest, queries, strict=True)]))
-    assert len(accuracies) == 2 and len(pearl.autofj_tables()["Animals"][1]) == 3  # unmatched rows are left out
+    assert pearl.autofj_tables() == tables  # read back as written, the unmatched row left out
     assert run(tiny_model_dir, tmp_path / "out", "PEARLAutoFJ") == pytest.approx(np.mean(accuracies), abs=1e-5)
+
+
+def test_autofj_table_with_a_bad_header_fails_that_task_only(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "autofj"
+    write_table(package / "benchmark" / "Animals", ["cat"], [("cat", "cat")], [])
+    (package / "benchmark" / "Animals" / "left.csv").write_text("id,name\n0,cat\n")
+    monkeypatch.setattr(pearl, "package_dir", lambda package_name, pip_name: package)
+    report = evaluate(EvaluateConfig(model=str(tiny_model_dir), tasks=("PEARLAutoFJ",), output_dir=str(tmp_path)))
+    (outcome,) = report.outcomes
+    assert outcome.status == "failed" and "left.csv has no 'title' column" in (outcome.message or "")
 
 
 def test_autofj_reads_the_installed_package() -> None:
@@ -233,5 +246,23 @@ def test_unreachable_hub_says_how_to_run_pearl_offline(
     monkeypatch.setattr(datasets, "load_dataset", offline)
     report = evaluate(EvaluateConfig(model=str(tiny_model_dir), tasks=("PEARLTurney",), output_dir=str(tmp_path)))
     (outcome,) = report.outcomes
-    assert outcome.status == "failed" and "M2V_PEARL_DATA" in (outcome.message or "")
-    assert "Lihuchen/pearl_benchmark" in (outcome.message or "")
+    assert outcome.status == "failed"
+    assert "set M2V_PEARL_DATA to a folder holding a copy of Lihuchen/pearl_benchmark" in (outcome.message or "")
+
+
+def test_local_copy_prefers_the_named_split_and_refuses_ambiguity(
+    tiny_model_dir: Path, tmp_path: Path, pearl_data: Path
+) -> None:
+    rows = [("cat", "dog", 0.5), ("good", "great", 0.9), ("the", "alone", 0.1)]
+    write_jsonl(pearl_data, "bird", "test", [{"term1": a, "term2": b, "relatedness score": s} for a, b, s in rows])
+    write_jsonl(pearl_data, "bird", "train", [{"other": 1}])  # not read: the test split is there
+    assert pearl.pearl_split("bird", "test")["term1"] == ["cat", "good", "the"]
+    (pearl_data / "bird" / "test.csv").write_text("term1,term2,relatedness score\ncat,dog,0.5\n")
+    with pytest.raises(InputError, match="split 'test' in more than one file"):
+        pearl.pearl_split("bird", "test")
+
+
+def test_ppdb_label_outside_pos_and_neg_is_named(tiny_model_dir: Path, tmp_path: Path, pearl_data: Path) -> None:
+    write_jsonl(pearl_data, "ppdb", "test", [{"phrase_1": "cat", "phrase_2": "dog", "label": "maybe"}] * 4)
+    report = evaluate(EvaluateConfig(model=str(tiny_model_dir), tasks=("PEARLPPDB",), output_dir=str(tmp_path)))
+    assert "label 'maybe' is not pos or neg" in (report.outcomes[0].message or "")
