@@ -33,6 +33,9 @@ def evaluate_command(
         str | None, typer.Option("--output-dir", "-o", help="Results folder (default: results).", show_default=False)
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Run tasks that already have a result again.")] = False,
+    list_tasks: Annotated[
+        bool, typer.Option("--list-tasks", help="List the built-in suites' tasks (no model needed) and stop.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Evaluate a static model or a Sentence Transformer; one JSON result per task.
@@ -50,7 +53,12 @@ def evaluate_command(
         m2v evaluate --model my_model --task-file examples/tasks.yaml
 
         m2v evaluate --model my_model --suite pearl
+
+        m2v evaluate --list-tasks
     """
+    if list_tasks:
+        show_tasks()
+        return
     flags = {
         "model": model,
         "tasks": tasks,
@@ -131,6 +139,21 @@ class TaskProgress:
         if self.progress is not None and self.current is not None:
             self.count += count
             self.progress.advance(self.current, count)
+
+
+def show_tasks() -> None:
+    """The built-in tasks as a table on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from m2vcli.evaluation import describe_tasks
+
+    table = Table(title="m2v evaluate: built-in tasks (any MTEB task name works too)")
+    for column in ("suite", "task", "category", "data", "description"):
+        table.add_column(column)
+    for row in describe_tasks():
+        table.add_row(*(row[c] for c in ("suite", "task", "category", "data", "description")))
+    Console(highlight=False).print(table)
 
 
 def render(report: EvaluationReport) -> None:

@@ -56,7 +56,7 @@ class EvaluateConfig:
             raise ConfigError("no model given: pass --model PATH (a static model or a Sentence Transformer)")
 
 
-def suite_tasks(suite: str) -> dict[str, type]:
+def suite_tasks(suite: str) -> dict[str, Any]:
     """The task classes of a built-in suite, by name."""
     from m2vcli.mteb_tasks import OFFLINE_SUITE, SEED_CLASSIFICATION
     from m2vcli.pearl import PEARL_TASKS, PEARLAutoFJ
@@ -71,7 +71,22 @@ def suite_tasks(suite: str) -> dict[str, type]:
     return suites[suite]
 
 
-def local_tasks() -> dict[str, type]:
+def describe_tasks() -> list[dict[str, str]]:
+    """m2v's own tasks, suite by suite: name, category, data source and description."""
+    return [
+        {
+            "suite": suite,
+            "task": name,
+            "category": cls.m2v_category,
+            "data": cls.metadata.dataset["path"],
+            "description": cls.metadata.description,
+        }
+        for suite in SUITES
+        for name, cls in suite_tasks(suite).items()
+    ]
+
+
+def local_tasks() -> dict[str, Any]:
     """m2v's own tasks (every suite's), by name."""
     return {name: cls for suite in SUITES for name, cls in suite_tasks(suite).items()}
 

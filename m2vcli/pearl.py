@@ -188,7 +188,7 @@ class PEARLBIRD(_PearlMixin, AbsTaskSTS):
 
     min_score, max_score = 0, 1
     config = "bird"
-    metadata = _metadata("PEARLBIRD", "BIRD bigram relatedness (3,345 pairs).", "STS", "cosine_pearson", HUB_ID)
+    metadata = _metadata("PEARLBIRD", "BIRD bigram relatedness.", "STS", "cosine_pearson", HUB_ID)
 
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
         if self.data_loaded:

@@ -516,3 +516,11 @@ def test_clustering_task_file_needs_two_labels(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="line 2: a clustering task needs at least two label values"):
         load_task_file(tmp_path / "tasks.yaml")
+
+
+def test_list_tasks_needs_no_model_and_names_every_builtin_task() -> None:
+    result = CliRunner().invoke(app, ["evaluate", "--list-tasks"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for name in ("WordSim353", "BBCNewsClustering", "PEARLAutoFJ", "PEARLTurney", "SeedTREC"):
+        assert name in result.output
+    assert "Lihuchen/pearl_benchmark" in result.output and "autofj" in result.output
