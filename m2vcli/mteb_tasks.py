@@ -255,21 +255,23 @@ class SeedAGNews(_HubClassification):
     metadata = _metadata("SeedAGNews", "AG News topics.", "Classification", "accuracy", "fancyzhx/ag_news")
 
 
-SEED_CLASSIFICATION: dict[str, type] = {cls.metadata.name: cls for cls in (SeedSST2, SeedIMDB, SeedTREC, SeedAGNews)}
+def by_name(*classes: Any) -> dict[str, Any]:
+    """Task classes keyed by their MTEB name."""
+    return {cls.metadata.name: cls for cls in classes}
 
 
-OFFLINE_SUITE: dict[str, type] = {
-    cls.metadata.name: cls
-    for cls in (
-        WordSim353,
-        SimLex999,
-        LeeDocSim,
-        IMDBOffline,
-        RottenTomatoesOffline,
-        BBCNewsClassification,
-        BBCNewsClustering,
-    )
-}
+SEED_CLASSIFICATION = by_name(SeedSST2, SeedIMDB, SeedTREC, SeedAGNews)
+
+
+OFFLINE_SUITE = by_name(
+    WordSim353,
+    SimLex999,
+    LeeDocSim,
+    IMDBOffline,
+    RottenTomatoesOffline,
+    BBCNewsClassification,
+    BBCNewsClustering,
+)
 
 
 def retrieval_split(

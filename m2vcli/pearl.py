@@ -30,7 +30,7 @@ from mteb.abstasks.sts import AbsTaskSTS
 
 from m2vcli.corpus import package_dir
 from m2vcli.errors import InputError, first_line
-from m2vcli.mteb_tasks import WholeSetClustering, _metadata, clustering_split, retrieval_split
+from m2vcli.mteb_tasks import WholeSetClustering, _metadata, by_name, clustering_split, retrieval_split
 
 HUB_ID = "Lihuchen/pearl_benchmark"
 DATA_ENV = "M2V_PEARL_DATA"
@@ -343,17 +343,14 @@ class PEARLAutoFJ(_PearlRetrieval):
         self.data_loaded = True
 
 
-PEARL_TASKS: dict[str, type] = {
-    cls.metadata.name: cls
-    for cls in (
-        PEARLPPDB,
-        PEARLPPDBFiltered,
-        PEARLTurney,
-        PEARLBIRD,
-        PEARLYAGO,
-        PEARLUMLS,
-        PEARLCoNLL,
-        PEARLBC5CDR,
-        PEARLAutoFJ,
-    )
-}
+PEARL_TASKS = by_name(
+    PEARLPPDB,
+    PEARLPPDBFiltered,
+    PEARLTurney,
+    PEARLBIRD,
+    PEARLYAGO,
+    PEARLUMLS,
+    PEARLCoNLL,
+    PEARLBC5CDR,
+    PEARLAutoFJ,
+)
