@@ -339,6 +339,7 @@ def wrap_model(model: Any, name: str | None = None) -> LoadedModel:
         from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
 
         meta = {"kind": "sentence-transformer", "parameters": int(sum(p.numel() for p in model.parameters()))}
+        meta["dims"] = int(model.get_embedding_dimension() or 0) if hasattr(model, "get_embedding_dimension") else None
         return LoadedModel(name=name, encoder=SentenceTransformerEncoderWrapper(model), meta=meta)
     raise ConfigError(
         f"cannot evaluate a {type(model).__name__}: pass a path, a StaticEmbedder or a SentenceTransformer"
