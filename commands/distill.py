@@ -78,8 +78,9 @@ def distill_command(
     pooling: Annotated[
         Pooling | None,
         typer.Option(
-            help="Teacher outputs per token: tokens (its own positions), mean (with the special tokens), "
-            "first, or last (decoder-only teachers) (default: tokens).",
+            help="Teacher outputs per token: blend (its own positions, the special tokens at half weight), "
+            "tokens (its own positions), mean (with the special tokens), first, or last (decoder-only "
+            "teachers) (default: blend).",
             show_default=False,
         ),
     ] = None,

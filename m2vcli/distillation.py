@@ -40,11 +40,13 @@ class Weighting(str, Enum):
 
 class Pooling(str, Enum):
     """Which teacher outputs make a token's vector: ``tokens`` averages the item's own positions,
-    ``mean`` also the special tokens around it (model2vec's choice), ``first`` takes the first
-    position ([CLS]) and ``last`` the last one (for decoder-only teachers)."""
+    ``mean`` also the special tokens around it (model2vec's choice), ``blend`` the item's positions with
+    the special tokens at half weight, ``first`` takes the first position ([CLS]) and ``last`` the last
+    one (for decoder-only teachers)."""
 
     TOKENS = "tokens"
     MEAN = "mean"
+    BLEND = "blend"
     FIRST = "first"
     LAST = "last"
 
@@ -69,7 +71,7 @@ class DistillConfig:
     token_remove_pattern: str | None = UNUSED_PATTERN
     vocabulary: str | None = None
     weighting: Weighting = Weighting.FREQUENCY
-    pooling: Pooling = Pooling.TOKENS
+    pooling: Pooling = Pooling.BLEND
     batch_size: int = 1024
     normalize: bool = True
     trust_remote_code: bool = False
@@ -149,12 +151,17 @@ def pooling_weights(lengths: list[int], prefix: int, suffix: int, pooling: Pooli
     [[0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0]]
     >>> pooling_weights([1, 2], 1, 1, Pooling.MEAN).tolist()
     [[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0]]
+    >>> pooling_weights([1, 2], 1, 1, Pooling.BLEND).tolist()
+    [[0.5, 1.0, 0.5, 0.0], [0.5, 1.0, 1.0, 0.5]]
     """
     width = max(lengths) + prefix + suffix
     weights = np.zeros((len(lengths), width), dtype=np.float32)
     for row, length in enumerate(lengths):
         if pooling is Pooling.MEAN:
             weights[row, : prefix + length + suffix] = 1
+        elif pooling is Pooling.BLEND:
+            weights[row, : prefix + length + suffix] = 0.5
+            weights[row, prefix : prefix + length] = 1
         elif pooling is Pooling.TOKENS:
             weights[row, prefix : prefix + length] = 1
         elif pooling is Pooling.FIRST:

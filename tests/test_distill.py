@@ -36,22 +36,25 @@ def test_rows_are_the_teachers_mean_pooled_outputs(tiny_teacher_dir: Path) -> No
     np.testing.assert_allclose(model.embeddings[vocab["hello"]], expected, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize(("pooling", "positions"), [("tokens", [1]), ("first", [0]), ("last", [2])])
-def test_pooling_picks_positions(tiny_teacher_dir: Path, pooling: str, positions: list[int]) -> None:
+@pytest.mark.parametrize(
+    ("pooling", "weights"),
+    [("tokens", [0, 1, 0]), ("first", [1, 0, 0]), ("last", [0, 0, 1]), ("blend", [0.5, 1, 0.5]), (None, [0.5, 1, 0.5])],
+)
+def test_pooling_weighs_positions(tiny_teacher_dir: Path, pooling: str | None, weights: list[float]) -> None:
     import torch
     from transformers import BertModel
 
     exact = {"pca_dims": None, "sif_coefficient": None, "quantize": "float32", "dtype": "float32"}
-    model = distill(model=str(tiny_teacher_dir), pooling=pooling, **exact).model
+    chosen = {"pooling": pooling} if pooling else {}  # None: the default
+    model = distill(model=str(tiny_teacher_dir), **chosen, **exact).model
     vocab = json.loads(model.tokenizer_json)["model"]["vocab"]
     teacher = BertModel.from_pretrained(str(tiny_teacher_dir)).eval()
     teacher_vocab = json.loads((tiny_teacher_dir / "tokenizer.json").read_text())["model"]["vocab"]
     ids = torch.tensor([[teacher_vocab["[CLS]"], teacher_vocab["cat"], teacher_vocab["[SEP]"]]])
     with torch.inference_mode():
         hidden = teacher(input_ids=ids).last_hidden_state[0]
-    np.testing.assert_allclose(
-        model.embeddings[vocab["cat"]], hidden[positions].mean(dim=0).numpy(), rtol=1e-4, atol=1e-5
-    )
+    expected = (hidden * torch.tensor(weights)[:, None]).sum(dim=0) / sum(weights)
+    np.testing.assert_allclose(model.embeddings[vocab["cat"]], expected.numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_pca_sif_quantize_and_save(tiny_teacher_dir: Path, tmp_path: Path) -> None:
