@@ -131,27 +131,24 @@ class LoadedModel:
     meta: dict[str, Any]
 
 
-def load_model(path_or_id: str) -> LoadedModel:
-    """Wrap a static model (m2v, model2vec) or a Sentence Transformer for MTEB."""
+def load_model(path_or_id: str, name: str | None = None) -> LoadedModel:
+    """Wrap a static model (m2v, model2vec) or a Sentence Transformer, from a folder or hub id, for MTEB."""
     from m2vcli.persistence import resolve_model_folder
     from m2vcli.teacher import DEFAULT_TEACHER, packaged_teacher
 
     folder = resolve_model_folder(path_or_id)
-    name = folder.name if Path(path_or_id).exists() else path_or_id
-    try:
-        if folder.resolve() == packaged_teacher().path.resolve():
-            name = DEFAULT_TEACHER.split("/")[-1]
-    except M2VError:
-        pass  # the packaged teacher is not installed: nothing to compare with
+    if not name:
+        name = folder.name if Path(path_or_id).exists() else path_or_id
+        try:
+            if folder.resolve() == packaged_teacher().path.resolve():
+                name = DEFAULT_TEACHER.split("/")[-1]
+        except M2VError:
+            pass  # the packaged teacher is not installed: nothing to compare with
     if is_static_folder(folder):
         from m2vcli.model import StaticEmbedder
 
-        model = StaticEmbedder.from_pretrained(folder)
-        meta = {"kind": "static", "parameters": int(model.embeddings.size), "dims": model.dim}
-        meta["release_date"] = release_date = _written_on(folder)
-        encoder = _static_encoder(model, name, release_date=release_date)
+        loaded = _wrap_object(StaticEmbedder.from_pretrained(folder), name, release_date=_written_on(folder))
     else:
-        from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
         from sentence_transformers import SentenceTransformer
 
         try:
@@ -160,12 +157,30 @@ def load_model(path_or_id: str) -> LoadedModel:
             raise ModelLoadError(
                 f"cannot load {path_or_id} as a Sentence Transformer: {first_line(exc, 160)}"
             ) from None
-        encoder = SentenceTransformerEncoderWrapper(st)
-        meta = {"kind": "sentence-transformer", "parameters": int(sum(p.numel() for p in st.parameters()))}
-        meta["dims"] = int(st.get_embedding_dimension() or 0) if hasattr(st, "get_embedding_dimension") else None
-    meta["bytes_on_disk"] = folder_bytes(folder)
-    meta["path"] = str(folder)
-    return LoadedModel(name=name, encoder=encoder, meta=meta)
+        loaded = _wrap_object(st, name)
+    loaded.meta["bytes_on_disk"] = folder_bytes(folder)
+    loaded.meta["path"] = str(folder)
+    return loaded
+
+
+def _wrap_object(model: Any, name: str, release_date: str | None = None) -> LoadedModel:
+    """A ``StaticEmbedder`` or a ``SentenceTransformer`` in memory, wrapped for MTEB."""
+    from m2vcli.model import StaticEmbedder
+
+    if isinstance(model, StaticEmbedder):
+        meta = {"kind": "static", "parameters": int(model.embeddings.size), "dims": model.dim}
+        if release_date:
+            meta["release_date"] = release_date
+        return LoadedModel(name=name, encoder=_static_encoder(model, name, release_date), meta=meta)
+    if hasattr(model, "encode") and hasattr(model, "parameters"):  # a SentenceTransformer
+        from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
+
+        meta = {"kind": "sentence-transformer", "parameters": int(sum(p.numel() for p in model.parameters()))}
+        meta["dims"] = int(model.get_embedding_dimension() or 0) if hasattr(model, "get_embedding_dimension") else None
+        return LoadedModel(name=name, encoder=SentenceTransformerEncoderWrapper(model), meta=meta)
+    raise ConfigError(
+        f"cannot evaluate a {type(model).__name__}: pass a path, a StaticEmbedder or a SentenceTransformer"
+    )
 
 
 def _written_on(folder: Path) -> str | None:
@@ -322,28 +337,10 @@ def evaluate(
 def wrap_model(model: Any, name: str | None = None) -> LoadedModel:
     """A model for MTEB from a path or hub id, a ``StaticEmbedder`` or a ``SentenceTransformer``."""
     if isinstance(model, (str, Path)):
-        loaded = load_model(str(model))
-        if name:
-            loaded.name = name
-            if loaded.meta["kind"] == "static":
-                loaded.encoder.mteb_model_meta.name = name if "/" in name else f"local/{name}"
-        return loaded
+        return load_model(str(model), name)
     if not name:
         raise ConfigError("a model given as an object needs a name= (its results folder and leaderboard row)")
-    from m2vcli.model import StaticEmbedder
-
-    if isinstance(model, StaticEmbedder):
-        meta = {"kind": "static", "parameters": int(model.embeddings.size), "dims": model.dim}
-        return LoadedModel(name=name, encoder=_static_encoder(model, name), meta=meta)
-    if hasattr(model, "encode") and hasattr(model, "parameters"):  # a SentenceTransformer
-        from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
-
-        meta = {"kind": "sentence-transformer", "parameters": int(sum(p.numel() for p in model.parameters()))}
-        meta["dims"] = int(model.get_embedding_dimension() or 0) if hasattr(model, "get_embedding_dimension") else None
-        return LoadedModel(name=name, encoder=SentenceTransformerEncoderWrapper(model), meta=meta)
-    raise ConfigError(
-        f"cannot evaluate a {type(model).__name__}: pass a path, a StaticEmbedder or a SentenceTransformer"
-    )
+    return _wrap_object(model, name)
 
 
 def run_tasks(
@@ -371,27 +368,16 @@ def run_tasks(
         count_encoded(loaded.encoder, on_encode)
     report = EvaluationReport(model=loaded.name, meta=loaded.meta)
     with hub_mode_restored():  # a run that went offline leaves the process as it found it
-        _run_all(tasks, loaded, report, output, overwrite, say)
+        for task in tasks:
+            task_name = task.metadata.name
+            path = result_path(output, loaded.name, task_name)
+            previous = _read_main_score(path) if path.exists() and not overwrite else None
+            if previous is not None:
+                report.outcomes.append(TaskOutcome(task_name, category_of(task), "skipped", previous, path=str(path)))
+                say(task_name, "skipped")
+                continue
+            say(task_name, "running")
+            outcome = run_task(task, loaded, path)
+            report.outcomes.append(outcome)
+            say(task_name, outcome.status)
     return report
-
-
-def _run_all(
-    tasks: Sequence[Any],
-    loaded: LoadedModel,
-    report: EvaluationReport,
-    output: Path,
-    overwrite: bool,
-    say: ProgressCallback,
-) -> None:
-    for task in tasks:
-        task_name = task.metadata.name
-        path = result_path(output, loaded.name, task_name)
-        previous = _read_main_score(path) if path.exists() and not overwrite else None
-        if previous is not None:
-            report.outcomes.append(TaskOutcome(task_name, category_of(task), "skipped", previous, path=str(path)))
-            say(task_name, "skipped")
-            continue
-        say(task_name, "running")
-        outcome = run_task(task, loaded, path)
-        report.outcomes.append(outcome)
-        say(task_name, outcome.status)

@@ -158,6 +158,29 @@ def clustering_split(texts: list[str], labels: list[int]) -> Dataset:
     return Dataset.from_dict({"sentences": [texts], "labels": [labels]})
 
 
+def encode_column(
+    model: Any,
+    dataset: Dataset,
+    column: Any,
+    metadata: Any,
+    encode_kwargs: Any,
+    *,
+    hf_subset: str = "default",
+    hf_split: str = "test",
+    num_proc: int | None = None,
+) -> np.ndarray:
+    """Vectors of one column through the MTEB encoder protocol, called as MTEB's own evaluators call it."""
+    from mteb._create_dataloaders import create_dataloader
+
+    loader = create_dataloader(
+        dataset, task_metadata=metadata, input_column=column, num_proc=num_proc, **(encode_kwargs or {})
+    )
+    vectors = model.encode(
+        loader, task_metadata=metadata, hf_subset=hf_subset, hf_split=hf_split, **(encode_kwargs or {})
+    )
+    return np.asarray(vectors)
+
+
 class KMeansEvaluator(ClusteringEvaluator):
     """MTEB's clustering evaluator with full k-means, best of 10 seeded starts, instead of one mini-batch run.
 
@@ -166,21 +189,20 @@ class KMeansEvaluator(ClusteringEvaluator):
     """
 
     def __call__(self, model: Any, *, encode_kwargs: Any, num_proc: int | None = None) -> list[int]:
-        from mteb._create_dataloaders import create_dataloader
         from sklearn.cluster import KMeans
 
-        loader = create_dataloader(
+        vectors = encode_column(
+            model,
             self.dataset,
-            task_metadata=self.task_metadata,
-            input_column=self.input_column_name,
+            self.input_column_name,
+            self.task_metadata,
+            encode_kwargs,
+            hf_subset=self.hf_subset,
+            hf_split=self.hf_split,
             num_proc=num_proc,
-            **encode_kwargs,
-        )
-        vectors = model.encode(
-            loader, task_metadata=self.task_metadata, hf_subset=self.hf_subset, hf_split=self.hf_split, **encode_kwargs
         )
         labels = self.dataset[self.label_column_name]
-        clustering = KMeans(n_clusters=len(set(labels)), n_init=10, random_state=self.seed).fit(np.asarray(vectors))
+        clustering = KMeans(n_clusters=len(set(labels)), n_init=10, random_state=self.seed).fit(vectors)
         return [int(label) for label in clustering.labels_]
 
 

@@ -30,7 +30,14 @@ from mteb.abstasks.sts import AbsTaskSTS
 
 from m2vcli.corpus import package_dir
 from m2vcli.errors import InputError, first_line
-from m2vcli.mteb_tasks import WholeSetClustering, _metadata, by_name, clustering_split, retrieval_split
+from m2vcli.mteb_tasks import (
+    WholeSetClustering,
+    _metadata,
+    by_name,
+    clustering_split,
+    encode_column,
+    retrieval_split,
+)
 
 HUB_ID = "Lihuchen/pearl_benchmark"
 DATA_ENV = "M2V_PEARL_DATA"
@@ -139,8 +146,7 @@ class PEARLPPDB(_PearlMixin, AbsTaskPairClassification):
         self, model: Any, data_split: Dataset, *, encode_kwargs: Any = None, **kwargs: Any
     ) -> dict[str, float]:
         vectors = [
-            encode_texts(model, list(data_split[c]), self.metadata, encode_kwargs or {})
-            for c in ("sentence1", "sentence2")
+            encode_column(model, data_split, c, self.metadata, encode_kwargs) for c in ("sentence1", "sentence2")
         ]
         return {"accuracy": probe_accuracy(np.concatenate(vectors, axis=1), list(data_split["labels"]))}
 
@@ -150,16 +156,6 @@ class PEARLPPDBFiltered(PEARLPPDB):
     metadata = _metadata(
         "PEARLPPDBFiltered", "PPDB paraphrases without lexical overlap.", "PairClassification", "accuracy", HUB_ID
     )
-
-
-def encode_texts(model: Any, texts: list[str], metadata: Any, encode_kwargs: dict[str, Any]) -> np.ndarray:
-    """Vectors of ``texts`` through the MTEB encoder protocol (as MTEB's own evaluators call it)."""
-    from mteb._create_dataloaders import create_dataloader
-
-    dataset = Dataset.from_dict({"text": texts})
-    loader = create_dataloader(dataset, task_metadata=metadata, input_column="text", **encode_kwargs)
-    vectors = model.encode(loader, task_metadata=metadata, hf_split="test", hf_subset="default", **encode_kwargs)
-    return np.asarray(vectors)
 
 
 def probe_accuracy(features: np.ndarray, labels: list[int], seed: int = PROBE_SEED) -> float:
