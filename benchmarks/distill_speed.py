@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--unpadded-teacher", action="store_true")
     args = parser.parse_args()
 
-    from m2vcli.teacher import packaged_teacher
+    from m2vcli.distillation.teacher import packaged_teacher
 
     work = Path(tempfile.mkdtemp())
     teacher = packaged_teacher().path
@@ -62,7 +62,7 @@ def main() -> None:
     if args.vocabulary:
         ours += ["--vocabulary", args.vocabulary]
         words_file = work / "words.json"
-        from m2vcli.wordlists import load_word_list
+        from m2vcli.distillation.wordlists import load_word_list
 
         words_file.write_text(json.dumps(load_word_list(args.vocabulary).words))
         vocab_arg = f"json.load(open({str(words_file)!r}))"

@@ -54,8 +54,8 @@ def main() -> None:
     from tokenizers import Tokenizer
 
     from m2vcli import StaticEmbedder
-    from m2vcli.corpus import movie_review_sentences
     from m2vcli.distillation import distill
+    from m2vcli.packaged_data import movie_review_sentences
 
     folder = args.model
     if folder is None:

@@ -14,8 +14,7 @@ import sys
 import numpy as np
 
 from m2vcli import StaticEmbedder
-from m2vcli.corpus import movie_review_sentences
-from m2vcli.offline_data import bbc_news
+from m2vcli.packaged_data import bbc_news, movie_review_sentences
 
 
 def unit(vectors: np.ndarray) -> np.ndarray:
@@ -39,7 +38,7 @@ def main() -> None:
     from scipy.stats import spearmanr
     from sentence_transformers import SentenceTransformer
 
-    from m2vcli.teacher import packaged_teacher
+    from m2vcli.distillation.teacher import packaged_teacher
 
     args = sys.argv[1:]
     teacher_path = str(packaged_teacher().path)

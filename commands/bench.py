@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from m2vcli.commands._options import ConfigOption
 
-from m2vcli.benchmark import BenchConfig, BenchReport, read_corpus, resolve_targets, run_bench
+from m2vcli.benchmark.runner import BenchConfig, BenchReport, read_corpus, run_bench
+from m2vcli.benchmark.targets import resolve_targets
 from m2vcli.config import build_config
 from m2vcli.console import err_console, stderr_is_terminal
 
@@ -76,7 +77,7 @@ def bench(
     if settings.corpus:
         texts = read_corpus(settings.corpus)[: settings.n]
     else:
-        from m2vcli.corpus import movie_review_sentences
+        from m2vcli.packaged_data import movie_review_sentences
 
         texts = movie_review_sentences(settings.n, seed=0)
     targets = resolve_targets(settings, progress=say)

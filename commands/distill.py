@@ -11,7 +11,7 @@ from m2vcli.commands._options import ConfigOption
 from m2vcli.config import build_config
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
 from m2vcli.distillation import DistillConfig, DistillResult, Pooling, Quantize, Weighting, distill
-from m2vcli.teacher import Device, Precision
+from m2vcli.distillation.teacher import Device, Precision
 
 
 def distill_command(

@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from m2vcli.commands._options import ConfigOption, ModelOption
 
-from m2vcli.config import EncodeConfig, InputErrors, build_config
+from m2vcli.config import build_config
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
-from m2vcli.encoding import encode_lines
+from m2vcli.encoding import EncodeConfig, InputErrors, encode_lines
+from m2vcli.encoding.vector_io import OutputFormat
 from m2vcli.model import DEFAULT_BATCH_SIZE
-from m2vcli.vector_io import OutputFormat
 
 
 def encode(

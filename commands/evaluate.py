@@ -107,13 +107,13 @@ class TaskProgress:
         if self.enabled:
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            from m2vcli.progress_columns import RateColumn
+            from m2vcli.console import rate_column
 
             self.progress = Progress(
                 SpinnerColumn(finished_text=" "),
                 TextColumn("{task.description}", markup=False),
                 TextColumn("{task.completed:,.0f} texts"),
-                RateColumn("texts"),
+                rate_column("texts"),
                 TimeElapsedColumn(),
                 console=err_console(),
             )

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from m2vcli.console import err_console
-from m2vcli.leaderboard import (
+from m2vcli.evaluation.leaderboard import (
     cells,
     columns,
     find_result_files,

@@ -1,4 +1,5 @@
-"""Settings for every command: frozen dataclasses hold the defaults, YAML files and flags override them.
+"""Settings helpers shared by every command: each feature's frozen dataclass holds its defaults, and YAML
+files and flags override them.
 
 Precedence: a command-line flag beats the YAML file, which beats the default. Unknown keys in a file
 are an error, so a typo never silently falls back to a default.
@@ -12,50 +13,31 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from m2vcli.errors import ConfigError
-from m2vcli.model import DEFAULT_BATCH_SIZE
-from m2vcli.vector_io import OutputFormat
+
+E = TypeVar("E", bound=Enum)
 
 
-class InputErrors(str, Enum):
-    """What to do with input bytes that are not valid UTF-8."""
+def enum_value(name: str, value: Any, enum: type[E]) -> E:
+    """``value`` as a member of ``enum``, or a one-line error that lists the choices.
 
-    STRICT = "strict"
-    REPLACE = "replace"
-
-
-@dataclasses.dataclass(frozen=True)
-class EncodeConfig:
-    """Settings of ``m2v encode``."""
-
-    model: str | None = None
-    input: str | None = None
-    output: str | None = None
-    format: OutputFormat | None = None
-    normalize: bool | None = None
-    batch_size: int = DEFAULT_BATCH_SIZE
-    max_length: int | None = None
-    errors: InputErrors = InputErrors.STRICT
-
-    def __post_init__(self) -> None:
-        coerce_enum(self, "format", OutputFormat)
-        coerce_enum(self, "errors", InputErrors)
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ConfigError(f"batch_size must be a whole number of at least 1, got {self.batch_size!r}")
-        if self.max_length is not None and (not isinstance(self.max_length, int) or self.max_length < 0):
-            raise ConfigError(f"max_length must be 0 (no limit) or a positive whole number, got {self.max_length!r}")
-        if not self.model:
-            raise ConfigError("no model given: pass --model PATH (a model folder or hub id)")
-
-
-def coerce_enum(obj: Any, name: str, enum: type[Enum]) -> None:
-    value = getattr(obj, name)
-    if value is None or isinstance(value, enum):
-        return
+    >>> from m2vcli.encoding import OutputFormat
+    >>> enum_value("format", "jsonl", OutputFormat)
+    <OutputFormat.jsonl: 'jsonl'>
+    """
+    if isinstance(value, enum):
+        return value
     try:
-        object.__setattr__(obj, name, enum(value))
+        return enum(value)
     except ValueError:
         choices = ", ".join(str(m.value) for m in enum)
         raise ConfigError(f"{name} must be one of {choices}, got {value!r}") from None
+
+
+def coerce_enum(obj: Any, name: str, enum: type[Enum]) -> None:
+    """Turn the field ``name`` of a frozen dataclass into a member of ``enum`` (None stays None)."""
+    value = getattr(obj, name)
+    if value is not None:
+        object.__setattr__(obj, name, enum_value(name, value, enum))
 
 
 T = TypeVar("T")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import ProgressColumn
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -50,13 +51,11 @@ def progress_bar(description: str, *, unit: str = "items", enabled: bool = True)
         TimeRemainingColumn,
     )
 
-    from m2vcli.progress_columns import RateColumn
-
     progress = Progress(
         TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        RateColumn(unit),
+        rate_column(unit),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err_console(),
@@ -69,3 +68,21 @@ def progress_bar(description: str, *, unit: str = "items", enabled: bool = True)
             progress.update(task, completed=done, total=total)
 
         yield update
+
+
+def rate_column(unit: str) -> ProgressColumn:
+    """A rich progress column showing ``1,234 sentences/s`` from the task's measured speed."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            elapsed = task.finished_time if task.finished else task.elapsed
+            if speed is None and elapsed and task.completed:  # too few updates for rich's own estimate
+                speed = task.completed / elapsed
+            if speed is None:
+                return Text(f"? {unit}/s", style="progress.data.speed")
+            return Text(f"{speed:,.0f} {unit}/s", style="progress.data.speed")
+
+    return RateColumn()

@@ -63,7 +63,7 @@ def real_static_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A static model on the teacher's real 30,522-token vocabulary (its input embeddings, float16)."""
     from safetensors.numpy import load_file
 
-    from m2vcli.tokenization import clean_tokenizer_spec
+    from m2vcli.model.tokenization import clean_tokenizer_spec
 
     teacher = teacher_path()
     tensors = load_file(str(teacher / "model.safetensors"))
@@ -79,7 +79,7 @@ def real_static_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def sentences() -> list[str]:
-    from m2vcli.corpus import movie_review_sentences
+    from m2vcli.packaged_data import movie_review_sentences
 
     return movie_review_sentences(2000, seed=1)
 

@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from m2vcli import StaticEmbedder
-from m2vcli.bench_models import ModelKind
-from m2vcli.benchmark import BenchConfig, Target, percentile, read_corpus, run_bench
+from m2vcli.benchmark.models import ModelKind
+from m2vcli.benchmark.runner import BenchConfig, percentile, read_corpus, run_bench
+from m2vcli.benchmark.targets import Target
 from m2vcli.cli import app
 from m2vcli.errors import ConfigError, InputError, ModelLoadError, OutputError
 

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from m2vcli import StaticEmbedder
 from m2vcli.cli import app
-from m2vcli.config import EncodeConfig, InputErrors
-from m2vcli.vector_io import OutputFormat
+from m2vcli.encoding import EncodeConfig, InputErrors
+from m2vcli.encoding.vector_io import OutputFormat
 
 
 def m2v(*args: str, stdin: bytes = b"", cwd: Path | None = None, env: dict[str, str] | None = None):

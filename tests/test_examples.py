@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from m2vcli.benchmark import BenchConfig
-from m2vcli.config import EncodeConfig, build_config
+from m2vcli.config import build_config
 from m2vcli.distillation import DistillConfig
+from m2vcli.encoding import EncodeConfig
 from m2vcli.evaluation import EvaluateConfig
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from m2vcli import StaticEmbedder
-from m2vcli.pooling import pooled_sums
+from m2vcli.model.pooling import pooled_sums
 from tests.conftest import tiny_model, tiny_tokenizer
 
 

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from m2vcli import StaticEmbedder, pearl
+from m2vcli import StaticEmbedder
+from m2vcli.evaluation.tasks import pearl
 from m2vcli.errors import InputError
 from m2vcli.evaluation import EvaluateConfig, evaluate, get_tasks
 

@@ -8,7 +8,7 @@ import pytest
 
 from m2vcli import StaticEmbedder
 from m2vcli.errors import HubError, ModelFormatError, ModelLoadError, OutputError
-from m2vcli.persistence import write_folder_atomically
+from m2vcli.model.persistence import write_folder_atomically
 from tests.conftest import teacher_path, tiny_model
 
 

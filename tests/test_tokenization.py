@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from m2vcli.tokenization import TokenIds
+from m2vcli.model.tokenization import TokenIds
 from tests.conftest import teacher_path, tiny_tokenizer
 
 ALPHABET = (

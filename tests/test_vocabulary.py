@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from m2vcli import StaticEmbedder
-from m2vcli.distillation import Weighting, distill, row_weights
+from m2vcli.distillation import Weighting, distill
+from m2vcli.distillation.numerics import row_weights
+from m2vcli.distillation.vocabulary import Vocabulary
+from m2vcli.distillation.wordlists import read_word_file, wordfreq_list
 from m2vcli.errors import ConfigError, InputError
-from m2vcli.vocabulary import Vocabulary
-from m2vcli.wordlists import read_word_file, wordfreq_list
 
 KINDS = ["wordpiece", "bpe", "unigram"]
 

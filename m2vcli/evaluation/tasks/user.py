@@ -139,8 +139,8 @@ def _build(file: Path, entry: Any, line: int) -> Any:
 def _task(name: str, kind: str, rows: list[dict[str, Any]], columns: dict[str, str], entry: dict[str, Any]) -> Any:
     from datasets import Dataset, DatasetDict
 
-    from m2vcli import offline_data
-    from m2vcli.mteb_tasks import LocalTask, retrieval_split
+    from m2vcli import packaged_data
+    from m2vcli.evaluation.tasks.common import make_user_task, retrieval_split
 
     def col(role: str) -> list[Any]:
         return [row[columns[role]] for row in rows]
@@ -151,7 +151,7 @@ def _task(name: str, kind: str, rows: list[dict[str, Any]], columns: dict[str, s
             relevant.setdefault(str(query), []).append(str(document))
         documents = [str(d) for d in col("document")] + list(entry.get("corpus", []))
         split = retrieval_split(documents, list(relevant.items()))
-        return LocalTask.make(name, kind, {"default": {"test": split}})
+        return make_user_task(name, kind, {"default": {"test": split}})
     if kind in ("word-similarity", "text-similarity"):
         scores = [float(s) for s in col("score")]
         test = {"sentence1": col("text1"), "sentence2": col("text2"), "score": scores}
@@ -174,7 +174,7 @@ def _task(name: str, kind: str, rows: list[dict[str, Any]], columns: dict[str, s
                 train = [i for i, row in enumerate(rows) if row.get(split_column) == "train"]
                 test_rows = [i for i, row in enumerate(rows) if row.get(split_column) == "test"]
             else:
-                train, test_rows = offline_data.split(
+                train, test_rows = packaged_data.split(
                     len(rows), float(entry.get("test_share", 0.2)), int(entry.get("seed", 42))
                 )
             splits = {
@@ -183,4 +183,4 @@ def _task(name: str, kind: str, rows: list[dict[str, Any]], columns: dict[str, s
             }
         extra = {}
     dataset = DatasetDict({split: Dataset.from_dict(values) for split, values in splits.items()})
-    return LocalTask.make(name, kind, dataset, **extra)
+    return make_user_task(name, kind, dataset, **extra)

@@ -20,10 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from m2vcli.bench_models import BenchModel, ModelKind, load_bench_model
+from m2vcli.benchmark.models import BenchModel, ModelKind, load_bench_model
+from m2vcli.benchmark.targets import Target
 from m2vcli.errors import ConfigError, InputError, M2VError
 from m2vcli.files import atomic_file, check_output_file, folder_bytes, read_text
-from m2vcli.persistence import is_static_folder
 
 ProgressCallback = Callable[[str], None]
 SHORT_TEXT = "It's dangerous to go alone!"
@@ -154,7 +154,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def cold_start(kind: ModelKind, path: Path, corpus_file: Path, batch_size: int) -> tuple[float, float]:
     """(seconds from process start to the first vector, peak MiB after encoding the corpus)."""
-    cmd = [sys.executable, "-m", "m2vcli.bench_worker", kind.value, str(path), str(corpus_file), str(batch_size)]
+    cmd = [sys.executable, "-m", "m2vcli.benchmark.worker", kind.value, str(path), str(corpus_file), str(batch_size)]
     start = time.perf_counter()
     elapsed = None
     lines: list[str] = []
@@ -202,15 +202,6 @@ def measure(
     return report
 
 
-@dataclass(frozen=True)
-class Target:
-    name: str
-    path: Path
-    kind: ModelKind
-    is_teacher: bool = False
-    error: str | None = None  # set when the model could not even be found
-
-
 def run_bench(
     cfg: BenchConfig,
     targets: Sequence[Target],
@@ -256,74 +247,3 @@ def _threads() -> int:
     if "torch" in sys.modules:
         return int(sys.modules["torch"].get_num_threads())
     return os.cpu_count() or 1
-
-
-def classify(path: Path) -> ModelKind:
-    return ModelKind.STATIC if is_static_folder(path) else ModelKind.SENTENCE_TRANSFORMER
-
-
-def default_model_cache() -> Path:
-    """Where the default distilled model is kept between runs (``$XDG_CACHE_HOME/m2v`` or ``~/.cache/m2v``)."""
-    from m2vcli.version import __version__
-
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "m2v"
-    return root / f"bench-default-{__version__}"
-
-
-def resolve_targets(cfg: BenchConfig, progress: ProgressCallback | None = None) -> list[Target]:
-    """The models to time: the given ones (plus each static model's teacher when it can be loaded, and
-    model2vec's encoder with ``--reference``), or by default the packaged teacher and a model distilled
-    from it (distilled once and cached)."""
-    from m2vcli.persistence import resolve_model_folder
-    from m2vcli.teacher import DEFAULT_TEACHER, packaged_teacher
-
-    say = progress or (lambda message: None)
-    teacher_path = packaged_teacher().path
-    if not cfg.models:
-        cached = default_model_cache()
-        from m2vcli.persistence import is_model_folder
-
-        if not is_model_folder(cached):
-            say("distilling the default model once (cached for later runs)")
-            from m2vcli.distillation import distill
-
-            distill(save_path=str(cached), force=True)
-        defaults = [Target(f"teacher ({DEFAULT_TEACHER.split('/')[-1]})", teacher_path, classify(teacher_path), True)]
-        defaults.append(Target("m2v default", cached, ModelKind.STATIC))
-        if cfg.reference:
-            defaults.append(Target("m2v default (model2vec encode)", cached, ModelKind.REFERENCE))
-        return defaults
-    targets: list[Target] = []
-    teachers: list[str] = []
-    for name in cfg.models:
-        try:
-            path = resolve_model_folder(name)
-        except M2VError as exc:
-            targets.append(Target(name, Path(name), ModelKind.STATIC, error=str(exc)))
-            continue
-        kind = classify(path)
-        targets.append(Target(name, path, kind))
-        if kind is ModelKind.STATIC:
-            if cfg.reference:
-                targets.append(Target(f"{name} (model2vec encode)", path, ModelKind.REFERENCE))
-            teacher = _teacher_of(path)
-            if teacher and teacher not in teachers:
-                teachers.append(teacher)
-    if all(t.kind is not ModelKind.SENTENCE_TRANSFORMER for t in targets):
-        for teacher in teachers:
-            try:
-                path = teacher_path if teacher == DEFAULT_TEACHER else resolve_model_folder(teacher)
-            except M2VError as exc:
-                say(f"teacher {teacher} left out: {exc}")
-                continue
-            targets.insert(0, Target(f"teacher ({teacher.split('/')[-1]})", path, ModelKind.SENTENCE_TRANSFORMER, True))
-    return targets
-
-
-def _teacher_of(path: Path) -> str | None:
-    try:
-        config = json.loads((path / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    name = (config.get("distillation") or {}).get("teacher") or config.get("tokenizer_name")
-    return str(name) if name else None

@@ -20,8 +20,8 @@ from typing import Any
 
 from tokenizers import Tokenizer
 
-from m2vcli.tokenization import clean_tokenizer_spec
-from m2vcli.wordlists import WordList
+from m2vcli.distillation.wordlists import WordList
+from m2vcli.model.tokenization import clean_tokenizer_spec
 
 KEEP_SPECIAL = ("unk", "pad")
 

@@ -24,20 +24,19 @@ from typing import Any
 
 import numpy as np
 from datasets import Dataset, DatasetDict
-from mteb.abstasks.pair_classification import AbsTaskPairClassification
-from mteb.abstasks.retrieval import AbsTaskRetrieval
-from mteb.abstasks.sts import AbsTaskSTS
 
-from m2vcli.corpus import package_dir
 from m2vcli.errors import InputError, first_line
-from m2vcli.mteb_tasks import (
-    WholeSetClustering,
-    _metadata,
+from m2vcli.evaluation.mteb_adapter import (
+    AbsTaskPairClassification,
+    AbsTaskRetrieval,
+    AbsTaskSTS,
     by_name,
-    clustering_split,
     encode_column,
-    retrieval_split,
 )
+from m2vcli.evaluation.mteb_adapter import task_metadata as _metadata
+from m2vcli.evaluation.registry import Category
+from m2vcli.evaluation.tasks.common import WholeSetClustering, clustering_split, retrieval_split
+from m2vcli.packaged_data import package_dir
 
 HUB_ID = "Lihuchen/pearl_benchmark"
 DATA_ENV = "M2V_PEARL_DATA"
@@ -117,7 +116,7 @@ def _text(value: Any) -> str:
 
 
 class _PearlMixin:
-    m2v_category = "PEARL"
+    m2v_category = Category.PEARL
     offline_hint = f"offline, set {DATA_ENV} to a folder holding a copy of {HUB_ID}"
     config = ""
     split = "test"

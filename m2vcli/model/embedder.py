@@ -19,12 +19,12 @@ from typing import Any, overload
 
 import numpy as np
 
-from m2vcli import persistence
 from m2vcli.console import progress_bar
 from m2vcli.errors import ModelFormatError
-from m2vcli.modelcard import model_card
-from m2vcli.pooling import pooled_sums
-from m2vcli.tokenization import TokenIds, load_tokenizer, unk_token_id
+from m2vcli.model import persistence
+from m2vcli.model.modelcard import model_card
+from m2vcli.model.pooling import pooled_sums
+from m2vcli.model.tokenization import TokenIds, load_tokenizer, unk_token_id
 
 DEFAULT_MAX_LENGTH = 512
 DEFAULT_BATCH_SIZE = 1024

@@ -1,0 +1,188 @@
+"""``m2v leaderboard``: the seed's results table from ``m2v evaluate`` (and ``m2v bench``) JSON files.
+
+One row per model: Avg (All), Avg (MTEB), then one column per category. A category with no result
+is missing (shown as a dash), never zero, and each row says which categories its averages cover.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from m2vcli.errors import InputError
+from m2vcli.evaluation.registry import Category
+
+CATEGORIES = [c.value for c in Category]
+MTEB_CATEGORIES = [c.value for c in Category if c.is_mteb]
+Warn = Callable[[str], None]
+
+
+@dataclass
+class Row:
+    model: str
+    scores: dict[str, float] = field(default_factory=dict)
+    avg_all: float | None = None
+    avg_mteb: float | None = None
+    covers: list[str] = field(default_factory=list)
+    sentences_per_s: float | None = None
+    parameters: int | None = None
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def parse_mteb_results(
+    results: Sequence[Path] | Any, warn: Warn | None = None
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, Any]]:
+    """Category scores (x100) per model, and bench rows by model name, from result files (``m2v evaluate``
+    and ``m2v bench --json``) or from the report ``run_tasks`` returns. Unreadable files are skipped, each
+    with a call to ``warn`` (default: a line on stderr)."""
+    warn = warn or (lambda message: print(message, file=sys.stderr))
+    outcomes = getattr(results, "outcomes", None)
+    paths = [Path(o.path) for o in outcomes if o.path] if outcomes is not None else [Path(p) for p in results]
+    scores: dict[str, dict[str, list[float]]] = {}
+    speeds: dict[str, Any] = {}
+    for path in paths:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            warn(f"skipped {path}: not a readable JSON file")
+            continue
+        if isinstance(data, dict) and isinstance(data.get("models"), list) and "machine" in data:
+            for row in data["models"]:
+                if isinstance(row, dict) and row.get("sentences_per_s"):
+                    speeds[Path(str(row.get("path") or row.get("name"))).name] = row
+                    speeds[str(row.get("name"))] = row
+            continue
+        block = data.get("m2v") if isinstance(data, dict) else None
+        if not isinstance(block, dict):
+            warn(f"skipped {path}: not an m2v evaluate result (no m2v block)")
+            continue
+        try:
+            model, category, score = str(block["model"]), str(block["category"]), float(block["main_score"])
+        except (TypeError, KeyError, ValueError):
+            warn(f"skipped {path}: partial result (model, category or main_score missing)")
+            continue
+        scores.setdefault(model, {}).setdefault(category, []).append(100 * score)
+        speeds.setdefault(f"params:{model}", block.get("parameters"))
+    return scores, speeds
+
+
+def summarize_results(scores: dict[str, dict[str, list[float]]], speeds: dict[str, Any] | None = None) -> list[Row]:
+    """One row per model, sorted by Avg (All), best first; rows with no average go last."""
+    speeds = speeds or {}
+    rows = []
+    for model, by_category in scores.items():
+        means = {c: sum(v) / len(v) for c, v in by_category.items() if v}
+        covers = [c for c in CATEGORIES if c in means] + sorted(c for c in means if c not in CATEGORIES)
+        bench = speeds.get(model) or speeds.get(Path(model).name)
+        rows.append(
+            Row(
+                model=model,
+                scores=means,
+                avg_all=_mean(list(means.values())),
+                avg_mteb=_mean([means[c] for c in MTEB_CATEGORIES if c in means]),
+                covers=covers,
+                sentences_per_s=float(bench["sentences_per_s"]["median"]) if bench else None,
+                parameters=speeds.get(f"params:{model}"),
+            )
+        )
+    return sorted(rows, key=lambda r: (r.avg_all is None, -(r.avg_all or 0.0)))
+
+
+def find_result_files(folders: Sequence[str]) -> list[Path]:
+    files: list[Path] = []
+    for folder in folders:
+        path = Path(folder)
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            files += sorted(path.rglob("*.json"))
+        else:
+            raise InputError(f"results folder {path} does not exist")
+    return files
+
+
+def columns(rows: Sequence[Row]) -> list[str]:
+    head = ["Model", "Avg (All)", "Avg (MTEB)", *CATEGORIES]
+    extra = sorted({c for r in rows for c in r.scores if c not in CATEGORIES})
+    tail = ["Sentences/s"] if any(r.sentences_per_s for r in rows) else []
+    return head + extra + tail + ["Covers"]
+
+
+def cells(row: Row, names: Sequence[str]) -> list[str]:
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    out = []
+    for name in names:
+        if name == "Model":
+            out.append(row.model)
+        elif name == "Avg (All)":
+            out.append(fmt(row.avg_all))
+        elif name == "Avg (MTEB)":
+            out.append(fmt(row.avg_mteb))
+        elif name == "Sentences/s":
+            out.append("-" if row.sentences_per_s is None else f"{row.sentences_per_s:,.0f}")
+        elif name == "Covers":
+            out.append(", ".join(row.covers))
+        else:
+            out.append(fmt(row.scores.get(name)))
+    return out
+
+
+def make_leaderboard(rows: Sequence[Row], fmt: str = "markdown") -> str:
+    """The table as markdown, csv or json text (the CLI renders ``table`` with rich)."""
+    names = columns(rows)
+    if fmt == "json":
+        return json.dumps([asdict(r) for r in rows], indent=2)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(names)
+        writer.writerows(cells(r, names) for r in rows)
+        return buffer.getvalue()
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(cells(r, names)) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def plot_speed_vs_score(rows: Sequence[Row], path: str | Path) -> int:
+    """Scatter of sentences/s (log axis) against Avg (All), bubble area by parameter count. Returns the
+    number of models plotted (those with both a speed and a score)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise InputError("--plot needs matplotlib: pip install matplotlib (or the m2v[plot] extra)") from None
+    from m2vcli.files import atomic_file, check_output_file
+
+    target = check_output_file(path, "--plot")
+    points = [r for r in rows if r.sentences_per_s and r.avg_all is not None]
+    if not points:
+        raise InputError("--plot needs models with both evaluate results and m2v bench results")
+    biggest = max((r.parameters or 1) for r in points)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for r in points:
+        x, y = float(r.sentences_per_s or 0), float(r.avg_all or 0)
+        area = 100 + 2000 * (r.parameters or biggest / 20) / biggest
+        ax.scatter(x, y, s=area, alpha=0.5)
+        ax.annotate(r.model, (x, y), ha="center", va="center", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("sentences per second (log scale)")
+    ax.set_ylabel("Avg (All)")
+    ax.set_title("Speed against score (bubble area: parameters)")
+    ax.grid(True, alpha=0.3)
+    with atomic_file(target) as handle:
+        fig.savefig(handle, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return len(points)

