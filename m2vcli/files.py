@@ -18,25 +18,40 @@ def read_bytes(path: Path, what: str) -> bytes:
         raise InputError(f"{what} {path} is a directory, not a text file")
     try:
         return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{what} {path} does not exist") from None
+    except FileNotFoundError as exc:
+        raise InputError(f"{what} {path} does not exist") from exc
     except OSError as exc:
-        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+
+
+def decode_utf8(data: bytes, what: str, *, errors: str = "strict", hint: str = "") -> str:
+    """UTF-8 text with a leading BOM dropped; ``errors`` is ``"strict"`` or ``"replace"``.
+
+    Invalid UTF-8 (under ``"strict"``) is an ``InputError`` naming ``what``, the line counted from 1 and
+    the first bad byte, then ``hint`` when given.
+
+    >>> decode_utf8(b"\\xef\\xbb\\xbfok\\nbad \\xff", "input", hint="fix the input")
+    Traceback (most recent call last):
+    ...
+    m2vcli.errors.InputError: input line 2 is not valid UTF-8 (byte 0xff); fix the input
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8", errors=errors)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = f"{what} line {line} is not valid UTF-8 (byte {data[exc.start]:#04x})"
+        raise InputError(f"{message}; {hint}" if hint else message) from exc
 
 
 def read_text(path: Path, what: str) -> str:
-    """A UTF-8 text file (a leading BOM dropped); binary or undecodable content is a one-line error.
-
-    The error for invalid UTF-8 names the line, counted from 1.
-    """
+    """A UTF-8 text file (a leading BOM dropped); binary or undecodable content is a one-line error
+    (see ``decode_utf8``)."""
     data = read_bytes(path, what)
     if b"\x00" in data:
         raise InputError(f"{what} {path} is binary, not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"{what} {path} line {line} is not valid UTF-8") from None
+    return decode_utf8(data, f"{what} {path}")
 
 
 def folder_bytes(path: Path | None) -> int | None:
@@ -59,14 +74,29 @@ def check_output_file(path: str | Path, what: str = "output") -> Path:
     return target
 
 
+def umask_mode(mode: int) -> int:
+    """``mode`` less the process's umask: what ``open`` or ``mkdir`` would give (0o666 for files, 0o777
+    for folders). Temporary files and folders are created private, so outputs built in one are set to this
+    before they are renamed into place.
+
+    Reading the umask means setting it: it is set to 0o077 (private, should another thread create a file
+    meanwhile) and back at once.
+    """
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return mode & ~umask
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A binary file that appears at ``path`` only if the block finishes without error."""
+    """A binary file that appears at ``path`` only if the block finishes without error, with the mode the
+    umask gives."""
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
+        os.chmod(tmp, umask_mode(0o666))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

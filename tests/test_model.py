@@ -1,5 +1,11 @@
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -61,6 +67,57 @@ def test_normalization_follows_config_unless_overridden() -> None:
     assert not unit.encode("").any()  # a zero vector stays zero, no NaN
 
 
+def test_max_length_omitted_is_the_models_and_none_is_no_limit() -> None:
+    emb = tiny_model().embeddings
+    text = "the cat sat on the mat"
+    assert StaticEmbedder(emb, tiny_tokenizer().to_str()).max_length == 512
+    model = StaticEmbedder(emb, tiny_tokenizer().to_str(), config={"max_length": 2})
+    assert model.max_length == 2 and len(model.tokenize([text])[0]) == 2
+    assert len(model.tokenize([text], max_length=None)[0]) == 6
+    assert StaticEmbedder(emb, tiny_tokenizer().to_str(), config={"max_length": 2}, max_length=None).max_length is None
+
+
+def test_concurrent_encodes_with_different_max_lengths_match_single_threaded_results() -> None:
+    model = tiny_model()
+    texts = [" ".join(["the cat sat on the mat"] * (1 + i % 4)) + f" {i}" for i in range(160)]
+    limits = (3, None)
+    expected = {n: model.encode(texts, max_length=n, batch_size=8) for n in limits}
+    assert not np.array_equal(expected[3], expected[None])
+
+    def run(limit: int | None) -> int:
+        return sum(
+            not np.array_equal(model.encode(texts, max_length=limit, batch_size=8), expected[limit]) for _ in range(20)
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        mismatches = list(pool.map(run, limits))
+    assert mismatches == [0, 0]
+
+
+def test_the_callers_config_is_left_alone_and_the_effective_settings_are_saved(tmp_path: Path) -> None:
+    given = {"tokenizer_name": "tiny"}
+    model = StaticEmbedder(tiny_model().embeddings, tiny_tokenizer().to_str(), config=given, max_length=7)
+    assert given == {"tokenizer_name": "tiny"}
+    assert model.config == {"tokenizer_name": "tiny"}
+    assert model.normalize is False and model.max_length == 7
+    model.save_pretrained(tmp_path / "m")
+    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert saved["normalize"] is False and saved["max_length"] == 7 and saved["tokenizer_name"] == "tiny"
+    assert model.config == {"tokenizer_name": "tiny"}
+
+
+def test_encode_reports_progress_to_a_callback() -> None:
+    heard: list[tuple[int, int]] = []
+    tiny_model().encode(["hello world"] * 10, batch_size=3, on_progress=lambda done, total: heard.append((done, total)))
+    assert heard == [(3, 10), (6, 10), (9, 10), (10, 10)]
+
+
+def test_the_model_does_not_import_the_cli_console() -> None:
+    code = "import sys, m2vcli.model; print('m2vcli.console' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 @pytest.mark.parametrize("batch_size", [1, 3, 7, 4096])
 def test_results_do_not_depend_on_batch_size(batch_size: int) -> None:
     model = tiny_model()
@@ -99,7 +156,7 @@ def test_mapping_and_weights_follow_the_vocabulary_quantized_layout() -> None:
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float16", "int8"])
-def test_save_and_load_round_trip(tmp_path, dtype: str) -> None:
+def test_save_and_load_round_trip(tmp_path: Path, dtype: str) -> None:
     model = tiny_model(config={"normalize": True})
     table = model.embeddings
     config = dict(model.config)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +11,7 @@ import pytest
 
 from m2vcli import StaticEmbedder
 from m2vcli.errors import HubError, ModelFormatError, ModelLoadError, OutputError
-from m2vcli.model.persistence import write_folder_atomically
+from m2vcli.model.persistence import ModelKind, is_model_folder, is_static_folder, model_kind, write_folder_atomically
 from tests.conftest import teacher_path, tiny_model
 
 
@@ -127,3 +130,104 @@ def test_hub_id_found_in_the_local_cache(monkeypatch: pytest.MonkeyPatch, tmp_pa
     model = StaticEmbedder.from_pretrained("some-org/tiny")
     expected = StaticEmbedder.from_pretrained(tiny_model_dir)
     np.testing.assert_array_equal(model.encode(["hello world"]), expected.encode(["hello world"]))
+
+
+def test_unreadable_safetensors_is_a_read_error_with_its_cause(
+    monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
+) -> None:
+    import safetensors
+
+    path = tiny_model_dir / "model.safetensors"
+    path.write_bytes(b"\x00" * 3)
+    with pytest.raises(ModelFormatError, match="corrupt") as caught:
+        StaticEmbedder.from_pretrained(tiny_model_dir)
+    assert isinstance(caught.value.__cause__, safetensors.SafetensorError)
+
+    def refuse(name: str, framework: str) -> None:
+        raise PermissionError(13, "Permission denied", name)
+
+    monkeypatch.setattr(safetensors, "safe_open", refuse)
+    with pytest.raises(ModelLoadError, match=f"^cannot read {path}: Permission denied$") as refused:
+        StaticEmbedder.from_pretrained(tiny_model_dir)
+    assert isinstance(refused.value.__cause__, PermissionError)
+
+
+def test_a_tensor_numpy_cannot_read_is_a_format_error(tiny_model_dir: Path) -> None:
+    header = json.dumps({"embeddings": {"dtype": "BF16", "shape": [1, 2], "data_offsets": [0, 4]}}).encode()
+    (tiny_model_dir / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
+    with pytest.raises(ModelFormatError, match="'embeddings' as BF16"):
+        StaticEmbedder.from_pretrained(tiny_model_dir)
+
+
+def test_other_errors_keep_their_cause(tiny_model_dir: Path) -> None:
+    (tiny_model_dir / "tokenizer.json").write_bytes(b"\xff\xfe")
+    with pytest.raises(ModelFormatError, match="not UTF-8") as caught:
+        StaticEmbedder.from_pretrained(tiny_model_dir)
+    assert isinstance(caught.value.__cause__, UnicodeDecodeError)
+    (tiny_model_dir / "tokenizer.json").write_text("{")
+    with pytest.raises(ModelFormatError, match="not a valid tokenizer") as caught:
+        StaticEmbedder.from_pretrained(tiny_model_dir)
+    assert caught.value.__cause__ is not None
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_saved_folder_gets_the_mode_the_umask_gives(tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
+    try:
+        tiny_model().save_pretrained(tmp_path / "m")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m").stat().st_mode) == 0o777 & ~umask
+    for file in (tmp_path / "m").iterdir():
+        assert stat.S_IMODE(file.stat().st_mode) == 0o666 & ~umask
+
+
+def test_model_kind_tells_the_layouts_apart(tmp_path: Path, tiny_model_dir: Path) -> None:
+    st_static = tmp_path / "st_static"
+    (st_static / "0_StaticEmbedding").mkdir(parents=True)
+    modules = [
+        {"idx": 0, "name": "0", "path": "0_StaticEmbedding", "type": "sentence_transformers.models.StaticEmbedding"}
+    ]
+    (st_static / "modules.json").write_text(json.dumps(modules))
+    transformer = tmp_path / "transformer"
+    transformer.mkdir()
+    (transformer / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    (transformer / "model.safetensors").write_bytes(b"")
+    st_transformer = tmp_path / "st_transformer"
+    st_transformer.mkdir()
+    (st_transformer / "modules.json").write_text(json.dumps([{"type": "sentence_transformers.models.Transformer"}]))
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "config.json").write_text('{"model_type": "model2vec"')
+    (corrupt / "model.safetensors").write_bytes(b"")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "notes.txt").write_text("not a model")
+    (tmp_path / "file").write_text("x")
+    kinds = {
+        tiny_model_dir: ModelKind.STATIC,
+        st_static: ModelKind.STATIC,
+        transformer: ModelKind.SENTENCE_TRANSFORMER,
+        st_transformer: ModelKind.SENTENCE_TRANSFORMER,
+        corrupt: ModelKind.SENTENCE_TRANSFORMER,
+        plain: None,
+        tmp_path / "file": None,
+        tmp_path / "missing": None,
+    }
+    assert {path: model_kind(path) for path in kinds} == kinds
+    assert {m.value for m in ModelKind} == {"static", "sentence-transformer"}
+    for path, kind in kinds.items():
+        assert is_model_folder(path) == is_static_folder(path) == (kind is ModelKind.STATIC)
+
+
+def test_save_replaces_a_sentence_transformers_static_folder_but_not_a_transformer(tmp_path: Path) -> None:
+    st_static = tmp_path / "st_static"
+    st_static.mkdir()
+    (st_static / "modules.json").write_text(json.dumps([{"type": "sentence_transformers.models.StaticEmbedding"}]))
+    tiny_model().save_pretrained(st_static)
+    assert model_kind(st_static) is ModelKind.STATIC and (st_static / "config.json").is_file()
+    transformer = tmp_path / "transformer"
+    transformer.mkdir()
+    (transformer / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    with pytest.raises(OutputError, match="not a static model"):
+        tiny_model().save_pretrained(transformer)

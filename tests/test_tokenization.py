@@ -41,7 +41,8 @@ def test_fast_route_gives_the_tokenizers_own_ids_tiny(max_length: int | None) ->
     spec = tiny_tokenizer().to_str()
     texts = random_texts(3000, seed=1) + ["plain ascii text only", "Another Plain Line"] * 50
     ids = TokenIds(tiny_tokenizer(), json.loads(spec))
-    assert [e.ids for e in ids.encodings(texts, max_length)] == exact_ids(spec, texts, max_length)
+    assert ids.id_lists(texts, max_length) == exact_ids(spec, texts, max_length)
+    assert ids.tokenizer.truncation is None  # truncation is per call, never a setting of the shared tokenizer
 
 
 def test_fast_route_gives_the_tokenizers_own_ids_bert_uncased() -> None:
@@ -51,7 +52,7 @@ def test_fast_route_gives_the_tokenizers_own_ids_bert_uncased() -> None:
     texts = random_texts(3000, seed=2)
     ids = TokenIds(Tokenizer.from_str(spec), json.loads(spec))
     assert ids._fast is not None  # the ASCII route is in use for BERT tokenizers
-    assert [e.ids for e in ids.encodings(texts, 512)] == exact_ids(spec, texts, 512)
+    assert ids.id_lists(texts, 512) == exact_ids(spec, texts, 512)
     flat, lengths = ids.encode(texts[:10], 512)
     assert lengths.tolist() == [len(x) for x in exact_ids(spec, texts[:10], 512)]
     assert flat.size == lengths.sum()

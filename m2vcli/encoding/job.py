@@ -17,11 +17,12 @@ from typing import BinaryIO
 
 from m2vcli.config import coerce_enum
 from m2vcli.encoding.vector_io import OutputFormat, make_writer
-from m2vcli.errors import ConfigError, InputError, OutputError
-from m2vcli.files import atomic_file, check_output_file, read_bytes
+from m2vcli.errors import ConfigError, MissingValueError, OutputError
+from m2vcli.files import atomic_file, check_output_file, decode_utf8, read_bytes
 from m2vcli.model import DEFAULT_BATCH_SIZE, StaticEmbedder
 
 ProgressCallback = Callable[[int, int], None]
+_NO_MODEL = "no model given: pass --model PATH (a model folder or hub id)"
 
 
 class InputErrors(str, Enum):
@@ -52,7 +53,7 @@ class EncodeConfig:
         if self.max_length is not None and (not isinstance(self.max_length, int) or self.max_length < 0):
             raise ConfigError(f"max_length must be 0 (no limit) or a positive whole number, got {self.max_length!r}")
         if not self.model:
-            raise ConfigError("no model given: pass --model PATH (a model folder or hub id)")
+            raise MissingValueError(_NO_MODEL, option="--model")
 
 
 @dataclass(frozen=True)
@@ -66,21 +67,15 @@ class EncodeResult:
 def split_lines(data: bytes, errors: InputErrors = InputErrors.STRICT) -> list[str]:
     """Decode UTF-8 input and split it into lines (``\\n`` or ``\\r\\n``); a final newline ends the last line.
 
+    Invalid UTF-8 is an error naming the line (see ``m2vcli.files.decode_utf8``), unless ``errors`` says
+    to replace it.
+
     >>> split_lines(b"first\\r\\nsecond\\n\\nfourth")
     ['first', 'second', '', 'fourth']
     >>> split_lines(b"")
     []
     """
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8", errors=errors.value)
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            f"input line {line} is not valid UTF-8 (byte {exc.object[exc.start]:#04x}); "
-            "fix the input or pass --errors replace"
-        ) from None
+    text = decode_utf8(data, "input", errors=errors.value, hint="fix the input or pass --errors replace")
     if not text:
         return []
     lines = text.split("\n")
@@ -122,7 +117,8 @@ def encode_lines(
             "pass -o FILE, or use --format jsonl"
         )
     target = None if to_stdout else check_output_file(str(config.output), "output path")
-    assert config.model is not None  # EncodeConfig guarantees it
+    if not config.model:  # EncodeConfig checks it too; this also tells mypy
+        raise ConfigError(_NO_MODEL)
     model = load_model(config.model)
     lines = split_lines(read_input(config.input, stdin or sys.stdin.buffer), config.errors)
     max_length = None if config.max_length == 0 else (config.max_length or model.max_length)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from enum import Enum
 from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
 
-from m2vcli.console import progress_bar
 from m2vcli.errors import ModelFormatError
 from m2vcli.model import persistence
 from m2vcli.model.modelcard import model_card
@@ -28,14 +28,15 @@ from m2vcli.model.tokenization import TokenIds, load_tokenizer, unk_token_id
 
 DEFAULT_MAX_LENGTH = 512
 DEFAULT_BATCH_SIZE = 1024
-TOKENIZER_THREADS = 2
+PREFETCH_BATCHES = 2  # one batch ahead hides the pooling; a second absorbs uneven batches; more only costs memory
+
+ProgressCallback = Callable[[int, int], None]
 
 
-class _Unset:
-    pass
+class _Unset(Enum):
+    """The default of ``max_length`` arguments: "not given" (the model's own limit), unlike None (no limit)."""
 
-
-_UNSET: Any = _Unset()
+    TOKEN = "unset"
 
 
 class StaticEmbedder:
@@ -54,7 +55,7 @@ class StaticEmbedder:
         weights: np.ndarray | None = None,
         mapping: np.ndarray | None = None,
         normalize: bool | None = None,
-        max_length: int | None = _UNSET,
+        max_length: int | _Unset | None = _Unset.TOKEN,
         card: str | None = None,
     ) -> None:
         self.config: dict[str, Any] = dict(config or {})
@@ -76,12 +77,11 @@ class StaticEmbedder:
             table[:-1] *= scale
         table[-1] = 0.0
         self._table = table
+        # The effective settings are attributes; save_pretrained writes them into config.json.
         self.normalize = bool(self.config.get("normalize", False)) if normalize is None else normalize
-        if max_length is _UNSET:
-            max_length = self.config.get("max_length", DEFAULT_MAX_LENGTH)
-        self.max_length = max_length
-        self.config["normalize"] = self.normalize
-        self.config["max_length"] = self.max_length
+        self.max_length: int | None = (
+            self.config.get("max_length", DEFAULT_MAX_LENGTH) if isinstance(max_length, _Unset) else max_length
+        )
 
     def _check_shapes(self, vocab: int) -> None:
         rows = self.embeddings.shape[0]
@@ -105,7 +105,7 @@ class StaticEmbedder:
         path: str | os.PathLike[str],
         *,
         normalize: bool | None = None,
-        max_length: int | None = _UNSET,
+        max_length: int | _Unset | None = _Unset.TOKEN,
     ) -> StaticEmbedder:
         """Load a model from a local folder, or from a hub id (the local cache first; see ``m2vcli.hub``)."""
         raw = persistence.read_model_folder(persistence.resolve_model_folder(path))
@@ -123,7 +123,13 @@ class StaticEmbedder:
     def save_pretrained(self, path: str | os.PathLike[str], *, force: bool = False) -> None:
         """Write the model folder atomically (see ``persistence.write_folder_atomically``)."""
         target = Path(path)
-        config = {"model_type": "model2vec", "architectures": ["StaticModel"], **self.config}
+        config = {
+            "model_type": "model2vec",
+            "architectures": ["StaticModel"],
+            **self.config,
+            "normalize": self.normalize,
+            "max_length": self.max_length,
+        }
         config["hidden_dim"] = self.dim
         config["embedding_dtype"] = np.dtype(self.embeddings.dtype).name
         if self.mapping is not None:
@@ -163,8 +169,11 @@ class StaticEmbedder:
 
     # ----- tokenizing and encoding ------------------------------------------------------------
 
-    def _resolve_max_length(self, max_length: int | None) -> int | None:
-        return self.max_length if max_length is _UNSET else max_length
+    def _resolve_max_length(self, max_length: int | _Unset | None) -> int | None:
+        limit = self.max_length if isinstance(max_length, _Unset) else max_length
+        if limit is not None and limit < 0:
+            raise ValueError(f"max_length must be None (no limit) or at least 0, got {limit}")
+        return limit
 
     def _token_rows(self, texts: Sequence[str], max_length: int | None) -> tuple[np.ndarray, ...]:
         """Flat token ids, table rows (dropped tokens -> the zero row), lengths and kept-token counts."""
@@ -180,13 +189,13 @@ class StaticEmbedder:
                 counts = lengths - np.bincount(segment[dropped], minlength=len(lengths))
         return ids, rows, lengths, counts
 
-    def tokenize(self, texts: Sequence[str], *, max_length: int | None = _UNSET) -> list[list[int]]:
+    def tokenize(self, texts: Sequence[str], *, max_length: int | _Unset | None = _Unset.TOKEN) -> list[list[int]]:
         """Token ids of each text, truncated to ``max_length``, unknown tokens dropped."""
-        encs = self._ids.encodings(list(texts), self._resolve_max_length(max_length))
+        id_lists = self._ids.id_lists(texts, self._resolve_max_length(max_length))
         if self.unk_id is None:
-            return [enc.ids for enc in encs]
+            return id_lists
         unk = self.unk_id
-        return [[i for i in enc.ids if i != unk] for enc in encs]
+        return [[i for i in ids if i != unk] for ids in id_lists]
 
     def _pool(self, tokens: tuple[np.ndarray, ...], normalize: bool) -> np.ndarray:
         ids, rows, lengths, counts = tokens
@@ -206,12 +215,12 @@ class StaticEmbedder:
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         normalize: bool | None = None,
-        max_length: int | None = _UNSET,
+        max_length: int | _Unset | None = _Unset.TOKEN,
     ) -> Iterator[np.ndarray]:
         """Yield float32 ``(<=batch_size, dim)`` arrays for consecutive batches of ``texts``, in order.
 
-        Two worker threads tokenize the next batches while the current one is pooled: the tokenizer
-        releases the GIL, so both cores stay busy.
+        Worker threads tokenize the next ``PREFETCH_BATCHES`` batches while the current one is pooled (the
+        tokenizer releases the GIL while it works, and parallelises each batch itself).
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -225,12 +234,12 @@ class StaticEmbedder:
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=TOKENIZER_THREADS, thread_name_prefix="m2v-tokenize") as pool:
+        with ThreadPoolExecutor(max_workers=PREFETCH_BATCHES, thread_name_prefix="m2v-tokenize") as pool:
             pending = deque(
                 pool.submit(self._token_rows, texts[start : start + batch_size], limit)
-                for start in starts[:TOKENIZER_THREADS]
+                for start in starts[:PREFETCH_BATCHES]
             )
-            for start in starts[TOKENIZER_THREADS:]:
+            for start in starts[PREFETCH_BATCHES:]:
                 tokens = pending.popleft().result()
                 pending.append(pool.submit(self._token_rows, texts[start : start + batch_size], limit))
                 yield self._pool(tokens, norm)
@@ -244,8 +253,9 @@ class StaticEmbedder:
         *,
         batch_size: int = ...,
         normalize: bool | None = ...,
-        max_length: int | None = ...,
+        max_length: int | _Unset | None = ...,
         show_progress: bool = ...,
+        on_progress: ProgressCallback | None = ...,
     ) -> np.ndarray: ...
 
     @overload
@@ -255,8 +265,9 @@ class StaticEmbedder:
         *,
         batch_size: int = ...,
         normalize: bool | None = ...,
-        max_length: int | None = ...,
+        max_length: int | _Unset | None = ...,
         show_progress: bool = ...,
+        on_progress: ProgressCallback | None = ...,
     ) -> np.ndarray: ...
 
     def encode(
@@ -265,25 +276,31 @@ class StaticEmbedder:
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         normalize: bool | None = None,
-        max_length: int | None = _UNSET,
+        max_length: int | _Unset | None = _Unset.TOKEN,
         show_progress: bool = False,
+        on_progress: ProgressCallback | None = None,
     ) -> np.ndarray:
-        """Encode texts to a float32 ``(n, dim)`` array; a single string gives a ``(dim,)`` vector."""
+        """Encode texts to a float32 ``(n, dim)`` array; a single string gives a ``(dim,)`` vector.
+
+        ``on_progress(done, total)`` hears after each batch how many texts are encoded. ``show_progress``
+        draws the CLI's progress bar on stderr.
+        """
         single = isinstance(texts, str)
         batch = [texts] if isinstance(texts, str) else list(texts)
         out = np.empty((len(batch), self.dim), dtype=np.float32)
-        with progress_bar("Encoding", unit="texts", enabled=show_progress) as on_progress:
-            done = 0
-            for vectors in self.encode_batches(
-                batch, batch_size=batch_size, normalize=normalize, max_length=max_length
-            ):
-                out[done : done + len(vectors)] = vectors
-                done += len(vectors)
-                on_progress(done, len(batch))
+        batches = self.encode_batches(batch, batch_size=batch_size, normalize=normalize, max_length=max_length)
+        listeners = [] if on_progress is None else [on_progress]
+        if show_progress:
+            from m2vcli.console import progress_bar
+
+            with progress_bar("Encoding", unit="texts") as bar:
+                _collect(batches, out, [bar, *listeners])
+        else:
+            _collect(batches, out, listeners)
         return out[0] if single else out
 
     def encode_as_sequence(
-        self, texts: str | Sequence[str], *, max_length: int | None = _UNSET
+        self, texts: str | Sequence[str], *, max_length: int | _Unset | None = _Unset.TOKEN
     ) -> np.ndarray | list[np.ndarray]:
         """Each text's token vectors ``(n_tokens, dim)`` before pooling (weights applied, unknowns dropped)."""
         single = isinstance(texts, str)
@@ -297,3 +314,13 @@ class StaticEmbedder:
                 vectors = vectors * self.weights[idx, None]
             out.append(vectors)
         return out[0] if single else out
+
+
+def _collect(batches: Iterable[np.ndarray], out: np.ndarray, listeners: Sequence[ProgressCallback]) -> None:
+    """Copy consecutive batches into ``out``, telling each listener ``(done, total)`` after each."""
+    done = 0
+    for vectors in batches:
+        out[done : done + len(vectors)] = vectors
+        done += len(vectors)
+        for listener in listeners:
+            listener(done, len(out))

@@ -22,16 +22,27 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from m2vcli.errors import ModelFormatError, ModelLoadError, OutputError, first_line
+from m2vcli.files import umask_mode
 from m2vcli.hub import looks_like_hub_id, resolve_hub_folder
 
 MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json", "modules.json", "README.md"]
 _SUBFOLDERS = ("", "0_StaticEmbedding")
+# safetensors dtypes numpy can hold (not BF16 or the F8 kinds).
+_NUMPY_DTYPES = {"BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "F32", "F64"}
+
+
+class ModelKind(str, Enum):
+    """What a model folder holds: a static model, or a Sentence Transformer (or plain transformer)."""
+
+    STATIC = "static"
+    SENTENCE_TRANSFORMER = "sentence-transformer"
 
 
 @dataclass(frozen=True)
@@ -70,20 +81,28 @@ def _module_folder(folder: Path) -> Path:
 
 
 def _read_tensors(path: Path) -> dict[str, np.ndarray]:
-    from safetensors import safe_open
+    import safetensors
 
     try:
-        with safe_open(str(path), framework="np") as handle:
-            return {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-    except Exception as exc:
-        raise ModelFormatError(f"{path} is corrupt or not a safetensors file ({first_line(exc)})") from None
+        with safetensors.safe_open(str(path), framework="np") as handle:
+            tensors = {}
+            for key in handle.keys():  # noqa: SIM118
+                dtype = handle.get_slice(key).get_dtype()
+                if dtype not in _NUMPY_DTYPES:
+                    raise ModelFormatError(f"{path} stores {key!r} as {dtype}, which numpy cannot read")
+                tensors[key] = handle.get_tensor(key)
+            return tensors
+    except safetensors.SafetensorError as exc:
+        raise ModelFormatError(f"{path} is corrupt or not a safetensors file ({first_line(exc)})") from exc
+    except OSError as exc:
+        raise ModelLoadError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFormatError(f"{path} is not valid JSON ({exc})") from None
+        raise ModelFormatError(f"{path} is not valid JSON ({exc})") from exc
 
 
 def read_model_folder(folder: Path) -> RawModel:
@@ -117,8 +136,8 @@ def read_model_folder(folder: Path) -> RawModel:
         )
     try:
         tokenizer_json = (module / "tokenizer.json").read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ModelFormatError(f"{module / 'tokenizer.json'} is not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        raise ModelFormatError(f"{module / 'tokenizer.json'} is not UTF-8 text") from exc
     card_path = folder / "README.md"
     card = card_path.read_text(encoding="utf-8", errors="replace") if card_path.is_file() else None
     return RawModel(
@@ -132,31 +151,53 @@ def read_model_folder(folder: Path) -> RawModel:
     )
 
 
-def is_model_folder(path: Path) -> bool:
-    """True when ``path`` looks like a static model folder written by m2v or model2vec."""
-    config = path / "config.json"
-    if not (config.is_file() and (path / "model.safetensors").is_file()):
-        return False
+def model_kind(path: Path) -> ModelKind | None:
+    """What kind of model folder ``path`` is, or None when it is not one.
+
+    ``STATIC``: an m2v or model2vec folder (``config.json`` with ``model_type`` "model2vec", and
+    ``model.safetensors``), or a sentence-transformers folder whose ``modules.json`` names a
+    ``StaticEmbedding`` module. ``SENTENCE_TRANSFORMER``: any other folder holding ``modules.json`` or
+    ``config.json`` (a corrupt one included). Nothing is loaded and nothing raises.
+    """
+    if not path.is_dir():
+        return None
+    config, modules = path / "config.json", path / "modules.json"
+    if config.is_file() and (path / "model.safetensors").is_file():
+        data = _peek_json(config)
+        if isinstance(data, dict) and data.get("model_type") == "model2vec":
+            return ModelKind.STATIC
+    if modules.is_file():
+        data = _peek_json(modules)
+        if isinstance(data, list) and any(
+            isinstance(m, dict) and str(m.get("type", "")).rsplit(".", 1)[-1] == "StaticEmbedding" for m in data
+        ):
+            return ModelKind.STATIC
+    return ModelKind.SENTENCE_TRANSFORMER if config.is_file() or modules.is_file() else None
+
+
+def _peek_json(path: Path) -> Any:
+    """The JSON in ``path``, or None when it cannot be read or parsed."""
     try:
-        return json.loads(config.read_text(encoding="utf-8")).get("model_type") == "model2vec"
-    except (OSError, ValueError, AttributeError):
-        return False
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def is_model_folder(path: Path) -> bool:
+    """True when ``path`` holds a static model (see ``model_kind``)."""
+    return model_kind(path) is ModelKind.STATIC
 
 
 def is_static_folder(path: Path) -> bool:
-    """A folder holding a static model of any of the shared layouts (m2v, model2vec, or a
-    sentence-transformers StaticEmbedding), as opposed to a transformer."""
-    if is_model_folder(path):
-        return True
-    modules = path / "modules.json"
-    return modules.is_file() and "StaticEmbedding" in modules.read_text(encoding="utf-8", errors="replace")
+    """True when ``path`` holds a static model (see ``model_kind``); the same as ``is_model_folder``."""
+    return model_kind(path) is ModelKind.STATIC
 
 
 def check_model_target(target: Path, *, force: bool) -> None:
     """Refuse a target that is a file, or a non-empty folder that is not a static model (unless forced)."""
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target} exists and is a file, not a folder")
-    if target.is_dir() and any(target.iterdir()) and not is_model_folder(target) and not force:
+    if target.is_dir() and any(target.iterdir()) and model_kind(target) is not ModelKind.STATIC and not force:
         raise OutputError(f"{target} exists and is not a static model; choose another path or pass --force")
 
 
@@ -173,10 +214,11 @@ def write_folder_atomically(target: Path, fill: Callable[[Path], None], *, force
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
     except OSError as exc:
-        raise OutputError(f"cannot write to {parent}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write to {parent}: {exc.strerror or exc}") from exc
     backup: Path | None = None
     try:
         fill(tmp)
+        tmp.chmod(umask_mode(0o777))  # mkdtemp made it private
         if target.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
             backup.rmdir()
@@ -210,6 +252,7 @@ def write_model_files(
     if mapping is not None:
         tensors["mapping"] = np.ascontiguousarray(mapping)
     save_file(tensors, str(folder / "model.safetensors"))
+    (folder / "model.safetensors").chmod(umask_mode(0o666))  # safetensors creates it private
     (folder / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
     (folder / "config.json").write_text(json.dumps(config, indent=4) + "\n", encoding="utf-8")
     modules = [{"idx": 0, "name": "0", "path": ".", "type": "sentence_transformers.models.StaticEmbedding"}]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from tokenizers import Encoding, Tokenizer
+from tokenizers import Tokenizer
 
 from m2vcli.errors import ModelFormatError, first_line
 
@@ -27,7 +27,7 @@ def load_tokenizer(json_text: str, source: str) -> Tokenizer:
     try:
         return Tokenizer.from_str(json_text)
     except Exception as exc:  # tokenizers raises plain Exception subclasses for malformed files
-        raise ModelFormatError(f"{source} is not a valid tokenizer.json: {first_line(exc)}") from None
+        raise ModelFormatError(f"{source} is not a valid tokenizer.json: {first_line(exc)}") from exc
 
 
 def unk_token_id(tokenizer: Tokenizer, spec: dict[str, Any]) -> int | None:
@@ -41,7 +41,8 @@ def unk_token_id(tokenizer: Tokenizer, spec: dict[str, Any]) -> int | None:
 
 
 class TokenIds:
-    """Fast batch tokenization to flat id arrays.
+    """Fast batch tokenization to flat id arrays. Safe to share between threads: no call changes the
+    tokenizers' settings.
 
     >>> from tokenizers import Tokenizer, models, pre_tokenizers, normalizers
     >>> tok = Tokenizer(models.WordPiece({"[UNK]": 0, "hello": 1, "world": 2}, unk_token="[UNK]"))
@@ -50,13 +51,14 @@ class TokenIds:
     >>> ids, lengths = TokenIds(tok, json.loads(tok.to_str())).encode(["Hello world", "", "World"], None)
     >>> ids.tolist(), lengths.tolist()
     ([1, 2, 2], [2, 0, 1])
+    >>> TokenIds(tok, json.loads(tok.to_str())).id_lists(["Hello world", "", "World"], 1)
+    [[1], [], [2]]
     """
 
     def __init__(self, tokenizer: Tokenizer, spec: dict[str, Any]) -> None:
         tokenizer.no_padding()
         tokenizer.no_truncation()
         self.tokenizer = tokenizer
-        self._max_length: int | None = None
         self._fast: Tokenizer | None = None
         self._lowercase = False
         self._unsafe: re.Pattern[str] | None = None
@@ -76,46 +78,45 @@ class TokenIds:
             extra = "".join(re.escape(c) for c in sorted(firsts) if c.isascii())
             self._unsafe = re.compile(f"[\\x00-\\x1f\\x7f{extra}]")
 
-    def _set_max_length(self, max_length: int | None) -> None:
-        if max_length == self._max_length:
-            return
-        for tok in (self.tokenizer, self._fast):
-            if tok is None:
-                continue
-            if max_length is None:
-                tok.no_truncation()
-            else:
-                tok.enable_truncation(max_length)
-        self._max_length = max_length
+    def id_lists(self, texts: Sequence[str], max_length: int | None) -> list[list[int]]:
+        """Each text's ids without special tokens, cut to its first ``max_length`` (None: no limit).
 
-    def encodings(self, texts: Sequence[str], max_length: int | None) -> list[Encoding]:
-        """Tokenize without special tokens, truncating each text to ``max_length`` tokens."""
-        self._set_max_length(max_length)
-        texts = texts if isinstance(texts, list) else list(texts)
+        The tokenizers never truncate: truncation is a setting stored on a tokenizer, and one tokenizer
+        serves every thread, so each call cuts its own ids instead.
+        """
+        lists = self._untruncated(texts if isinstance(texts, list) else list(texts))
+        if max_length is not None:
+            for ids in lists:
+                del ids[max_length:]
+        return lists
+
+    def _untruncated(self, texts: list[str]) -> list[list[int]]:
         if self._fast is None or self._unsafe is None:
-            return self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+            return _ids(self.tokenizer, texts)
         unsafe = self._unsafe.search
         plain = [t.isascii() and unsafe(t) is None for t in texts]
         if all(plain):
-            easy = [t.lower() for t in texts] if self._lowercase else texts
-            return self._fast.encode_batch_fast(easy, add_special_tokens=False)
+            return _ids(self._fast, [t.lower() for t in texts] if self._lowercase else texts)
         easy_idx = [i for i, ok in enumerate(plain) if ok]
         hard_idx = [i for i, ok in enumerate(plain) if not ok]
         easy = [texts[i].lower() if self._lowercase else texts[i] for i in easy_idx]
-        out: list[Encoding | None] = [None] * len(texts)
-        for i, enc in zip(easy_idx, self._fast.encode_batch_fast(easy, add_special_tokens=False), strict=True):
-            out[i] = enc
-        hard = [texts[i] for i in hard_idx]
-        for i, enc in zip(hard_idx, self.tokenizer.encode_batch_fast(hard, add_special_tokens=False), strict=True):
-            out[i] = enc
-        return [enc for enc in out if enc is not None]
+        out: list[list[int]] = [[]] * len(texts)
+        for i, ids in zip(easy_idx, _ids(self._fast, easy), strict=True):
+            out[i] = ids
+        for i, ids in zip(hard_idx, _ids(self.tokenizer, [texts[i] for i in hard_idx]), strict=True):
+            out[i] = ids
+        return out
 
     def encode(self, texts: Sequence[str], max_length: int | None) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(ids, lengths)``: all texts' ids end to end (int64) and each text's token count."""
-        id_lists = [enc.ids for enc in self.encodings(texts, max_length)]
+        id_lists = self.id_lists(texts, max_length)
         lengths = np.fromiter(map(len, id_lists), dtype=np.int64, count=len(id_lists))
         ids = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64, count=int(lengths.sum()))
         return ids, lengths
+
+
+def _ids(tokenizer: Tokenizer, texts: list[str]) -> list[list[int]]:
+    return [enc.ids for enc in tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
 
 
 def clean_tokenizer_spec(spec: dict[str, Any]) -> dict[str, Any]:
