@@ -1,11 +1,20 @@
-"""Options shared by several commands, written once."""
+"""What the commands share: option declarations written once, defaults read from the config dataclasses,
+and one rule for settings (flags beat the YAML file, which beats the defaults; a missing required value
+is a usage error)."""
 
 from __future__ import annotations
 
+import dataclasses
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
+
+from m2vcli.config import build_config
+from m2vcli.errors import MissingValueError
+
+T = TypeVar("T")
 
 ModelOption = Annotated[
     str | None,
@@ -21,3 +30,24 @@ ConfigOption = Annotated[
         dir_okay=False,
     ),
 ]
+
+
+def default(cls: type[Any], name: str) -> str:
+    """The default of a config field as help texts show it.
+
+    >>> from m2vcli.distillation import DistillConfig
+    >>> default(DistillConfig, "pca_dims"), default(DistillConfig, "pooling"), default(DistillConfig, "vocabulary")
+    ('256', 'blend', 'none')
+    """
+    value = {f.name: f for f in dataclasses.fields(cls)}[name].default
+    if isinstance(value, Enum):
+        value = value.value
+    return "none" if value is None else str(value)
+
+
+def settings(cls: type[T], config_file: Path | None, flags: dict[str, Any]) -> T:
+    """The command's config: defaults < ``config_file`` < ``flags`` (None: not given)."""
+    try:
+        return build_config(cls, config_file, flags)
+    except MissingValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=exc.option) from exc

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from m2vcli.commands._options import ConfigOption
 
-from m2vcli.benchmark.runner import BenchConfig, BenchReport, read_corpus, run_bench
-from m2vcli.benchmark.targets import resolve_targets
-from m2vcli.config import build_config
-from m2vcli.console import err_console, stderr_is_terminal
+from m2vcli.benchmark.runner import FULL, QUICK, BenchConfig, BenchReport, bench
+from m2vcli.console import err_console, out_console, stderr_is_terminal
+
+from ._options import ConfigOption, default, settings
 
 
-def bench(
+def bench_command(
     model: Annotated[
         list[str] | None,
         typer.Option(
@@ -29,16 +28,31 @@ def bench(
         typer.Option(help="Text file, one text per line (default: movie-review sentences).", show_default=False),
     ] = None,
     n: Annotated[
-        int | None, typer.Option("--n", min=1, help="Texts to encode (default: 5000).", show_default=False)
+        int | None,
+        typer.Option(
+            "--texts",
+            "-n",
+            "--n",
+            min=1,
+            help=f"Texts to encode (default: {FULL['n']}; {QUICK['n']} with --quick).",
+            show_default=False,
+        ),
     ] = None,
     batch_size: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Texts per batch for batch latency and transformers (default: 64).", show_default=False
+            min=1,
+            help=f"Texts per batch for batch latency and transformers (default: {default(BenchConfig, 'batch_size')}).",
+            show_default=False,
         ),
     ] = None,
     repeats: Annotated[
-        int | None, typer.Option(min=1, help="Timed passes over the texts (default: 3).", show_default=False)
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"Timed passes over the texts (default: {FULL['repeats']}; {QUICK['repeats']} with --quick).",
+            show_default=False,
+        ),
     ] = None,
     json_path: Annotated[
         str | None, typer.Option("--json", help="Write the report as JSON here.", show_default=False)
@@ -47,7 +61,10 @@ def bench(
         bool, typer.Option("--reference", help="Also time model2vec's encoder on each static model (needs model2vec).")
     ] = False,
     quick: Annotated[
-        bool, typer.Option("--quick", help="A rough answer in seconds: fewer texts, one pass, no cold start.")
+        bool,
+        typer.Option(
+            "--quick", help="A rough answer in seconds: fewer texts, one pass, no cold start (given values win)."
+        ),
     ] = False,
     config: ConfigOption = None,
 ) -> None:
@@ -71,18 +88,10 @@ def bench(
         "reference": reference or None,
         "quick": quick or None,
     }
-    settings = build_config(BenchConfig, config, flags)
+    cfg = settings(BenchConfig, config, flags)
     console = err_console()
     say = (lambda message: console.print(message, markup=False, style="dim")) if stderr_is_terminal() else None
-    if settings.corpus:
-        texts = read_corpus(settings.corpus)[: settings.n]
-    else:
-        from m2vcli.packaged_data import movie_review_sentences
-
-        texts = movie_review_sentences(settings.n, seed=0)
-    targets = resolve_targets(settings, progress=say)
-    report = run_bench(settings, targets, texts, progress=say)
-    render(report)
+    render(bench(cfg, progress=say))
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -131,6 +140,6 @@ def render(report: BenchReport) -> None:
             _fmt(r.parameters / 1e6 if r.parameters else None, ".1f") + ("M" if r.parameters else ""),
             _fmt(r.dims, "d"),
         )
-    err_console().print(table)
+    out_console().print(table)
     versions = ", ".join(f"{k} {v}" for k, v in report.versions.items())
     err_console().print(Text(f"versions: {versions}", style="dim"))

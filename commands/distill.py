@@ -6,91 +6,121 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from m2vcli.commands._options import ConfigOption
 
-from m2vcli.config import build_config
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
-from m2vcli.distillation import DistillConfig, DistillResult, Pooling, Quantize, Weighting, distill
-from m2vcli.distillation.teacher import Device, Precision
+from m2vcli.distillation import Device, DistillConfig, DistillResult, Pooling, Precision, Quantize, Weighting, distill
+
+from ._options import ConfigOption, default, settings
+
+D = DistillConfig
+TeacherOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Teacher: a hub id or a local Sentence Transformer / transformers folder "
+        "(default: the packaged all-MiniLM-L6-v2).",
+        show_default=False,
+    ),
+]
+SavePathOption = Annotated[
+    str | None, typer.Option("--save-path", "-o", help="Folder to write the model to.", show_default=False)
+]
+DeviceOption = Annotated[
+    Device | None, typer.Option(help=f"Where the teacher runs (default: {default(D, 'device')}).", show_default=False)
+]
+DtypeOption = Annotated[
+    Precision | None,
+    typer.Option(
+        help=f"Teacher arithmetic (default: {default(D, 'dtype')} = bfloat16 where the CPU supports it, else float32).",
+        show_default=False,
+    ),
+]
+PcaDimsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Output dims: a whole number, a fraction in (0, 1) for the share of variance, or none "
+        f"(default: {default(D, 'pca_dims')}).",
+        show_default=False,
+    ),
+]
+SifOption = Annotated[
+    float | None,
+    typer.Option(
+        help=f"SIF coefficient a in a / (a + p) (default: {default(D, 'sif_coefficient')}).", show_default=False
+    ),
+]
+NoSifOption = Annotated[bool, typer.Option("--no-sif", help="Do not weight tokens by frequency.")]
+QuantizeOption = Annotated[
+    Quantize | None,
+    typer.Option(help=f"Storage type of the table (default: {default(D, 'quantize')}).", show_default=False),
+]
+RemovePatternOption = Annotated[
+    str | None,
+    typer.Option(
+        help=f"Regex of tokens to leave out (default: {default(D, 'token_remove_pattern')}).", show_default=False
+    ),
+]
+VocabularyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--vocabulary",
+        help="Words to add: wordfreq:LANG:N (the N most frequent words of LANG) or a word file.",
+        show_default=False,
+    ),
+]
+VocabularyPathOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Word file to add: one word or phrase per line, most frequent first, optionally word<TAB>count.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+WeightingOption = Annotated[
+    Weighting | None,
+    typer.Option(
+        help="SIF probabilities of added words: their known frequency, or zipf on row rank "
+        f"(default: {default(D, 'weighting')}).",
+        show_default=False,
+    ),
+]
+PoolingOption = Annotated[
+    Pooling | None,
+    typer.Option(
+        help="Teacher outputs per token: blend (its own positions, the special tokens at half weight), "
+        "tokens (its own positions), mean (with the special tokens), first, or last (decoder-only "
+        f"teachers) (default: {default(D, 'pooling')}).",
+        show_default=False,
+    ),
+]
+BatchSizeOption = Annotated[
+    int | None,
+    typer.Option(min=1, help=f"Tokens per teacher batch (default: {default(D, 'batch_size')}).", show_default=False),
+]
+TrustOption = Annotated[
+    bool, typer.Option("--trust-remote-code", help="Allow a teacher that ships its own code to run it.")
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace a save path that is not a static model.")]
 
 
 def distill_command(
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            help="Teacher: a hub id or a local Sentence Transformer / transformers folder "
-            "(default: the packaged all-MiniLM-L6-v2).",
-            show_default=False,
-        ),
-    ] = None,
-    save_path: Annotated[
-        str | None,
-        typer.Option("--save-path", "-o", help="Folder to write the model to.", show_default=False),
-    ] = None,
-    device: Annotated[Device | None, typer.Option(help="Where the teacher runs (default: auto).")] = None,
-    dtype: Annotated[
-        Precision | None,
-        typer.Option(help="Teacher arithmetic (default: auto = bfloat16 where the CPU supports it, else float32)."),
-    ] = None,
-    pca_dims: Annotated[
-        str | None,
-        typer.Option(
-            help="Output dims: a whole number, a fraction in (0, 1) for the share of variance, or none (default: 256).",
-            show_default=False,
-        ),
-    ] = None,
-    sif_coefficient: Annotated[
-        float | None, typer.Option(help="SIF coefficient a in a / (a + p) (default: 1e-4).", show_default=False)
-    ] = None,
-    no_sif: Annotated[bool, typer.Option("--no-sif", help="Do not weight tokens by frequency.")] = False,
-    quantize: Annotated[
-        Quantize | None, typer.Option(help="Storage type of the table (default: float16).", show_default=False)
-    ] = None,
-    token_remove_pattern: Annotated[
-        str | None,
-        typer.Option(help="Regex of tokens to leave out (default: BERT's [unusedN]).", show_default=False),
-    ] = None,
-    vocabulary: Annotated[
-        str | None,
-        typer.Option(
-            "--vocabulary",
-            help="Words to add: wordfreq:LANG:N (the N most frequent words of LANG) or a word file.",
-            show_default=False,
-        ),
-    ] = None,
-    vocabulary_path: Annotated[
-        Path | None,
-        typer.Option(
-            help="Word file to add: one word or phrase per line, most frequent first, optionally word<TAB>count.",
-            show_default=False,
-            dir_okay=False,
-        ),
-    ] = None,
-    weighting: Annotated[
-        Weighting | None,
-        typer.Option(
-            help="SIF probabilities of added words: their known frequency, or zipf on row rank (default: frequency).",
-            show_default=False,
-        ),
-    ] = None,
-    pooling: Annotated[
-        Pooling | None,
-        typer.Option(
-            help="Teacher outputs per token: blend (its own positions, the special tokens at half weight), "
-            "tokens (its own positions), mean (with the special tokens), first, or last (decoder-only "
-            "teachers) (default: blend).",
-            show_default=False,
-        ),
-    ] = None,
-    batch_size: Annotated[
-        int | None, typer.Option(min=1, help="Tokens per teacher batch (default: 1024).", show_default=False)
-    ] = None,
-    trust_remote_code: Annotated[
-        bool, typer.Option("--trust-remote-code", help="Allow a teacher that ships its own code to run it.")
-    ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace a save path that is not a static model.")] = False,
+    model: TeacherOption = None,
+    save_path: SavePathOption = None,
+    device: DeviceOption = None,
+    dtype: DtypeOption = None,
+    pca_dims: PcaDimsOption = None,
+    sif_coefficient: SifOption = None,
+    no_sif: NoSifOption = False,
+    quantize: QuantizeOption = None,
+    token_remove_pattern: RemovePatternOption = None,
+    vocabulary: VocabularyOption = None,
+    vocabulary_path: VocabularyPathOption = None,
+    weighting: WeightingOption = None,
+    pooling: PoolingOption = None,
+    batch_size: BatchSizeOption = None,
+    trust_remote_code: TrustOption = False,
+    force: ForceOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Distill a static model from a Sentence Transformer: no training data needed.
@@ -123,16 +153,16 @@ def distill_command(
         "trust_remote_code": trust_remote_code or None,
         "force": force or None,
     }
-    settings = build_config(DistillConfig, config, flags)
+    cfg = settings(DistillConfig, config, flags)
     if no_sif:
-        settings = DistillConfig(**{**settings.__dict__, "sif_coefficient": None})
-    if not settings.save_path:
+        cfg = DistillConfig(**{**cfg.__dict__, "sif_coefficient": None})
+    if not cfg.save_path:
         raise typer.BadParameter("give the folder to write the model to", param_hint="--save-path / -o")
     console = err_console()
     show = stderr_is_terminal()
     with progress_bar("Embedding tokens", unit="tokens", enabled=show) as on_progress:
         result = distill(
-            settings,
+            cfg,
             on_progress=on_progress,
             on_phase=lambda name: console.print(f"{name}...", markup=False) if show else None,
         )

@@ -7,26 +7,26 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from m2vcli.commands._options import ConfigOption, ModelOption
 
-from m2vcli.config import build_config
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
-from m2vcli.encoding import EncodeConfig, InputErrors, encode_lines
-from m2vcli.encoding.vector_io import OutputFormat
-from m2vcli.model import DEFAULT_BATCH_SIZE
+from m2vcli.encoding import EncodeConfig, InputErrors, OutputFormat, encode_lines
+
+from ._options import ConfigOption, ModelOption, default, settings
 
 
 def encode(
-    input: Annotated[
+    input_file: Annotated[
         Path | None,
-        typer.Argument(help="Text file, one text per line (default: standard input).", show_default=False),
+        typer.Argument(
+            metavar="[INPUT]", help="Text file, one text per line (default: standard input).", show_default=False
+        ),
     ] = None,
     model: ModelOption = None,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", help="Output file (default: standard output).", show_default=False),
     ] = None,
-    format: Annotated[
+    output_format: Annotated[
         OutputFormat | None,
         typer.Option(
             "--format", "-f", help="Output format (default: from the -o extension, else npy).", show_default=False
@@ -41,7 +41,10 @@ def encode(
     batch_size: Annotated[
         int | None,
         typer.Option(
-            "--batch-size", min=1, help=f"Texts per batch (default: {DEFAULT_BATCH_SIZE}).", show_default=False
+            "--batch-size",
+            min=1,
+            help=f"Texts per batch (default: {default(EncodeConfig, 'batch_size')}).",
+            show_default=False,
         ),
     ] = None,
     max_length: Annotated[
@@ -57,7 +60,8 @@ def encode(
         InputErrors | None,
         typer.Option(
             "--errors",
-            help="Invalid UTF-8: stop with an error, or replace the bad bytes (default: strict).",
+            help="Invalid UTF-8: stop with an error, or replace the bad bytes "
+            f"(default: {default(EncodeConfig, 'errors')}).",
             show_default=False,
         ),
     ] = None,
@@ -75,18 +79,18 @@ def encode(
     """
     flags = {
         "model": model,
-        "input": str(input) if input is not None else None,
+        "input": str(input_file) if input_file is not None else None,
         "output": output,
-        "format": format,
+        "format": output_format,
         "normalize": normalize,
         "batch_size": batch_size,
         "max_length": max_length,
         "errors": errors,
     }
-    settings = build_config(EncodeConfig, config, flags)
+    cfg = settings(EncodeConfig, config, flags)
     show = stderr_is_terminal()
     with progress_bar("Encoding", unit="lines", enabled=show) as on_progress:
-        result = encode_lines(settings, stdout_is_terminal=sys.stdout.isatty(), on_progress=on_progress)
+        result = encode_lines(cfg, stdout_is_terminal=sys.stdout.isatty(), on_progress=on_progress)
     if result.output != "-" or show:
         err_console().print(
             f"Encoded {result.rows:,} lines to {result.rows:,} x {result.dim} vectors ({result.format.value}) "

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from m2vcli.commands._options import ConfigOption, ModelOption
 
-from m2vcli.config import build_config
-from m2vcli.console import err_console, stderr_is_terminal
-from m2vcli.evaluation import EvaluateConfig, EvaluationReport, evaluate
+from m2vcli.console import TaskProgress, err_console, out_console, stderr_is_terminal
+from m2vcli.errors import debug_enabled
+from m2vcli.evaluation import EvaluateConfig, EvaluationReport, TaskStatus, evaluate
+
+from ._options import ConfigOption, ModelOption, default, settings
 
 
 def evaluate_command(
@@ -30,9 +31,24 @@ def evaluate_command(
         typer.Option("--task-file", help="YAML file of tasks on your own CSV/TSV/JSONL data.", show_default=False),
     ] = None,
     output_dir: Annotated[
-        str | None, typer.Option("--output-dir", "-o", help="Results folder (default: results).", show_default=False)
+        str | None,
+        typer.Option(
+            "--output-dir",
+            "-o",
+            help=f"Results folder (default: {default(EvaluateConfig, 'output_dir')}).",
+            show_default=False,
+        ),
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Run tasks that already have a result again.")] = False,
+    pearl_data: Annotated[
+        str | None,
+        typer.Option(
+            "--pearl-data",
+            envvar="M2V_PEARL_DATA",
+            help="Folder holding a local copy of PEARL's hub data (<config>/<split>.jsonl, ...).",
+            show_default=False,
+        ),
+    ] = None,
     list_tasks: Annotated[
         bool, typer.Option("--list-tasks", help="List the built-in suites' tasks (no model needed) and stop.")
     ] = False,
@@ -66,85 +82,29 @@ def evaluate_command(
         "task_file": task_file,
         "output_dir": output_dir,
         "overwrite": overwrite or None,
+        "pearl_data": pearl_data,
     }
-    settings = build_config(EvaluateConfig, config, flags)
-    quiet_libraries()
+    cfg = settings(EvaluateConfig, config, flags)
+    from m2vcli.hub import settle_offline_mode
+
+    settle_offline_mode()  # once, before any data set library reads the environment
     with TaskProgress(enabled=stderr_is_terminal()) as progress:
-        report = evaluate(settings, on_task=progress.on_task, on_encode=progress.on_encode)
+        report = evaluate(cfg, on_task=progress.on_task, on_encode=progress.on_encode)
     render(report)
-    failed = [o.task for o in report.outcomes if o.status == "failed"]
+    failed = [o for o in report.outcomes if o.status is TaskStatus.FAILED]
     if failed:
-        err_console().print(
-            f"{len(failed)} of {len(report.outcomes)} tasks failed: {', '.join(failed)}", markup=False, style="red"
-        )
+        if debug_enabled():
+            for outcome in failed:
+                err_console().print(f"{outcome.task}:\n{outcome.traceback}", markup=False)
+        names = ", ".join(o.task for o in failed)
+        err_console().print(f"{len(failed)} of {len(report.outcomes)} tasks failed: {names}", markup=False, style="red")
         raise typer.Exit(1)
-
-
-def quiet_libraries() -> None:
-    """m2v shows its own progress, one row per task, and reports each failure once, in the table."""
-    import logging
-
-    import datasets
-
-    datasets.disable_progress_bars()
-    for name in ("datasets", "huggingface_hub", "mteb", "sentence_transformers"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
-class TaskProgress:
-    """One row per task on stderr: a spinner, the texts encoded so far and their rate, then the outcome.
-
-    Off a terminal, one plain line per change of status instead.
-    """
-
-    def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled
-        self.progress: Any = None
-        self.current: Any = None
-        self.count = 0
-
-    def __enter__(self) -> TaskProgress:
-        if self.enabled:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            from m2vcli.console import rate_column
-
-            self.progress = Progress(
-                SpinnerColumn(finished_text=" "),
-                TextColumn("{task.description}", markup=False),
-                TextColumn("{task.completed:,.0f} texts"),
-                rate_column("texts"),
-                TimeElapsedColumn(),
-                console=err_console(),
-            )
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def on_task(self, task: str, status: str) -> None:
-        if self.progress is None:
-            err_console().print(f"{task}: {status}", markup=False, style="dim")
-        elif status == "running":
-            self.current, self.count = self.progress.add_task(task, total=None), 0
-        else:
-            if self.current is None:  # skipped: never ran
-                self.current, self.count = self.progress.add_task(task, total=None), 0
-            self.progress.update(self.current, description=f"{task}: {status}", total=self.count, completed=self.count)
-            self.current = None
-
-    def on_encode(self, count: int) -> None:
-        if self.progress is not None and self.current is not None:
-            self.count += count
-            self.progress.advance(self.current, count)
 
 
 def show_tasks() -> None:
     """The built-in tasks as a table on stdout."""
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from m2vcli.evaluation import describe_tasks
 
@@ -152,11 +112,12 @@ def show_tasks() -> None:
     for column in ("suite", "task", "category", "data", "description"):
         table.add_column(column)
     for row in describe_tasks():
-        table.add_row(*(row[c] for c in ("suite", "task", "category", "data", "description")))
-    Console(highlight=False).print(table)
+        table.add_row(*(Text(row[c]) for c in ("suite", "task", "category", "data", "description")))
+    out_console().print(table)
 
 
 def render(report: EvaluationReport) -> None:
+    """The scores as a table on stdout."""
     from rich.table import Table
     from rich.text import Text
 
@@ -166,8 +127,7 @@ def render(report: EvaluationReport) -> None:
     for o in report.outcomes:
         score = "-" if o.main_score is None else f"{100 * o.main_score:.2f}"
         seconds = "-" if o.seconds is None else f"{o.seconds:.1f}"
-        status = o.status if not o.message else f"{o.status}: {o.message}"
-        table.add_row(
-            Text(o.task), o.category, score, seconds, Text(status, style="red" if o.status == "failed" else "")
-        )
-    err_console().print(table)
+        status = o.status.value if not o.message else f"{o.status.value}: {o.message}"
+        style = "red" if o.status is TaskStatus.FAILED else ""
+        table.add_row(Text(o.task), Text(o.category), score, seconds, Text(status, style=style))
+    out_console().print(table)

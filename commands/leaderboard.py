@@ -2,39 +2,37 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated
 
 import typer
 
-from m2vcli.console import err_console
-from m2vcli.evaluation.leaderboard import (
-    cells,
-    columns,
-    find_result_files,
-    make_leaderboard,
-    parse_mteb_results,
-    plot_speed_vs_score,
-    summarize_results,
-)
+from m2vcli.console import err_console, out_console
+from m2vcli.evaluation.leaderboard import LeaderboardConfig, TableFormat, leaderboard, make_leaderboard, rich_table
+
+from ._options import ConfigOption, default, settings
 
 
-class TableFormat(str, Enum):
-    table = "table"
-    markdown = "markdown"
-    csv = "csv"
-    json = "json"
-
-
-def leaderboard(
-    results: Annotated[list[str], typer.Argument(help="Results folders (from m2v evaluate) or bench JSON files.")],
-    format: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = TableFormat.table,
+def leaderboard_command(
+    results: Annotated[
+        list[str] | None,
+        typer.Argument(help="Results folders (from m2v evaluate) or bench JSON files.", show_default=False),
+    ] = None,
+    table_format: Annotated[
+        TableFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help=f"Output format (default: {default(LeaderboardConfig, 'format')}).",
+            show_default=False,
+        ),
+    ] = None,
     plot: Annotated[
         str | None,
         typer.Option(
             help="Also draw sentences/s against Avg (All) to this PNG (needs matplotlib).", show_default=False
         ),
     ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Rank models by their average score per category, as in the seed's results table.
 
@@ -46,24 +44,19 @@ def leaderboard(
 
         m2v leaderboard results/ bench.json --plot speed_vs_score.png
     """
-    console = err_console()
-    scores, speeds = parse_mteb_results(
-        find_result_files(results), lambda message: console.print(f"warning: {message}", markup=False, style="yellow")
+    cfg = settings(
+        LeaderboardConfig,
+        config,
+        {"results": tuple(results) if results else None, "format": table_format, "plot": plot},
     )
-    rows = summarize_results(scores, speeds)
-    if plot:
-        plotted = plot_speed_vs_score(rows, plot)
-        console.print(f"Plotted {plotted} models to {plot}.", markup=False)
-    if format is not TableFormat.table:
-        typer.echo(make_leaderboard(rows, format.value), nl=False)
-        return
-    from rich.console import Console
-    from rich.table import Table
+    console = err_console()
+    rows = leaderboard(cfg, warn=lambda message: console.print(f"warning: {message}", markup=False, style="yellow"))
+    if cfg.plot:
+        from m2vcli.evaluation.leaderboard import plot_speed_vs_score
 
-    table = Table(title="m2v leaderboard (scores x 100; Covers: the categories in the averages)")
-    names = columns(rows)
-    for name in names:
-        table.add_column(name, justify="left" if name in ("Model", "Covers") else "right")
-    for row in rows:
-        table.add_row(*cells(row, names))
-    Console(highlight=False).print(table)
+        plotted = plot_speed_vs_score(rows, cfg.plot)
+        console.print(f"Plotted {plotted} models to {cfg.plot}.", markup=False)
+    if cfg.format is TableFormat.TABLE:
+        out_console().print(rich_table(rows))
+    else:
+        typer.echo(make_leaderboard(rows, cfg.format), nl=False)

@@ -1,23 +1,29 @@
-"""The ``m2v`` executable: registers each command and turns expected errors into one-line messages.
+"""The ``m2v`` executable: registers each command and decides every exit code.
 
-Exit codes: 0 success; 1 an expected error (shown as one line, no traceback); 2 a usage error.
-Set ``M2V_DEBUG=1`` to see the full traceback of an expected error.
+Exit codes: 0 success; 1 an expected error (one line, no traceback); 2 a usage error (Typer prints it);
+128 + the signal's number when stopped by Ctrl-C (SIGINT), SIGTERM or SIGHUP, after the command has
+cleaned up (temporary files are removed as on any error). A reader that goes away (``m2v encode | head``)
+ends the process quietly, as it ends ``cat``. Set ``M2V_DEBUG=1`` to see the full traceback of an
+expected error, with the library error that caused it.
 """
 
 from __future__ import annotations
 
-import os
+import signal
 import sys
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import typer
 
-from m2vcli.commands.bench import bench
+from m2vcli.commands.bench import bench_command
 from m2vcli.commands.distill import distill_command
 from m2vcli.commands.encode import encode
 from m2vcli.commands.evaluate import evaluate_command
-from m2vcli.commands.leaderboard import leaderboard
-from m2vcli.errors import M2VError
+from m2vcli.commands.leaderboard import leaderboard_command
+from m2vcli.console import quiet_libraries
+from m2vcli.errors import M2VError, debug_enabled
 
 app = typer.Typer(
     name="m2v",
@@ -33,8 +39,19 @@ app = typer.Typer(
 app.command("distill")(distill_command)
 app.command("encode")(encode)
 app.command("evaluate")(evaluate_command)
-app.command("bench")(bench)
-app.command("leaderboard")(leaderboard)
+app.command("bench")(bench_command)
+app.command("leaderboard")(leaderboard_command)
+
+STOP_SIGNALS = {signal.SIGINT: "Interrupted.", signal.SIGTERM: "Terminated.", signal.SIGHUP: "Hung up."}
+
+
+class Stopped(BaseException):
+    """A stop signal arrived. A ``BaseException`` like ``KeyboardInterrupt``: cleanup code runs, and
+    ``except Exception`` handlers (and Typer's own handling of Ctrl-C) let it through to ``main``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _version(value: bool) -> None:
@@ -51,55 +68,57 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
-    """Turn any Sentence Transformer into a tiny, fast static-embedding model, and use it.
+    pass
 
-    Examples: m2v distill -o my_model; m2v encode --model my_model < sentences.txt > vectors.npy
+
+def _raise_stopped(signum: int, frame: Any) -> None:
+    raise Stopped(signum)
+
+
+@contextmanager
+def _process_signals() -> Iterator[None]:
+    """Stop signals raise ``Stopped``; a closed output pipe ends the process (SIGPIPE's default action).
+
+    Only the main thread may set handlers; the previous ones are put back on the way out, so calling
+    ``main`` from Python leaves the process as it was.
     """
-
-
-def _debug() -> bool:
-    return os.environ.get("M2V_DEBUG", "").strip() not in {"", "0", "false", "no"}
+    wanted: dict[int, Any] = {sig: _raise_stopped for sig in STOP_SIGNALS}
+    if hasattr(signal, "SIGPIPE"):
+        wanted[signal.SIGPIPE] = signal.SIG_DFL
+    previous: dict[int, Any] = {}
+    try:
+        for sig, handler in wanted.items():
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
-    try:
-        code = app(args=argv, prog_name="m2v", standalone_mode=False)  # a typer.Exit comes back as its code
-    except M2VError as exc:
-        if _debug():
-            raise
-        from m2vcli.console import err_console
+    quiet_libraries()
+    with _process_signals():
+        try:
+            app(args=argv, prog_name="m2v", standalone_mode=True)
+        except SystemExit as exc:  # Typer ends every run with one, carrying the exit code
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except M2VError as exc:
+            if debug_enabled():
+                raise
+            from m2vcli.console import err_console
 
-        err_console().print(f"Error: {exc}", markup=False, soft_wrap=True)
-        return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("Interrupted.\n")
-        return 130
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`): stop quietly, without a second error on exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141
-    except typer.Exit as exc:
-        return exc.exit_code
-    except typer.Abort:
-        sys.stderr.write("Aborted.\n")
-        return 1
-    except Exception as exc:  # click's usage errors surface here in non-standalone mode
-        handled = _usage_error_code(exc)
-        if handled is None:
-            raise
-        return handled
-    return code if isinstance(code, int) else 0
-
-
-def _usage_error_code(exc: Exception) -> int | None:
-    show = getattr(exc, "show", None)
-    exit_code = getattr(exc, "exit_code", None)
-    if callable(show) and isinstance(exit_code, int):
-        show()
-        return exit_code
-    return None
+            err_console().print(f"Error: {exc}", markup=False, soft_wrap=True)
+            return 1
+        except Stopped as exc:
+            if debug_enabled():
+                raise
+            sys.stderr.write(f"{STOP_SIGNALS[signal.Signals(exc.signum)]}\n")
+            return 128 + exc.signum
+    return 0
 
 
 if __name__ == "__main__":

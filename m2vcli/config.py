@@ -28,9 +28,9 @@ def enum_value(name: str, value: Any, enum: type[E]) -> E:
         return value
     try:
         return enum(value)
-    except ValueError:
+    except ValueError as exc:
         choices = ", ".join(str(m.value) for m in enum)
-        raise ConfigError(f"{name} must be one of {choices}, got {value!r}") from None
+        raise ConfigError(f"{name} must be one of {choices}, got {value!r}") from exc
 
 
 def coerce_enum(obj: Any, name: str, enum: type[Enum]) -> None:
@@ -50,14 +50,14 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     file = Path(path)
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file {file} does not exist") from None
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {file} does not exist") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {file}: {exc}") from None
+        raise ConfigError(f"cannot read config file {file}: {exc}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"config file {file} is not valid YAML{where}") from None
+        raise ConfigError(f"config file {file} is not valid YAML{where}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):

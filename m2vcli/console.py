@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -20,7 +20,7 @@ _console: Console | None = None
 
 
 def err_console() -> Console:
-    """The shared rich console bound to stderr."""
+    """The shared rich console bound to stderr: progress, messages, errors."""
     global _console
     if _console is None:
         from rich.console import Console
@@ -29,8 +29,39 @@ def err_console() -> Console:
     return _console
 
 
+def out_console() -> Console:
+    """A rich console on stdout, for a command's result table."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
 def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
+
+
+LIBRARY_VERBOSITY = {
+    "TRANSFORMERS_VERBOSITY": "error",
+    "DATASETS_VERBOSITY": "error",
+    "HF_HUB_VERBOSITY": "error",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+}
+QUIET_LOGGERS = ("datasets", "huggingface_hub", "mteb", "sentence_transformers", "transformers")
+
+
+def quiet_libraries() -> None:
+    """Keep the libraries' own logs and progress bars off the terminal: m2v shows its own progress and
+    reports each failure once. Called once by the CLI before any of them is imported (they read these
+    settings at import); a variable the user has set is left as it is."""
+    import logging
+    import os
+
+    for name, value in LIBRARY_VERBOSITY.items():
+        os.environ.setdefault(name, value)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 @contextmanager
@@ -86,3 +117,53 @@ def rate_column(unit: str) -> ProgressColumn:
             return Text(f"{speed:,.0f} {unit}/s", style="progress.data.speed")
 
     return RateColumn()
+
+
+class TaskProgress:
+    """One row per task on stderr: a spinner, the texts encoded so far and their rate, then the outcome.
+
+    Off a terminal, one plain line per change of status instead. ``on_task`` and ``on_encode`` fit
+    ``m2vcli.evaluation.run_tasks``'s callbacks.
+    """
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress: Any = None
+        self.current: Any = None
+        self.count = 0
+
+    def __enter__(self) -> TaskProgress:
+        if self.enabled:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(
+                SpinnerColumn(finished_text=" "),
+                TextColumn("{task.description}", markup=False),
+                TextColumn("{task.completed:,.0f} texts"),
+                rate_column("texts"),
+                TimeElapsedColumn(),
+                console=err_console(),
+            )
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def on_task(self, task: str, status: str) -> None:
+        status = str(getattr(status, "value", status))
+        if self.progress is None:
+            err_console().print(f"{task}: {status}", markup=False, style="dim")
+        elif status == "running":
+            self.current, self.count = self.progress.add_task(task, total=None), 0
+        else:
+            if self.current is None:  # skipped: never ran
+                self.current, self.count = self.progress.add_task(task, total=None), 0
+            self.progress.update(self.current, description=f"{task}: {status}", total=self.count, completed=self.count)
+            self.current = None
+
+    def on_encode(self, count: int) -> None:
+        if self.progress is not None and self.current is not None:
+            self.count += count
+            self.progress.advance(self.current, count)

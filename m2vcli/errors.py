@@ -35,6 +35,22 @@ class ConfigError(M2VError):
     """A configuration value or file is invalid."""
 
 
+class MissingValueError(ConfigError):
+    """A required setting was given neither as a flag nor in the config file. The CLI reports it as a
+    usage error (exit code 2) naming ``option``."""
+
+    def __init__(self, message: str, *, option: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+def debug_enabled() -> bool:
+    """``M2V_DEBUG=1``: show full tracebacks, with the library errors that caused them."""
+    import os
+
+    return os.environ.get("M2V_DEBUG", "").strip().lower() not in {"", "0", "false", "no"}
+
+
 def first_line(exc: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message (or its type's name), for one-line reports.
 

@@ -1,20 +1,39 @@
-"""All network access: resolving a Hugging Face hub id to a local folder.
+"""All network access: model folders and data sets from the Hugging Face hub.
 
-The local cache is always tried first. The hub is contacted only when the id is not cached and the
-environment does not say offline (``HF_HUB_OFFLINE=1``). Nothing here runs at import time.
+The local cache is always tried first. The hub is contacted only when an id is not cached and the
+environment does not say offline (``HF_HUB_OFFLINE=1``). Whether the hub can be reached is decided once,
+at the start of a command that may need it (``settle_offline_mode``), never by flipping libraries'
+settings in the middle of a run. Nothing here runs at import time.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
-from m2vcli.errors import HubError
+from m2vcli.errors import HubError, ModelLoadError, first_line
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+HINT = "pass the path of a local model folder instead"
+
+
+class Fetch(str, Enum):
+    """Which files of a hub repository a model needs (never the whole repository)."""
+
+    STATIC = "static"
+    TRANSFORMER = "transformer"
+    ANY = "any"
+
+    @property
+    def patterns(self) -> list[str]:
+        static = ["*.json", "model.safetensors", "0_StaticEmbedding/*", "README.md"]
+        transformer = ["*.json", "*.safetensors", "tokenizer*", "vocab.txt", "*.model", "merges.txt"]
+        chosen = {Fetch.STATIC: static, Fetch.TRANSFORMER: transformer, Fetch.ANY: static + transformer}[self]
+        return sorted(set(chosen))
 
 
 def looks_like_hub_id(name: str) -> bool:
@@ -36,103 +55,131 @@ def hub_cache_dir() -> str | None:
 
 
 def hub_offline() -> bool:
+    """True when the environment says the hub must not be contacted."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-_OFFLINE_ENV = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-_OFFLINE_FLAGS = (
-    ("huggingface_hub.constants", "HF_HUB_OFFLINE"),
-    ("datasets.config", "HF_HUB_OFFLINE"),
-    ("datasets.config", "HF_DATASETS_OFFLINE"),
-)
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """One short request to the hub's endpoint: can it be reached from here?"""
+    if hub_offline():
+        return False
+    import urllib.error
+    import urllib.request
 
-
-@contextmanager
-def hub_mode_restored() -> Iterator[None]:
-    """Put back the offline settings (environment and libraries) as they were, whatever ``go_offline`` did."""
-    import importlib
-    import sys
-
-    for module, _ in _OFFLINE_FLAGS:
-        with suppress(ImportError):
-            importlib.import_module(module)
-    env = {name: os.environ.get(name) for name in _OFFLINE_ENV}
-    flags = {(m, a): getattr(sys.modules[m], a) for m, a in _OFFLINE_FLAGS if hasattr(sys.modules.get(m), a)}
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
     try:
-        yield
-    finally:
-        for name, value in env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        for (module, attribute), value in flags.items():
-            setattr(sys.modules[module], attribute, value)
+        with urllib.request.urlopen(f"{endpoint}/api/whoami-v2", timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True  # the hub answered (401 without a token): it is there
+    except (OSError, ValueError):
+        return False
 
 
-def go_offline() -> None:
-    """Switch this process to offline mode once the hub proved unreachable: the Hugging Face libraries
-    then read their caches at once, or fail at once, instead of retrying the network for each request."""
-    import sys
+def settle_offline_mode(probe: Any = hub_reachable) -> bool:
+    """Decide once, at the start of a run, whether the hub is used; returns True when it is.
 
-    for name in _OFFLINE_ENV:
+    When it cannot be reached, the environment is set to offline before any Hugging Face library reads
+    it, so every data set and model comes from the local cache at once (or fails at once) instead of
+    each retrying the network for half a minute.
+    """
+    if hub_offline():
+        return False
+    if probe():
+        return True
+    for name in OFFLINE_VARIABLES:
         os.environ[name] = "1"
-    for module, attribute in _OFFLINE_FLAGS:
-        if hasattr(sys.modules.get(module), attribute):
-            setattr(sys.modules[module], attribute, True)
+    return False
 
 
-def resolve_hub_folder(
-    repo_id: str,
-    *,
-    allow_patterns: list[str] | None = None,
-    revision: str | None = None,
-    token: str | None = None,
-) -> Path:
+def is_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` (or an error that caused it) says the hub could not be reached or is switched off."""
+    import httpx
+    from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
+
+    unreachable = (ConnectionError, TimeoutError, LocalEntryNotFoundError, OfflineModeIsEnabled, httpx.TransportError)
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, unreachable):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def resolve_model(name_or_path: str | os.PathLike[str], fetch: Fetch, *, what: str = "model") -> Path:
+    """A local folder for a path or a hub id; a hub id fetches only the files that ``fetch`` names."""
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelLoadError(f"{what} {path} is a file, not a model folder")
+        return path
+    name = str(name_or_path)
+    if not looks_like_hub_id(name):
+        raise ModelLoadError(f"{what} path {name} does not exist")
+    folder = resolve_hub_folder(name, allow_patterns=fetch.patterns)
+    if fetch is not Fetch.STATIC and not any(folder.rglob("*.safetensors")):
+        folder = resolve_hub_folder(name, allow_patterns=[*fetch.patterns, "*.bin"])  # older repos: no safetensors
+    return folder
+
+
+def resolve_hub_folder(repo_id: str, *, allow_patterns: list[str] | None = None) -> Path:
     """Return a local folder holding ``repo_id``: from the cache, else downloaded when online.
 
     Raises ``HubError`` with a one-line reason and the way out (pass a local folder).
     """
     from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
 
-    hint = "pass the path of a local model folder instead"
     try:
         return Path(
-            snapshot_download(
-                repo_id,
-                revision=revision,
-                allow_patterns=allow_patterns,
-                local_files_only=True,
-                token=token,
-                cache_dir=hub_cache_dir(),
-            )
+            snapshot_download(repo_id, allow_patterns=allow_patterns, local_files_only=True, cache_dir=hub_cache_dir())
         )
-    except Exception:
+    except LocalEntryNotFoundError:
         pass  # not cached (or cached incompletely): try the hub below
+    except OSError as exc:
+        raise HubError(f"cannot read the Hugging Face cache for '{repo_id}': {first_line(exc)}") from exc
     if hub_offline():
         raise HubError(
-            f"'{repo_id}' is not a local folder and is not in the Hugging Face cache, and HF_HUB_OFFLINE is set; {hint}"
+            f"'{repo_id}' is not a local folder and is not in the Hugging Face cache, and HF_HUB_OFFLINE is set; {HINT}"
         )
     try:
-        return Path(
-            snapshot_download(
-                repo_id, revision=revision, allow_patterns=allow_patterns, token=token, cache_dir=hub_cache_dir()
-            )
-        )
-    except Exception as exc:
-        reason = _short_reason(exc)
+        return Path(snapshot_download(repo_id, allow_patterns=allow_patterns, cache_dir=hub_cache_dir()))
+    except _network_errors() as exc:
         raise HubError(
-            f"'{repo_id}' is not a local folder and could not be fetched from the Hugging Face hub ({reason}); {hint}"
-        ) from None
+            f"'{repo_id}' is not a local folder and could not be fetched from the Hugging Face hub "
+            f"({short_reason(exc)}); {HINT}"
+        ) from exc
 
 
-def _short_reason(exc: Exception) -> str:
-    name = type(exc).__name__
-    if "RepositoryNotFound" in name:
-        return "no such repository, or it is private"
-    if "RevisionNotFound" in name:
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """What a hub request raises: OSError subclasses (huggingface_hub's own errors among them) and httpx's."""
+    import httpx
+
+    return (OSError, ValueError, httpx.HTTPError)
+
+
+def short_reason(exc: BaseException) -> str:
+    """A few words on why a hub request failed.
+
+    >>> short_reason(ConnectionError("Max retries exceeded"))
+    'the hub cannot be reached'
+    """
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    if isinstance(exc, RevisionNotFoundError):
         return "no such revision"
-    if "Connection" in name or "Offline" in name or "LocalEntryNotFound" in name or "Timeout" in name:
+    if isinstance(exc, RepositoryNotFoundError):  # gated and private repositories too
+        return "no such repository, or it is private or gated"
+    if is_unreachable(exc):
         return "the hub cannot be reached"
-    text = str(exc).strip().splitlines()
-    return f"{name}: {text[0][:160]}" if text else name
+    return f"{type(exc).__name__}: {first_line(exc, 160)}"
+
+
+def load_dataset(path: str, name: str | None = None) -> Any:
+    """A data set from the hub through ``datasets`` (the local cache first; offline, the cache only):
+    every split of configuration ``name``, as a ``DatasetDict``."""
+    import datasets
+
+    return datasets.load_dataset(path, name)

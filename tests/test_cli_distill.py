@@ -32,9 +32,19 @@ def test_flags_and_config_file_reach_the_core(monkeypatch: pytest.MonkeyPatch, t
     assert config.sif_coefficient is None and config.device.value == "cpu"
 
 
-def test_missing_save_path_is_a_usage_error() -> None:
-    result = CliRunner().invoke(app, ["distill"])
-    assert result.exit_code == 2
+@pytest.mark.parametrize(
+    ("args", "option", "message"),
+    [
+        (["distill"], "--save-path", "give the folder to write the model to"),
+        (["encode"], "--model", "no model given"),
+        (["evaluate"], "--model", "no model given"),
+        (["leaderboard"], "RESULTS", "no results given"),
+    ],
+)
+def test_a_missing_required_value_is_a_usage_error_in_every_command(args: list[str], option: str, message: str) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert option in result.output and message in result.output
 
 
 def test_bad_pca_dims_is_one_line(tmp_path: Path) -> None:

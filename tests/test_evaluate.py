@@ -318,33 +318,65 @@ def test_seed_classification_loads_through_datasets(
     assert report.outcomes[0].main_score == pytest.approx(expected)
 
 
-def test_unreachable_hub_task_fails_alone(
+def test_unreachable_hub_task_fails_alone_and_nothing_is_switched_mid_run(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import os
+
     import datasets
 
     def offline(*args: object, **kwargs: object) -> object:
         raise ConnectionError("Couldn't reach 'SetFit/sst2' on the Hub (LocalEntryNotFoundError)")
 
-    import huggingface_hub.constants
-
     monkeypatch.setattr(datasets, "load_dataset", offline)
     monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
-    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    seen: list[bool] = []
+    before = dict(os.environ)
     report = evaluate(
-        EvaluateConfig(model=str(tiny_model_dir), tasks=("SeedSST2", "WordSim353"), output_dir=str(tmp_path)),
-        on_task=lambda task, status: seen.append(
-            datasets.config.HF_HUB_OFFLINE and huggingface_hub.constants.HF_HUB_OFFLINE
-        ),
+        EvaluateConfig(model=str(tiny_model_dir), tasks=("SeedSST2", "WordSim353"), output_dir=str(tmp_path))
     )
     failed, done = report.outcomes
-    assert failed.status == "failed" and "SetFit/sst2" in (failed.message or "") and "offline" in (failed.message or "")
+    assert failed.status == "failed" and "SetFit/sst2" in (failed.message or "")
+    assert "the hub cannot be reached" in (failed.message or "") and "ConnectionError" in (failed.traceback or "")
     assert done.status == "done"
-    # after the failure the rest of the run reads local caches at once; afterwards the process is as it was
-    assert seen == [False, True, True, True]
-    assert not datasets.config.HF_HUB_OFFLINE and not huggingface_hub.constants.HF_HUB_OFFLINE
+    assert dict(os.environ) == before  # the core decides nothing about the network
+
+
+def test_a_bug_in_a_task_stops_the_run_with_raise_errors(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from m2vcli.evaluation import run_tasks
+
+    class Broken:
+        metadata = get_tasks(["WordSim353"])[0].metadata
+        m2v_category = "WordSim"
+
+        def load_data(self) -> None:
+            raise KeyError("a bug in the task's own code")
+
+    report = run_tasks(str(tiny_model_dir), [Broken()], output_dir=tmp_path)
+    assert report.outcomes[0].status == "failed" and "KeyError" in (report.outcomes[0].traceback or "")
+    with pytest.raises(KeyError, match="a bug"):
+        run_tasks(str(tiny_model_dir), [Broken()], output_dir=tmp_path, raise_errors=True)
+
+
+@pytest.mark.parametrize(
+    ("preset", "reachable", "offline_after", "probed"),
+    [(None, True, False, True), (None, False, True, True), ("1", True, True, False)],
+)
+def test_offline_mode_is_settled_once_before_the_run(
+    monkeypatch: pytest.MonkeyPatch, preset: str | None, reachable: bool, offline_after: bool, probed: bool
+) -> None:
+    import os
+
+    from m2vcli.hub import OFFLINE_VARIABLES, hub_offline, settle_offline_mode
+
+    for name in OFFLINE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    if preset:
+        monkeypatch.setenv("HF_HUB_OFFLINE", preset)
+    calls: list[bool] = []
+    used = settle_offline_mode(probe=lambda: calls.append(True) or reachable)
+    assert used is (not offline_after) and hub_offline() is offline_after and bool(calls) is probed
+    if offline_after and not preset:
+        assert os.environ["HF_DATASETS_OFFLINE"] == "1"
 
 
 def test_python_api_runs_tasks_on_a_model_in_memory(

@@ -11,6 +11,7 @@ from m2vcli.config import build_config
 from m2vcli.distillation import DistillConfig
 from m2vcli.encoding import EncodeConfig
 from m2vcli.evaluation import EvaluateConfig
+from m2vcli.evaluation.leaderboard import LeaderboardConfig
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -22,6 +23,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
         ("distill.yaml", DistillConfig),
         ("bench.yaml", BenchConfig),
         ("evaluate.yaml", EvaluateConfig),
+        ("leaderboard.yaml", LeaderboardConfig),
     ],
 )
 def test_yaml_examples_parse(name: str, cls: type) -> None:
@@ -29,10 +31,12 @@ def test_yaml_examples_parse(name: str, cls: type) -> None:
     assert isinstance(settings, cls)
 
 
-def test_every_command_with_a_config_option_has_a_yaml_example() -> None:
+def test_every_command_takes_a_config_file_and_has_a_yaml_example() -> None:
     import inspect
 
     from m2vcli.cli import app
 
-    commands = {c.name for c in app.registered_commands if "config" in inspect.signature(c.callback).parameters}
+    commands = {c.name: c.callback for c in app.registered_commands}
+    assert sorted(commands) == ["bench", "distill", "encode", "evaluate", "leaderboard"]
+    assert all(callback and "config" in inspect.signature(callback).parameters for callback in commands.values())
     assert {f"{c}.yaml" for c in commands} <= {p.name for p in EXAMPLES.glob("*.yaml")}

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from m2vcli import StaticEmbedder
-from m2vcli.evaluation.tasks import pearl
 from m2vcli.errors import InputError
 from m2vcli.evaluation import EvaluateConfig, evaluate, get_tasks
+from m2vcli.evaluation.tasks import pearl
 
 
 def write_jsonl(root: Path, config: str, split: str, rows: list[dict[str, Any]]) -> None:
@@ -194,7 +194,7 @@ def test_missing_autofj_package_names_it(tiny_model_dir: Path, tmp_path: Path, m
     assert outcome.status == "failed" and "pip install autofj==0.0.6" in (outcome.message or "")
 
 
-def test_hub_loading_asks_for_the_config_and_split_then_takes_the_only_split(
+def test_hub_loading_asks_for_the_config_then_takes_the_named_or_only_split(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import datasets
@@ -204,17 +204,17 @@ def test_hub_loading_asks_for_the_config_and_split_then_takes_the_only_split(
     calls: list[tuple[Any, ...]] = []
     fixture = datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows)})
 
-    def load_dataset(*args: Any, split: str | None = None) -> Any:
-        calls.append((*args, split))
-        if split is None:
-            return fixture
-        if split not in fixture:
-            raise ValueError(f'Unknown split "{split}". Should be one of {list(fixture)}.')
-        return fixture[split]
+    def load_dataset(*args: Any, **kwargs: Any) -> Any:
+        calls.append((*args, *kwargs.values()))
+        return fixture
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
     run(tiny_model_dir, tmp_path / "out", "PEARLBIRD")
-    assert calls == [("Lihuchen/pearl_benchmark", "bird", "test"), ("Lihuchen/pearl_benchmark", "bird", None)]
+    assert calls == [("Lihuchen/pearl_benchmark", "bird")]  # one request: the whole configuration
+    assert pearl.pearl_split("bird", "train")["term1"] == rows["term1"]  # the named split when it is there
+    fixture["other"] = fixture["train"]
+    with pytest.raises(InputError, match="has no split 'test' \\(it has train, other\\)"):
+        pearl.pearl_split("bird", "test")
 
 
 def test_missing_column_and_missing_data_are_one_line_failures(

@@ -80,8 +80,8 @@ class ReferenceBench:
     def load(cls, name: str, path: Path, batch_size: int) -> ReferenceBench:
         try:
             from model2vec import StaticModel
-        except ImportError:
-            raise ModelLoadError("--reference needs model2vec: pip install model2vec==0.10.0") from None
+        except ImportError as exc:
+            raise ModelLoadError("--reference needs model2vec: pip install model2vec==0.10.0") from exc
         return cls(name, path, StaticModel.from_pretrained(str(path)), batch_size)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -110,14 +110,11 @@ class TransformerBench:
     @classmethod
     def load(cls, name: str, path: Path, batch_size: int) -> TransformerBench:
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
         try:
             model = SentenceTransformer(str(path), device="cpu")
         except Exception as exc:
-            raise ModelLoadError(f"cannot load {name} as a Sentence Transformer: {first_line(exc, 160)}") from None
+            raise ModelLoadError(f"cannot load {name} as a Sentence Transformer: {first_line(exc, 160)}") from exc
         return cls(name, path, model, batch_size)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -29,34 +29,43 @@ ProgressCallback = Callable[[str], None]
 SHORT_TEXT = "It's dangerous to go alone!"
 
 
+FULL = {"n": 5000, "repeats": 3, "latency_calls": 200, "cold_start": True}
+QUICK = {"n": 64, "repeats": 1, "latency_calls": 10, "cold_start": False}
+
+
 @dataclass(frozen=True)
 class BenchConfig:
-    """Settings of ``m2v bench``."""
+    """Settings of ``m2v bench``. A setting left at None takes its value from ``FULL``, or from ``QUICK``
+    with ``quick``; a value given explicitly always wins."""
 
     models: tuple[str, ...] = ()
     corpus: str | None = None
-    n: int = 5000
+    n: int | None = None
     batch_size: int = 64
-    repeats: int = 3
-    latency_calls: int = 200
+    repeats: int | None = None
+    latency_calls: int | None = None
     quick: bool = False
     reference: bool = False
-    cold_start: bool = True
+    cold_start: bool | None = None
     json_path: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.models, str):
             object.__setattr__(self, "models", (self.models,))
         object.__setattr__(self, "models", tuple(self.models or ()))
+        for name, value in (QUICK if self.quick else FULL).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         for name in ("n", "batch_size", "repeats", "latency_calls"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
-        if self.quick:
-            object.__setattr__(self, "n", min(self.n, 64))
-            object.__setattr__(self, "repeats", 1)
-            object.__setattr__(self, "latency_calls", 10)
-            object.__setattr__(self, "cold_start", False)
+        if not isinstance(self.cold_start, bool):
+            raise ConfigError(f"cold_start must be true or false, got {self.cold_start!r}")
+
+    @property
+    def texts(self) -> int:
+        return int(self.n or FULL["n"])
 
 
 @dataclass
@@ -183,16 +192,16 @@ def measure(
     report = ModelReport(name=model.name, kind=model.kind.value, path=str(model.path) if model.path else None)
     progress(f"{model.name}: throughput")
     warmup = 8 if cfg.quick else 64
-    times = time_encoding(model, texts, cfg.repeats, warmup)
+    times = time_encoding(model, texts, cfg.repeats or 1, warmup)
     n = len(texts)
     report.sentences_per_s = {"median": n / statistics.median(times), "min": n / max(times), "max": n / min(times)}
     report.tokens_per_s = model.count_tokens(texts) / statistics.median(times)
     progress(f"{model.name}: latency")
-    single = time_latency(model, cfg.latency_calls)
+    single = time_latency(model, cfg.latency_calls or 1)
     report.latency_ms = {"p50": 1000 * percentile(single, 50), "p99": 1000 * percentile(single, 99)}
     batch = list(texts[: cfg.batch_size])
     # a batch of all the texts is what the throughput passes timed already
-    batch_times = times if len(batch) == n else time_encoding(model, batch, cfg.repeats, warmup)
+    batch_times = times if len(batch) == n else time_encoding(model, batch, cfg.repeats or 1, warmup)
     report.batch_latency_ms = 1000 * statistics.median(batch_times)
     report.parameters, report.dims = model.parameters, model.dims
     report.bytes_on_disk = folder_bytes(model.path)
@@ -247,3 +256,17 @@ def _threads() -> int:
     if "torch" in sys.modules:
         return int(sys.modules["torch"].get_num_threads())
     return os.cpu_count() or 1
+
+
+def bench(cfg: BenchConfig, *, progress: ProgressCallback | None = None) -> BenchReport:
+    """``m2v bench``: read the texts (``cfg.corpus``, else movie-review sentences), find the models to time
+    (see ``targets.resolve_targets``) and time them."""
+    from m2vcli.benchmark.targets import resolve_targets
+
+    if cfg.corpus:
+        texts = read_corpus(cfg.corpus)[: cfg.texts]
+    else:
+        from m2vcli.packaged_data import movie_review_sentences
+
+        texts = movie_review_sentences(cfg.texts, seed=0)
+    return run_bench(cfg, resolve_targets(cfg, progress), texts, progress=progress)

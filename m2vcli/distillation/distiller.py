@@ -85,8 +85,8 @@ def parse_pca_dims(value: Any) -> int | float | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"pca_dims must be a whole number, a fraction in (0, 1) or none, got {value!r}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"pca_dims must be a whole number, a fraction in (0, 1) or none, got {value!r}") from exc
     if number.is_integer() and number >= 1:
         return int(number)
     if 0 < number < 1:

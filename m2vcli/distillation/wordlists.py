@@ -44,8 +44,8 @@ def wordfreq_list(spec: str) -> WordList:
     lang, n = parts[1], int(parts[2])
     try:
         import wordfreq
-    except ImportError:
-        raise ConfigError("the wordfreq vocabulary needs the wordfreq package: pip install wordfreq==3.1.1") from None
+    except ImportError as exc:
+        raise ConfigError("the wordfreq vocabulary needs the wordfreq package: pip install wordfreq==3.1.1") from exc
     languages = sorted(wordfreq.available_languages(wordlist="large"))
     if lang not in languages:
         raise ConfigError(f"wordfreq has no large list for {lang!r}; choose one of {', '.join(languages)}")
@@ -76,10 +76,10 @@ def read_word_file(path: Path) -> WordList:
         if count.strip():
             try:
                 counts.append(float(count))
-            except ValueError:
+            except ValueError as exc:
                 raise InputError(
                     f"vocabulary file {path} line {number}: count {count.strip()!r} is not a number"
-                ) from None
+                ) from exc
         seen.add(word)
         words.append(word)
     if not words:

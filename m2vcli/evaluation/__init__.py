@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from m2vcli.evaluation.leaderboard import find_result_files, make_leaderboard, parse_mteb_results, summarize_results
 from m2vcli.evaluation.registry import Category, Suite, describe_tasks, get_tasks
-from m2vcli.evaluation.runner import EvaluateConfig, EvaluationReport, TaskOutcome, evaluate, run_tasks
+from m2vcli.evaluation.runner import EvaluateConfig, EvaluationReport, TaskOutcome, TaskStatus, evaluate, run_tasks
 
 __all__ = [
     "Category",
@@ -22,6 +22,7 @@ __all__ = [
     "EvaluationReport",
     "Suite",
     "TaskOutcome",
+    "TaskStatus",
     "describe_tasks",
     "evaluate",
     "find_result_files",

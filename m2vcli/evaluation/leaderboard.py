@@ -9,18 +9,44 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from m2vcli.errors import InputError
+from m2vcli.config import coerce_enum
+from m2vcli.errors import InputError, MissingValueError
 from m2vcli.evaluation.registry import Category
 
 CATEGORIES = [c.value for c in Category]
 MTEB_CATEGORIES = [c.value for c in Category if c.is_mteb]
 Warn = Callable[[str], None]
+
+
+class TableFormat(str, Enum):
+    TABLE = "table"
+    MARKDOWN = "markdown"
+    CSV = "csv"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class LeaderboardConfig:
+    """Settings of ``m2v leaderboard``."""
+
+    results: tuple[str, ...] = ()
+    format: TableFormat = TableFormat.TABLE
+    plot: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.results, str):
+            object.__setattr__(self, "results", (self.results,))
+        object.__setattr__(self, "results", tuple(str(r) for r in self.results or ()))
+        coerce_enum(self, "format", TableFormat)
+        if not self.results:
+            raise MissingValueError("no results given: name results folders or bench JSON files", option="RESULTS")
 
 
 @dataclass
@@ -43,8 +69,8 @@ def parse_mteb_results(
 ) -> tuple[dict[str, dict[str, list[float]]], dict[str, Any]]:
     """Category scores (x100) per model, and bench rows by model name, from result files (``m2v evaluate``
     and ``m2v bench --json``) or from the report ``run_tasks`` returns. Unreadable files are skipped, each
-    with a call to ``warn`` (default: a line on stderr)."""
-    warn = warn or (lambda message: print(message, file=sys.stderr))
+    with a call to ``warn`` (default: a Python warning)."""
+    warn = warn or (lambda message: warnings.warn(message, stacklevel=3))
     outcomes = getattr(results, "outcomes", None)
     paths = [Path(o.path) for o in outcomes if o.path] if outcomes is not None else [Path(p) for p in results]
     scores: dict[str, dict[str, list[float]]] = {}
@@ -97,6 +123,12 @@ def summarize_results(scores: dict[str, dict[str, list[float]]], speeds: dict[st
     return sorted(rows, key=lambda r: (r.avg_all is None, -(r.avg_all or 0.0)))
 
 
+def leaderboard(cfg: LeaderboardConfig, warn: Warn | None = None) -> list[Row]:
+    """The rows of ``m2v leaderboard``: every result file under ``cfg.results``, one row per model."""
+    scores, speeds = parse_mteb_results(find_result_files(cfg.results), warn)
+    return summarize_results(scores, speeds)
+
+
 def find_result_files(folders: Sequence[str]) -> list[Path]:
     files: list[Path] = []
     for folder in folders:
@@ -138,12 +170,27 @@ def cells(row: Row, names: Sequence[str]) -> list[str]:
     return out
 
 
-def make_leaderboard(rows: Sequence[Row], fmt: str = "markdown") -> str:
-    """The table as markdown, csv or json text (the CLI renders ``table`` with rich)."""
+def rich_table(rows: Sequence[Row]) -> Any:
+    """The table for a terminal. Cells are ``Text``, so a model named ``[bold]`` shows as written."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="m2v leaderboard (scores x 100; Covers: the categories in the averages)")
     names = columns(rows)
-    if fmt == "json":
+    for name in names:
+        table.add_column(name, justify="left" if name in ("Model", "Covers") else "right")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in cells(row, names)))
+    return table
+
+
+def make_leaderboard(rows: Sequence[Row], fmt: TableFormat | str = TableFormat.MARKDOWN) -> str:
+    """The table as markdown, csv or json text (``rich_table`` draws it for a terminal)."""
+    fmt = TableFormat(fmt)
+    names = columns(rows)
+    if fmt is TableFormat.JSON:
         return json.dumps([asdict(r) for r in rows], indent=2)
-    if fmt == "csv":
+    if fmt is TableFormat.CSV:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(names)
@@ -158,12 +205,9 @@ def plot_speed_vs_score(rows: Sequence[Row], path: str | Path) -> int:
     """Scatter of sentences/s (log axis) against Avg (All), bubble area by parameter count. Returns the
     number of models plotted (those with both a speed and a score)."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise InputError("--plot needs matplotlib: pip install matplotlib (or the m2v[plot] extra)") from None
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise InputError("--plot needs matplotlib: pip install matplotlib (or the m2v[plot] extra)") from exc
     from m2vcli.files import atomic_file, check_output_file
 
     target = check_output_file(path, "--plot")
@@ -171,7 +215,8 @@ def plot_speed_vs_score(rows: Sequence[Row], path: str | Path) -> int:
     if not points:
         raise InputError("--plot needs models with both evaluate results and m2v bench results")
     biggest = max((r.parameters or 1) for r in points)
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig = Figure(figsize=(8, 5))
+    ax = fig.subplots()
     for r in points:
         x, y = float(r.sentences_per_s or 0), float(r.avg_all or 0)
         area = 100 + 2000 * (r.parameters or biggest / 20) / biggest
@@ -184,5 +229,4 @@ def plot_speed_vs_score(rows: Sequence[Row], path: str | Path) -> int:
     ax.grid(True, alpha=0.3)
     with atomic_file(target) as handle:
         fig.savefig(handle, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
     return len(points)

@@ -45,9 +45,7 @@ def load_model(path_or_id: str, name: str | None = None) -> LoadedModel:
         try:
             st = SentenceTransformer(str(folder), device="cpu")
         except Exception as exc:
-            raise ModelLoadError(
-                f"cannot load {path_or_id} as a Sentence Transformer: {first_line(exc, 160)}"
-            ) from None
+            raise ModelLoadError(f"cannot load {path_or_id} as a Sentence Transformer: {first_line(exc, 160)}") from exc
         loaded = _wrap_object(st, name)
     loaded.meta["bytes_on_disk"] = folder_bytes(folder)
     loaded.meta["path"] = str(folder)

@@ -99,10 +99,12 @@ def all_task_names() -> list[str]:
     return [*local_tasks(), *mteb_task_names()]
 
 
-def get_tasks(names: Sequence[str] = (), suite: Suite | str | None = None) -> list[Any]:
+def get_tasks(
+    names: Sequence[str] = (), suite: Suite | str | None = None, *, pearl_data: str | None = None
+) -> list[Any]:
     """Task objects: a built-in suite (``offline``, the default when nothing is named; ``pearl``, the PEARL
     phrase benchmark; ``seed-classification``, SST-2, IMDB, TREC, AG News from the hub) and/or tasks by
-    name (m2v's or any MTEB task)."""
+    name (m2v's or any MTEB task). ``pearl_data``: a folder holding a local copy of PEARL's hub data."""
     chosen = suite or (Suite.OFFLINE if not names else None)
     tasks: list[Any] = [cls() for cls in suite_tasks(chosen).values()] if chosen else []
     if names:
@@ -120,6 +122,10 @@ def get_tasks(names: Sequence[str] = (), suite: Suite | str | None = None) -> li
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise ConfigError(f"unknown task {name!r}{hint}")
             tasks += mteb_tasks(name)
+    if pearl_data:
+        for task in tasks:
+            if hasattr(task, "data_dir"):
+                task.data_dir = pearl_data
     return tasks
 
 

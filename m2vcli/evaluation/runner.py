@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from m2vcli.config import coerce_enum
-from m2vcli.errors import ConfigError, M2VError, OutputError, first_line
+from m2vcli.errors import M2VError, MissingValueError, OutputError, first_line
 from m2vcli.evaluation.models import EncodeCallback, LoadedModel, count_encoded, wrap_model
 from m2vcli.evaluation.registry import Suite, category_of, get_tasks
 from m2vcli.files import atomic_file
-from m2vcli.hub import hub_mode_restored
 
 ProgressCallback = Callable[[str, str], None]
 
@@ -33,6 +34,7 @@ class EvaluateConfig:
     task_file: str | None = None
     output_dir: str = "results"
     overwrite: bool = False
+    pearl_data: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.tasks, str):
@@ -40,18 +42,30 @@ class EvaluateConfig:
         object.__setattr__(self, "tasks", tuple(self.tasks or ()))
         coerce_enum(self, "suite", Suite)
         if not self.model:
-            raise ConfigError("no model given: pass --model PATH (a static model or a Sentence Transformer)")
+            raise MissingValueError(
+                "no model given: pass --model PATH (a static model or a Sentence Transformer)", option="--model"
+            )
+
+
+class TaskStatus(str, Enum):
+    """What became of a task: ``on_task`` hears RUNNING, then one of the others."""
+
+    RUNNING = "running"
+    DONE = "done"
+    SKIPPED = "skipped"  # a result was already there and overwrite is off
+    FAILED = "failed"
 
 
 @dataclass
 class TaskOutcome:
     task: str
     category: str
-    status: str  # "done", "skipped" (already there), "failed"
+    status: TaskStatus
     main_score: float | None = None
     seconds: float | None = None
     message: str | None = None
     path: str | None = None
+    traceback: str | None = None  # of a failure, for M2V_DEBUG=1
 
 
 @dataclass
@@ -73,38 +87,45 @@ def _read_main_score(path: Path) -> float | None:
         return None
 
 
-def run_task(task: Any, loaded: LoadedModel, path: Path) -> TaskOutcome:
+def run_task(task: Any, loaded: LoadedModel, path: Path, *, raise_errors: bool = False) -> TaskOutcome:
     """Load one task's data, score the model with MTEB, write the result; failures become outcomes."""
     try:
-        return _run_task(task, loaded, path)
+        return _run_task(task, loaded, path, raise_errors)
     finally:
         if getattr(task, "data_loaded", False):
             task.unload_data()  # knowledge bases and tables need not outlive their task
 
 
-def _run_task(task: Any, loaded: LoadedModel, path: Path) -> TaskOutcome:
+def _failed(name: str, category: str, message: str) -> TaskOutcome:
+    return TaskOutcome(name, category, TaskStatus.FAILED, message=message, traceback=traceback.format_exc())
+
+
+def _run_task(task: Any, loaded: LoadedModel, path: Path, raise_errors: bool) -> TaskOutcome:
     from m2vcli.evaluation.mteb_adapter import evaluate_task
+    from m2vcli.hub import is_unreachable
 
     name, category = task.metadata.name, category_of(task)
     start = time.perf_counter()
+    # One task's failure must not end a run of many: each is reported in its row, with its traceback kept
+    # for M2V_DEBUG=1. ``raise_errors`` lets anything but missing data and an unreachable hub through.
     try:
         task.load_data()
     except M2VError as exc:
-        return TaskOutcome(name, category, "failed", message=f"data cannot be loaded: {exc}")
+        return _failed(name, category, f"data cannot be loaded: {exc}")
     except Exception as exc:
+        if raise_errors and not is_unreachable(exc):
+            raise
         message = f"data cannot be loaded: {first_line(exc)}"
-        if "hub" in message.lower():
+        if is_unreachable(exc):
             hint = getattr(task, "offline_hint", "offline, only the offline suite and task files run")
             message += f" (the hub cannot be reached: {hint})"
-            if isinstance(exc, ConnectionError):  # later tasks use the local cache without waiting on the network
-                from m2vcli.hub import go_offline
-
-                go_offline()
-        return TaskOutcome(name, category, "failed", message=message)
+        return _failed(name, category, message)
     try:
         task_result = evaluate_task(loaded.encoder, task)
     except Exception as exc:
-        return TaskOutcome(name, category, "failed", message=first_line(exc))
+        if raise_errors:
+            raise
+        return _failed(name, category, first_line(exc))
     seconds = time.perf_counter() - start
     score = float(task_result.get_score())
     payload = task_result.to_dict()
@@ -118,19 +139,19 @@ def _run_task(task: Any, loaded: LoadedModel, path: Path) -> TaskOutcome:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as handle:
         handle.write(json.dumps(payload, indent=2, default=str).encode())
-    return TaskOutcome(name, category, "done", score, seconds, path=str(path))
+    return TaskOutcome(name, category, TaskStatus.DONE, score, seconds, path=str(path))
 
 
 def evaluate(
     cfg: EvaluateConfig, *, on_task: ProgressCallback | None = None, on_encode: EncodeCallback | None = None
 ) -> EvaluationReport:
     """Run the tasks ``cfg`` names on its model (see ``run_tasks``)."""
-    tasks = get_tasks(cfg.tasks, cfg.suite) if (cfg.tasks or cfg.suite or not cfg.task_file) else []
+    wanted = cfg.tasks or cfg.suite or not cfg.task_file
+    tasks = get_tasks(cfg.tasks, cfg.suite, pearl_data=cfg.pearl_data) if wanted else []
     if cfg.task_file:
         from m2vcli.evaluation.tasks.user import load_task_file
 
         tasks = load_task_file(cfg.task_file) + tasks
-    assert cfg.model is not None
     return run_tasks(
         cfg.model, tasks, output_dir=cfg.output_dir, overwrite=cfg.overwrite, on_task=on_task, on_encode=on_encode
     )
@@ -145,12 +166,14 @@ def run_tasks(
     overwrite: bool = False,
     on_task: ProgressCallback | None = None,
     on_encode: EncodeCallback | None = None,
+    raise_errors: bool = False,
 ) -> EvaluationReport:
     """Score ``model`` (a path or hub id, a ``StaticEmbedder`` or a ``SentenceTransformer``) on ``tasks``
     (from ``get_tasks``); write one result per task; keep going when one fails (its reason is reported).
 
     ``on_task(name, status)`` hears "running", then "done", "failed" or "skipped" (a result is already there
     and ``overwrite`` is false); ``on_encode(n)`` hears the number of texts of each encoder call.
+    ``raise_errors`` stops at an error in a task's own code instead of reporting it in its row.
     """
     say = on_task or (lambda task, status: None)
     output = Path(output_dir)
@@ -160,17 +183,17 @@ def run_tasks(
     if on_encode is not None:
         count_encoded(loaded.encoder, on_encode)
     report = EvaluationReport(model=loaded.name, meta=loaded.meta)
-    with hub_mode_restored():  # a run that went offline leaves the process as it found it
-        for task in tasks:
-            task_name = task.metadata.name
-            path = result_path(output, loaded.name, task_name)
-            previous = _read_main_score(path) if path.exists() and not overwrite else None
-            if previous is not None:
-                report.outcomes.append(TaskOutcome(task_name, category_of(task), "skipped", previous, path=str(path)))
-                say(task_name, "skipped")
-                continue
-            say(task_name, "running")
-            outcome = run_task(task, loaded, path)
+    for task in tasks:
+        task_name = task.metadata.name
+        path = result_path(output, loaded.name, task_name)
+        previous = _read_main_score(path) if path.exists() and not overwrite else None
+        if previous is not None:
+            outcome = TaskOutcome(task_name, category_of(task), TaskStatus.SKIPPED, previous, path=str(path))
             report.outcomes.append(outcome)
-            say(task_name, outcome.status)
+            say(task_name, TaskStatus.SKIPPED)
+            continue
+        say(task_name, TaskStatus.RUNNING)
+        outcome = run_task(task, loaded, path, raise_errors=raise_errors)
+        report.outcomes.append(outcome)
+        say(task_name, outcome.status)
     return report

@@ -127,9 +127,9 @@ class _HubClassification(FullTrainClassification):
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
         if self.data_loaded:
             return
-        import datasets
+        from m2vcli.hub import load_dataset
 
-        source = datasets.load_dataset(self.hub_id)
+        source = load_dataset(self.hub_id)
         self.dataset = DatasetDict(
             {
                 target: Dataset.from_dict(

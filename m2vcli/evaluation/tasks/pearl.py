@@ -45,22 +45,16 @@ LOCAL_FORMATS = (".jsonl", ".json", ".parquet", ".csv")
 PROBE_SEED = 42
 
 
-def pearl_split(config: str, split: str) -> Dataset:
-    """One split of a PEARL configuration: from ``$M2V_PEARL_DATA/<config>/`` if set, else from the hub.
-
-    When the data has no split of that name but exactly one split, that one is used.
-    """
-    local = os.environ.get(DATA_ENV)
+def pearl_split(config: str, split: str, data_dir: str | Path | None = None) -> Dataset:
+    """One split of a PEARL configuration: from ``<data_dir>/<config>/`` (``data_dir`` defaults to
+    ``$M2V_PEARL_DATA``), else from the hub. When the data has no split of that name but exactly one
+    split, that one is used."""
+    local = data_dir or os.environ.get(DATA_ENV)
     if local:
         return _local_split(Path(local), config, split)
-    import datasets
+    from m2vcli.hub import load_dataset
 
-    try:
-        return datasets.load_dataset(HUB_ID, config, split=split)
-    except ValueError as exc:  # no split of that name: look at those there are
-        if "split" not in str(exc).lower():
-            raise
-        return _pick_split(datasets.load_dataset(HUB_ID, config), split, f"{HUB_ID} ({config})")
+    return _pick_split(load_dataset(HUB_ID, config), split, f"{HUB_ID} ({config})")
 
 
 def _pick_split(loaded: Any, split: str, where: str) -> Dataset:
@@ -91,7 +85,7 @@ def _local_split(root: Path, config: str, split: str) -> Dataset:
             return Dataset.from_csv(str(path))
         return Dataset.from_json(str(path))
     except Exception as exc:
-        raise InputError(f"{path} cannot be read: {first_line(exc)}") from None
+        raise InputError(f"{path} cannot be read: {first_line(exc)}") from exc
 
 
 def _columns(rows: Dataset, where: str, *names: str) -> list[list[Any]]:
@@ -120,6 +114,10 @@ class _PearlMixin:
     offline_hint = f"offline, set {DATA_ENV} to a folder holding a copy of {HUB_ID}"
     config = ""
     split = "test"
+    data_dir: str | None = None  # a local copy of the hub data (see ``pearl_split``)
+
+    def rows(self, config: str, split: str) -> Dataset:
+        return pearl_split(config, split, self.data_dir)
 
 
 class PEARLPPDB(_PearlMixin, AbsTaskPairClassification):
@@ -131,7 +129,7 @@ class PEARLPPDB(_PearlMixin, AbsTaskPairClassification):
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
         if self.data_loaded:
             return
-        rows = pearl_split(self.config, self.split)
+        rows = self.rows(self.config, self.split)
         first, second, labels = _columns(rows, f"PEARL {self.config}", "phrase_1", "phrase_2", "label")
         columns = {
             "sentence1": [_text(t) for t in first],
@@ -188,7 +186,7 @@ class PEARLBIRD(_PearlMixin, AbsTaskSTS):
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
         if self.data_loaded:
             return
-        rows = pearl_split(self.config, self.split)
+        rows = self.rows(self.config, self.split)
         first, second, scores = _columns(rows, "PEARL bird", "term1", "term2", "relatedness score")
         columns = {
             "sentence1": [_text(t) for t in first],
@@ -216,7 +214,7 @@ class PEARLTurney(_PearlRetrieval):
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
         if self.data_loaded:
             return
-        rows = pearl_split(self.config, self.split)
+        rows = self.rows(self.config, self.split)
         names = ["query", "label", *(f"candidate_{i}" for i in range(1, 5))]
         query, label, *others = _columns(rows, "PEARL turney", *names)
         queries = [(_text(q), _text(right)) for q, right in zip(query, label, strict=True)]
@@ -235,8 +233,8 @@ class PEARLYAGO(_PearlRetrieval):
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
         if self.data_loaded:
             return
-        (names,) = _columns(pearl_split("kb", self.kb_split), f"PEARL kb ({self.kb_split})", "entity_name")
-        query, label = _columns(pearl_split(self.config, self.split), f"PEARL {self.config}", "query", "label")
+        (names,) = _columns(self.rows("kb", self.kb_split), f"PEARL kb ({self.kb_split})", "entity_name")
+        query, label = _columns(self.rows(self.config, self.split), f"PEARL {self.config}", "query", "label")
         queries = [(_text(q), _text(right)) for q, right in zip(query, label, strict=True)]
         self.dataset = {"default": {"test": retrieval_split([_text(n) for n in names], queries)}}
         self.data_loaded = True
@@ -258,7 +256,7 @@ class PEARLCoNLL(_PearlMixin, WholeSetClustering):
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
         if self.data_loaded:
             return
-        entities, labels = _columns(pearl_split(self.config, self.split), f"PEARL {self.config}", "entity", "label")
+        entities, labels = _columns(self.rows(self.config, self.split), f"PEARL {self.config}", "entity", "label")
         names = sorted({str(label) for label in labels})
         texts = [_text(e) or "NA" for e in entities]
         self.dataset = DatasetDict({"test": clustering_split(texts, [names.index(str(label)) for label in labels])})
@@ -279,7 +277,7 @@ def autofj_names(root: Path) -> list[str]:
     try:
         names = sorted(p.name for p in root.iterdir() if (p / "gt.csv").is_file())
     except OSError as exc:
-        raise InputError(f"the AutoFJ tables cannot be listed in {root}: {first_line(exc)}") from None
+        raise InputError(f"the AutoFJ tables cannot be listed in {root}: {first_line(exc)}") from exc
     if not names:
         raise InputError(f"no AutoFJ tables in {root}; pip install {AUTOFJ_PIP}")
     return names
@@ -294,9 +292,9 @@ def autofj_table(folder: Path) -> tuple[list[str], list[tuple[str, str]]]:
             with path.open(newline="", encoding="utf-8") as handle:
                 return [row[column] or "" for row in csv.DictReader(handle)]
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise InputError(f"{path} cannot be read: {first_line(exc)}") from None
-        except KeyError:
-            raise InputError(f"{path} has no {column!r} column") from None
+            raise InputError(f"{path} cannot be read: {first_line(exc)}") from exc
+        except KeyError as exc:
+            raise InputError(f"{path} has no {column!r} column") from exc
 
     match = dict(zip(titles("gt.csv", "title_r"), titles("gt.csv", "title_l"), strict=True))
     queries = [(title, match[title]) for title in titles("right.csv", "title") if title in match]

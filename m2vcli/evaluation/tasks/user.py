@@ -61,8 +61,8 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             if line.strip():
                 try:
                     rows.append(json.loads(line))
-                except ValueError:
-                    raise ConfigError(f"{path} line {number} is not valid JSON") from None
+                except ValueError as exc:
+                    raise ConfigError(f"{path} line {number} is not valid JSON") from exc
         return rows
     if suffix in (".csv", ".tsv"):
         return list(csv.DictReader(text.splitlines(), delimiter="\t" if suffix == ".tsv" else ","))
@@ -88,7 +88,7 @@ def load_task_file(path: str | Path) -> list[Any]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"{file} is not valid YAML{f' (line {mark.line + 1})' if mark else ''}") from None
+        raise ConfigError(f"{file} is not valid YAML{f' (line {mark.line + 1})' if mark else ''}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("tasks"), list) or not data["tasks"]:
         raise ConfigError(f"{file} must hold a 'tasks' list")
     lines = _lines(text)
