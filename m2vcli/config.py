@@ -43,21 +43,29 @@ def coerce_enum(obj: Any, name: str, enum: type[Enum]) -> None:
 T = TypeVar("T")
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping with ``yaml.safe_load``; keys may use dashes or underscores."""
+def read_yaml(path: str | Path, what: str = "config file") -> tuple[Any, str]:
+    """The document in a YAML file (``yaml.safe_load``) and its text; ``what`` names the file in errors,
+    which say the line of a syntax error."""
     import yaml
 
     file = Path(path)
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
+        return yaml.safe_load(text), text
     except FileNotFoundError as exc:
-        raise ConfigError(f"config file {file} does not exist") from exc
+        raise ConfigError(f"{what} {file} does not exist") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {file}: {exc}") from exc
+        raise ConfigError(f"cannot read {what} {file}: {exc}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"config file {file} is not valid YAML{where}") from exc
+        raise ConfigError(f"{what} {file} is not valid YAML{where}") from exc
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping of settings; keys may use dashes or underscores."""
+    file = Path(path)
+    data, _ = read_yaml(file)
     if data is None:
         return {}
     if not isinstance(data, dict):

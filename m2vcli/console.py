@@ -6,15 +6,16 @@ stdout carries results only, so everything here writes to stderr.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from m2vcli.callbacks import OnProgress
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import ProgressColumn
 
-ProgressCallback = Callable[[int, int], None]
 
 _console: Console | None = None
 
@@ -65,7 +66,7 @@ def quiet_libraries() -> None:
 
 
 @contextmanager
-def progress_bar(description: str, *, unit: str = "items", enabled: bool = True) -> Iterator[ProgressCallback]:
+def progress_bar(description: str, *, unit: str = "items", enabled: bool = True) -> Iterator[OnProgress]:
     """Yield an ``on_progress(done, total)`` callback that drives a rich progress bar on stderr.
 
     When ``enabled`` is false the callback does nothing, so callers never need two code paths.

@@ -94,10 +94,15 @@ def settle_offline_mode(probe: Any = hub_reachable) -> bool:
 
 def is_unreachable(exc: BaseException) -> bool:
     """True when ``exc`` (or an error that caused it) says the hub could not be reached or is switched off."""
-    import httpx
     from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
 
-    unreachable = (ConnectionError, TimeoutError, LocalEntryNotFoundError, OfflineModeIsEnabled, httpx.TransportError)
+    unreachable: tuple[type[BaseException], ...] = (
+        ConnectionError,
+        TimeoutError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        *_http_library_errors("TransportError"),
+    )
     seen: BaseException | None = exc
     for _ in range(10):
         if seen is None:
@@ -136,14 +141,14 @@ def resolve_hub_folder(repo_id: str, *, allow_patterns: list[str] | None = None)
         return Path(
             snapshot_download(repo_id, allow_patterns=allow_patterns, local_files_only=True, cache_dir=hub_cache_dir())
         )
-    except LocalEntryNotFoundError:
-        pass  # not cached (or cached incompletely): try the hub below
+    except LocalEntryNotFoundError as exc:  # not cached (or cached incompletely): the hub, unless offline
+        if hub_offline():
+            raise HubError(
+                f"'{repo_id}' is not a local folder and is not in the Hugging Face cache, and HF_HUB_OFFLINE is set; "
+                f"{HINT}"
+            ) from exc
     except OSError as exc:
         raise HubError(f"cannot read the Hugging Face cache for '{repo_id}': {first_line(exc)}") from exc
-    if hub_offline():
-        raise HubError(
-            f"'{repo_id}' is not a local folder and is not in the Hugging Face cache, and HF_HUB_OFFLINE is set; {HINT}"
-        )
     try:
         return Path(snapshot_download(repo_id, allow_patterns=allow_patterns, cache_dir=hub_cache_dir()))
     except _network_errors() as exc:
@@ -153,11 +158,23 @@ def resolve_hub_folder(repo_id: str, *, allow_patterns: list[str] | None = None)
         ) from exc
 
 
-def _network_errors() -> tuple[type[BaseException], ...]:
-    """What a hub request raises: OSError subclasses (huggingface_hub's own errors among them) and httpx's."""
-    import httpx
+def _http_library_errors(name: str) -> tuple[type[BaseException], ...]:
+    """An error class of the HTTP library under huggingface_hub (httpx, or httpx2 in newer releases)."""
+    import importlib
 
-    return (OSError, ValueError, httpx.HTTPError)
+    found: list[type[BaseException]] = []
+    for module in ("httpx", "httpx2"):
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """What a hub request raises: OSError subclasses (huggingface_hub's own errors among them) and the
+    HTTP library's."""
+    return (OSError, ValueError, *_http_library_errors("HTTPError"))
 
 
 def short_reason(exc: BaseException) -> str:

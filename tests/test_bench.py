@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from m2vcli import StaticEmbedder
-from m2vcli.benchmark.models import ModelKind
+from m2vcli.adapters import Encoder
 from m2vcli.benchmark.runner import BenchConfig, percentile, read_corpus, run_bench
 from m2vcli.benchmark.targets import Target
 from m2vcli.cli import app
@@ -28,7 +28,7 @@ class SleepyModel:
     name: str
     seconds_per_text: float
     path: Path | None = None
-    kind: ModelKind = ModelKind.STATIC
+    kind: Encoder = Encoder.STATIC
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         time.sleep(self.seconds_per_text * len(texts))
@@ -58,9 +58,9 @@ def fake_loader(models: dict[str, SleepyModel]):  # type: ignore[no-untyped-def]
 def test_figures_come_from_real_timing(tmp_path: Path) -> None:
     models = {"teacher": SleepyModel("teacher", 0.002), "fast": SleepyModel("fast", 0.0005)}
     targets = [
-        Target("teacher", tmp_path, ModelKind.SENTENCE_TRANSFORMER, is_teacher=True),
-        Target("fast", tmp_path, ModelKind.STATIC),
-        Target("broken", tmp_path, ModelKind.STATIC),
+        Target("teacher", tmp_path, Encoder.SENTENCE_TRANSFORMER, is_teacher=True),
+        Target("fast", tmp_path, Encoder.STATIC),
+        Target("broken", tmp_path, Encoder.STATIC),
     ]
     cfg = BenchConfig(repeats=2, latency_calls=5, batch_size=8)
     report = run_bench(cfg, targets, TEXTS, loader=fake_loader(models))

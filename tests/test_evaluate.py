@@ -393,7 +393,7 @@ def test_python_api_runs_tasks_on_a_model_in_memory(
     (row,) = summarize_results(scores, speeds)
     assert row.model == "tiny" and row.scores["WordSim"] == pytest.approx(100 * report.outcomes[0].main_score)
     assert "| tiny |" in make_leaderboard([row], "markdown")
-    with pytest.raises(ConfigError, match="cannot evaluate a dict"):
+    with pytest.raises(ConfigError, match="cannot use a dict"):
         run_tasks({}, [], name="x", output_dir=tmp_path)
 
 

@@ -20,12 +20,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from m2vcli.benchmark.models import BenchModel, ModelKind, load_bench_model
+from m2vcli.adapters import Encoder, LoadedModel, load_folder
 from m2vcli.benchmark.targets import Target
+from m2vcli.callbacks import OnMessage
 from m2vcli.errors import ConfigError, InputError, M2VError
 from m2vcli.files import atomic_file, check_output_file, folder_bytes, read_text
 
-ProgressCallback = Callable[[str], None]
 SHORT_TEXT = "It's dangerous to go alone!"
 
 
@@ -130,7 +130,7 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def time_encoding(model: BenchModel, texts: Sequence[str], repeats: int, warmup: int = 64) -> list[float]:
+def time_encoding(model: LoadedModel, texts: Sequence[str], repeats: int, warmup: int = 64) -> list[float]:
     """Wall seconds of ``repeats`` full passes over ``texts``, after one warm-up on a slice."""
     model.encode(texts[: min(len(texts), warmup)])
     times = []
@@ -141,7 +141,7 @@ def time_encoding(model: BenchModel, texts: Sequence[str], repeats: int, warmup:
     return times
 
 
-def time_latency(model: BenchModel, calls: int) -> list[float]:
+def time_latency(model: LoadedModel, calls: int) -> list[float]:
     times = []
     for _ in range(calls):
         start = time.perf_counter()
@@ -161,7 +161,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[int(rank) - 1]
 
 
-def cold_start(kind: ModelKind, path: Path, corpus_file: Path, batch_size: int) -> tuple[float, float]:
+def cold_start(kind: Encoder, path: Path, corpus_file: Path, batch_size: int) -> tuple[float, float]:
     """(seconds from process start to the first vector, peak MiB after encoding the corpus)."""
     cmd = [sys.executable, "-m", "m2vcli.benchmark.worker", kind.value, str(path), str(corpus_file), str(batch_size)]
     start = time.perf_counter()
@@ -187,7 +187,7 @@ def cold_start(kind: ModelKind, path: Path, corpus_file: Path, batch_size: int) 
 
 
 def measure(
-    model: BenchModel, texts: Sequence[str], cfg: BenchConfig, corpus_file: Path, progress: ProgressCallback
+    model: LoadedModel, texts: Sequence[str], cfg: BenchConfig, corpus_file: Path, progress: OnMessage
 ) -> ModelReport:
     report = ModelReport(name=model.name, kind=model.kind.value, path=str(model.path) if model.path else None)
     progress(f"{model.name}: throughput")
@@ -216,12 +216,12 @@ def run_bench(
     targets: Sequence[Target],
     texts: Sequence[str],
     *,
-    progress: ProgressCallback | None = None,
-    loader: Callable[[Target, int], BenchModel] | None = None,
+    progress: OnMessage | None = None,
+    loader: Callable[[Target, int], LoadedModel] | None = None,
 ) -> BenchReport:
     """Measure every target on ``texts``; a target that fails to load is reported, not fatal."""
     say = progress or (lambda message: None)
-    load = loader or (lambda t, batch: load_bench_model(t.name, t.path, t.kind, batch))
+    load = loader or (lambda t, batch: load_folder(t.name, t.path, t.kind, batch))
     if cfg.json_path:
         check_output_file(cfg.json_path, "--json")
     reports: list[ModelReport] = []
@@ -258,7 +258,7 @@ def _threads() -> int:
     return os.cpu_count() or 1
 
 
-def bench(cfg: BenchConfig, *, progress: ProgressCallback | None = None) -> BenchReport:
+def bench(cfg: BenchConfig, *, progress: OnMessage | None = None) -> BenchReport:
     """``m2v bench``: read the texts (``cfg.corpus``, else movie-review sentences), find the models to time
     (see ``targets.resolve_targets``) and time them."""
     from m2vcli.benchmark.targets import resolve_targets

@@ -5,32 +5,31 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from m2vcli.benchmark.models import ModelKind
+from m2vcli.adapters import Encoder
+from m2vcli.callbacks import OnMessage
 from m2vcli.errors import M2VError
-from m2vcli.model.persistence import is_static_folder
+from m2vcli.hub import Fetch, resolve_model
+from m2vcli.model.persistence import ModelKind, model_kind
 
 if TYPE_CHECKING:
     from m2vcli.benchmark.runner import BenchConfig
-
-ProgressCallback = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class Target:
     name: str
     path: Path
-    kind: ModelKind
+    kind: Encoder
     is_teacher: bool = False
     error: str | None = None  # set when the model could not even be found
 
 
-def classify(path: Path) -> ModelKind:
-    return ModelKind.STATIC if is_static_folder(path) else ModelKind.SENTENCE_TRANSFORMER
+def classify(path: Path) -> Encoder:
+    return Encoder.STATIC if model_kind(path) is ModelKind.STATIC else Encoder.SENTENCE_TRANSFORMER
 
 
 def default_model_cache() -> Path:
@@ -41,53 +40,54 @@ def default_model_cache() -> Path:
     return root / f"bench-default-{__version__}"
 
 
-def resolve_targets(cfg: BenchConfig, progress: ProgressCallback | None = None) -> list[Target]:
+def resolve_targets(cfg: BenchConfig, progress: OnMessage | None = None) -> list[Target]:
     """The models to time: the given ones (plus each static model's teacher when it can be loaded, and
     model2vec's encoder with ``--reference``), or by default the packaged teacher and a model distilled
     from it (distilled once and cached)."""
     from m2vcli.distillation.teacher import DEFAULT_TEACHER, packaged_teacher
-    from m2vcli.model.persistence import resolve_model_folder
 
     say = progress or (lambda message: None)
     teacher_path = packaged_teacher().path
     if not cfg.models:
         cached = default_model_cache()
-        from m2vcli.model.persistence import is_model_folder
-
-        if not is_model_folder(cached):
+        if model_kind(cached) is not ModelKind.STATIC:
             say("distilling the default model once (cached for later runs)")
             from m2vcli.distillation import distill
 
             distill(save_path=str(cached), force=True)
         defaults = [Target(f"teacher ({DEFAULT_TEACHER.split('/')[-1]})", teacher_path, classify(teacher_path), True)]
-        defaults.append(Target("m2v default", cached, ModelKind.STATIC))
+        defaults.append(Target("m2v default", cached, Encoder.STATIC))
         if cfg.reference:
-            defaults.append(Target("m2v default (model2vec encode)", cached, ModelKind.REFERENCE))
+            defaults.append(Target("m2v default (model2vec encode)", cached, Encoder.REFERENCE))
         return defaults
     targets: list[Target] = []
     teachers: list[str] = []
     for name in cfg.models:
         try:
-            path = resolve_model_folder(name)
+            path = resolve_model(name, Fetch.ANY)
         except M2VError as exc:
-            targets.append(Target(name, Path(name), ModelKind.STATIC, error=str(exc)))
+            targets.append(Target(name, Path(name), Encoder.STATIC, error=str(exc)))
             continue
         kind = classify(path)
         targets.append(Target(name, path, kind))
-        if kind is ModelKind.STATIC:
+        if kind is Encoder.STATIC:
             if cfg.reference:
-                targets.append(Target(f"{name} (model2vec encode)", path, ModelKind.REFERENCE))
+                targets.append(Target(f"{name} (model2vec encode)", path, Encoder.REFERENCE))
             teacher = _teacher_of(path)
             if teacher and teacher not in teachers:
                 teachers.append(teacher)
-    if all(t.kind is not ModelKind.SENTENCE_TRANSFORMER for t in targets):
+    if all(t.kind is not Encoder.SENTENCE_TRANSFORMER for t in targets):
         for teacher in teachers:
             try:
-                path = teacher_path if teacher == DEFAULT_TEACHER else resolve_model_folder(teacher)
+                path = (
+                    teacher_path
+                    if teacher == DEFAULT_TEACHER
+                    else resolve_model(teacher, Fetch.TRANSFORMER, what="teacher")
+                )
             except M2VError as exc:
                 say(f"teacher {teacher} left out: {exc}")
                 continue
-            targets.insert(0, Target(f"teacher ({teacher.split('/')[-1]})", path, ModelKind.SENTENCE_TRANSFORMER, True))
+            targets.insert(0, Target(f"teacher ({teacher.split('/')[-1]})", path, Encoder.SENTENCE_TRANSFORMER, True))
     return targets
 
 

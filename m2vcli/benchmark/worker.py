@@ -23,11 +23,11 @@ def peak_mib() -> float:
 
 
 def main(argv: list[str]) -> int:
-    from m2vcli.benchmark.models import ModelKind, load_bench_model
+    from m2vcli.adapters import Encoder, load_folder
 
-    kind, path, corpus, batch_size = ModelKind(argv[0]), Path(argv[1]), Path(argv[2]), int(argv[3])
+    kind, path, corpus, batch_size = Encoder(argv[0]), Path(argv[1]), Path(argv[2]), int(argv[3])
     texts = corpus.read_text(encoding="utf-8").split("\n")
-    model = load_bench_model(path.name, path, kind, batch_size)
+    model = load_folder(path.name, path, kind, batch_size)
     model.encode(texts[:1])
     print("first-vector", flush=True)
     model.encode(texts)

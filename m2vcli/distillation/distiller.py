@@ -16,11 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from m2vcli.callbacks import OnProgress
 from m2vcli.config import coerce_enum
 from m2vcli.distillation.numerics import (
     Pooling,
     Quantize,
     Weighting,
+    check_pca_dims,
     pooling_weights,
     quantize,
     reduce_dims,
@@ -28,14 +30,13 @@ from m2vcli.distillation.numerics import (
 )
 from m2vcli.distillation.teacher import Device, LoadedTeacher, Precision, load_teacher
 from m2vcli.distillation.vocabulary import Vocabulary, extend_vocabulary, teacher_vocabulary
-from m2vcli.distillation.wordlists import load_word_list
+from m2vcli.distillation.wordlists import WordList, load_word_list
 from m2vcli.errors import ConfigError
 from m2vcli.files import folder_bytes
 from m2vcli.model import StaticEmbedder
 from m2vcli.model.persistence import check_model_target
 from m2vcli.version import __version__
 
-ProgressCallback = Callable[[int, int], None]
 UNUSED_PATTERN = r"\[unused\d+\]"
 
 
@@ -112,7 +113,7 @@ class DistillResult:
 
 
 def embed_items(
-    teacher: LoadedTeacher, items: list[list[int]], batch_size: int, on_progress: ProgressCallback, pooling: Pooling
+    teacher: LoadedTeacher, items: list[list[int]], batch_size: int, on_progress: OnProgress, pooling: Pooling
 ) -> np.ndarray:
     """Pooled teacher outputs for each item (token ids between the teacher's special tokens).
 
@@ -146,17 +147,18 @@ def embed_items(
     return out
 
 
-def build_vocabulary(cfg: DistillConfig, teacher: LoadedTeacher) -> Vocabulary:
+def build_vocabulary(cfg: DistillConfig, teacher: LoadedTeacher, words: WordList | None = None) -> Vocabulary:
+    """The teacher's tokens (less ``token_remove_pattern``), extended with ``words`` when given."""
     base = teacher_vocabulary(teacher.tokenizer_json, cfg.token_remove_pattern)
-    if cfg.vocabulary is None:
+    if words is None:
         return base
-    return extend_vocabulary(base, load_word_list(cfg.vocabulary), teacher.tokenizer, teacher.max_tokens)
+    return extend_vocabulary(base, words, teacher.tokenizer, teacher.max_tokens)
 
 
 def distill(
     config: DistillConfig | None = None,
     *,
-    on_progress: ProgressCallback | None = None,
+    on_progress: OnProgress | None = None,
     on_phase: Callable[[str], None] | None = None,
     **settings: Any,
 ) -> DistillResult:
@@ -176,8 +178,7 @@ def distill(
     if cfg.save_path:
         check_model_target(Path(cfg.save_path), force=cfg.force)
     phase("Loading the teacher")
-    if cfg.vocabulary is not None:
-        load_word_list(cfg.vocabulary)  # fail on a bad word list before the slow teacher load
+    words = load_word_list(cfg.vocabulary) if cfg.vocabulary is not None else None  # before the slow teacher load
     teacher = load_teacher(
         cfg.model,
         cfg.device,
@@ -185,12 +186,8 @@ def distill(
         trust_remote_code=cfg.trust_remote_code,
         decoder_ok=cfg.pooling is Pooling.LAST,
     )
-    vocab = build_vocabulary(cfg, teacher)
-    if isinstance(cfg.pca_dims, int) and cfg.pca_dims > min(teacher.dim, len(vocab.tokens)):
-        raise ConfigError(
-            f"pca_dims must be between 1 and {min(teacher.dim, len(vocab.tokens))} (the teacher's dimension "
-            f"and the vocabulary size), got {cfg.pca_dims}"
-        )
+    vocab = build_vocabulary(cfg, teacher, words)
+    check_pca_dims(cfg.pca_dims, teacher.dim, len(vocab.tokens))  # before the long forward pass
     lap("load")
     phase("Embedding tokens")
     vectors = embed_items(teacher, vocab.teacher_ids, cfg.batch_size, progress, cfg.pooling)

@@ -78,6 +78,15 @@ def pooling_weights(lengths: list[int], prefix: int, suffix: int, pooling: Pooli
     return weights
 
 
+def check_pca_dims(pca_dims: int | float | None, dim: int, rows: int) -> None:
+    """A whole ``pca_dims`` must not exceed the teacher's dimension nor the number of rows."""
+    if isinstance(pca_dims, int) and pca_dims > min(rows, dim):
+        raise ConfigError(
+            f"pca_dims must be between 1 and {min(rows, dim)} (the teacher's dimension and the vocabulary size), "
+            f"got {pca_dims}"
+        )
+
+
 def reduce_dims(vectors: np.ndarray, pca_dims: int | float | None) -> np.ndarray:
     """PCA to ``pca_dims`` components, or to the fewest that keep that share of the variance.
 
@@ -93,11 +102,7 @@ def reduce_dims(vectors: np.ndarray, pca_dims: int | float | None) -> np.ndarray
     if pca_dims is None:
         return vectors
     n, dim = vectors.shape
-    if isinstance(pca_dims, int) and pca_dims > min(n, dim):
-        raise ConfigError(
-            f"pca_dims must be between 1 and {min(n, dim)} (the teacher's dimension and the vocabulary size), "
-            f"got {pca_dims}"
-        )
+    check_pca_dims(pca_dims, dim, n)
     centred = vectors - vectors.mean(axis=0, dtype=np.float64).astype(np.float32)
     eigenvalues, eigenvectors = np.linalg.eigh((centred.T @ centred).astype(np.float64))
     order = np.argsort(eigenvalues)[::-1]

@@ -15,13 +15,13 @@ from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
 
+from m2vcli.callbacks import OnProgress
 from m2vcli.config import coerce_enum
 from m2vcli.encoding.vector_io import OutputFormat, make_writer
 from m2vcli.errors import ConfigError, MissingValueError, OutputError
 from m2vcli.files import atomic_file, check_output_file, decode_utf8, read_bytes
 from m2vcli.model import DEFAULT_BATCH_SIZE, StaticEmbedder
 
-ProgressCallback = Callable[[int, int], None]
 _NO_MODEL = "no model given: pass --model PATH (a model folder or hub id)"
 
 
@@ -106,7 +106,7 @@ def encode_lines(
     stdin: BinaryIO | None = None,
     stdout: BinaryIO | None = None,
     stdout_is_terminal: bool = False,
-    on_progress: ProgressCallback | None = None,
+    on_progress: OnProgress | None = None,
 ) -> EncodeResult:
     """Run ``m2v encode``: read lines, encode them in batches, write the vectors as they come."""
     fmt = choose_format(config.format, config.output)

@@ -9,19 +9,18 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from m2vcli.callbacks import OnCount, OnTaskStatus
 from m2vcli.config import coerce_enum
 from m2vcli.errors import M2VError, MissingValueError, OutputError, first_line
-from m2vcli.evaluation.models import EncodeCallback, LoadedModel, count_encoded, wrap_model
+from m2vcli.evaluation.models import CountingEncoder, EvaluatedModel, evaluated_model
 from m2vcli.evaluation.registry import Suite, category_of, get_tasks
 from m2vcli.files import atomic_file
-
-ProgressCallback = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def _read_main_score(path: Path) -> float | None:
         return None
 
 
-def run_task(task: Any, loaded: LoadedModel, path: Path, *, raise_errors: bool = False) -> TaskOutcome:
+def run_task(task: Any, loaded: EvaluatedModel, path: Path, *, raise_errors: bool = False) -> TaskOutcome:
     """Load one task's data, score the model with MTEB, write the result; failures become outcomes."""
     try:
         return _run_task(task, loaded, path, raise_errors)
@@ -100,7 +99,7 @@ def _failed(name: str, category: str, message: str) -> TaskOutcome:
     return TaskOutcome(name, category, TaskStatus.FAILED, message=message, traceback=traceback.format_exc())
 
 
-def _run_task(task: Any, loaded: LoadedModel, path: Path, raise_errors: bool) -> TaskOutcome:
+def _run_task(task: Any, loaded: EvaluatedModel, path: Path, raise_errors: bool) -> TaskOutcome:
     from m2vcli.evaluation.mteb_adapter import evaluate_task
     from m2vcli.hub import is_unreachable
 
@@ -143,7 +142,7 @@ def _run_task(task: Any, loaded: LoadedModel, path: Path, raise_errors: bool) ->
 
 
 def evaluate(
-    cfg: EvaluateConfig, *, on_task: ProgressCallback | None = None, on_encode: EncodeCallback | None = None
+    cfg: EvaluateConfig, *, on_task: OnTaskStatus | None = None, on_encode: OnCount | None = None
 ) -> EvaluationReport:
     """Run the tasks ``cfg`` names on its model (see ``run_tasks``)."""
     wanted = cfg.tasks or cfg.suite or not cfg.task_file
@@ -164,8 +163,8 @@ def run_tasks(
     name: str | None = None,
     output_dir: str | Path = "results",
     overwrite: bool = False,
-    on_task: ProgressCallback | None = None,
-    on_encode: EncodeCallback | None = None,
+    on_task: OnTaskStatus | None = None,
+    on_encode: OnCount | None = None,
     raise_errors: bool = False,
 ) -> EvaluationReport:
     """Score ``model`` (a path or hub id, a ``StaticEmbedder`` or a ``SentenceTransformer``) on ``tasks``
@@ -179,9 +178,9 @@ def run_tasks(
     output = Path(output_dir)
     if output.exists() and not output.is_dir():
         raise OutputError(f"output folder {output} exists and is a file")
-    loaded = wrap_model(model, name)
+    loaded = evaluated_model(model, name)
     if on_encode is not None:
-        count_encoded(loaded.encoder, on_encode)
+        loaded.encoder = CountingEncoder(loaded.encoder, on_encode)
     report = EvaluationReport(model=loaded.name, meta=loaded.meta)
     for task in tasks:
         task_name = task.metadata.name

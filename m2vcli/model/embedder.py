@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
 
+from m2vcli.callbacks import OnProgress
 from m2vcli.errors import ModelFormatError
 from m2vcli.model import persistence
 from m2vcli.model.modelcard import model_card
@@ -29,8 +30,6 @@ from m2vcli.model.tokenization import TokenIds, load_tokenizer, unk_token_id
 DEFAULT_MAX_LENGTH = 512
 DEFAULT_BATCH_SIZE = 1024
 PREFETCH_BATCHES = 2  # one batch ahead hides the pooling; a second absorbs uneven batches; more only costs memory
-
-ProgressCallback = Callable[[int, int], None]
 
 
 class _Unset(Enum):
@@ -255,7 +254,7 @@ class StaticEmbedder:
         normalize: bool | None = ...,
         max_length: int | _Unset | None = ...,
         show_progress: bool = ...,
-        on_progress: ProgressCallback | None = ...,
+        on_progress: OnProgress | None = ...,
     ) -> np.ndarray: ...
 
     @overload
@@ -267,7 +266,7 @@ class StaticEmbedder:
         normalize: bool | None = ...,
         max_length: int | _Unset | None = ...,
         show_progress: bool = ...,
-        on_progress: ProgressCallback | None = ...,
+        on_progress: OnProgress | None = ...,
     ) -> np.ndarray: ...
 
     def encode(
@@ -278,7 +277,7 @@ class StaticEmbedder:
         normalize: bool | None = None,
         max_length: int | _Unset | None = _Unset.TOKEN,
         show_progress: bool = False,
-        on_progress: ProgressCallback | None = None,
+        on_progress: OnProgress | None = None,
     ) -> np.ndarray:
         """Encode texts to a float32 ``(n, dim)`` array; a single string gives a ``(dim,)`` vector.
 
@@ -316,7 +315,7 @@ class StaticEmbedder:
         return out[0] if single else out
 
 
-def _collect(batches: Iterable[np.ndarray], out: np.ndarray, listeners: Sequence[ProgressCallback]) -> None:
+def _collect(batches: Iterable[np.ndarray], out: np.ndarray, listeners: Sequence[OnProgress]) -> None:
     """Copy consecutive batches into ``out``, telling each listener ``(done, total)`` after each."""
     done = 0
     for vectors in batches:

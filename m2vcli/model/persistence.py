@@ -30,7 +30,7 @@ import numpy as np
 
 from m2vcli.errors import ModelFormatError, ModelLoadError, OutputError, first_line
 from m2vcli.files import umask_mode
-from m2vcli.hub import looks_like_hub_id, resolve_hub_folder
+from m2vcli.hub import Fetch, resolve_model
 
 MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json", "modules.json", "README.md"]
 _SUBFOLDERS = ("", "0_StaticEmbedding")
@@ -59,16 +59,8 @@ class RawModel:
 
 
 def resolve_model_folder(name_or_path: str | os.PathLike[str]) -> Path:
-    """A local folder for a path or hub id; see ``m2vcli.hub`` for the hub rules."""
-    path = Path(name_or_path).expanduser()
-    if path.exists():
-        if not path.is_dir():
-            raise ModelLoadError(f"{path} is a file, not a model folder")
-        return path
-    name = str(name_or_path)
-    if not looks_like_hub_id(name):
-        raise ModelLoadError(f"model path {name} does not exist")
-    return resolve_hub_folder(name, allow_patterns=[*MODEL_FILES, "0_StaticEmbedding/*", "*.json"])
+    """A local folder for a path or hub id; a hub id fetches the static model's files only (``m2vcli.hub``)."""
+    return resolve_model(name_or_path, Fetch.STATIC)
 
 
 def _module_folder(folder: Path) -> Path:

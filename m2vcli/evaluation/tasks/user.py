@@ -25,6 +25,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from m2vcli.config import read_yaml
 from m2vcli.errors import ConfigError
 from m2vcli.files import read_text
 
@@ -80,15 +81,8 @@ def _check_values(rows: list[dict[str, Any]], names: list[str], path: Path) -> N
 
 def load_task_file(path: str | Path) -> list[Any]:
     """Task objects for every entry of a YAML task file."""
-    import yaml
-
     file = Path(path)
-    text = read_text(file, "task file")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"{file} is not valid YAML{f' (line {mark.line + 1})' if mark else ''}") from exc
+    data, text = read_yaml(file, "task file")
     if not isinstance(data, dict) or not isinstance(data.get("tasks"), list) or not data["tasks"]:
         raise ConfigError(f"{file} must hold a 'tasks' list")
     lines = _lines(text)

@@ -1,0 +1,149 @@
+"""One adapter for a loaded model, whatever encodes it: m2v's ``StaticEmbedder``, model2vec's
+``StaticModel`` (for ``m2v bench --reference``) or a Sentence Transformer. ``m2v evaluate`` and
+``m2v bench`` both load models through it, so they agree on names, parameters and dimensions.
+
+The heavy libraries are imported only by the encoder that needs them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from m2vcli.errors import ConfigError, M2VError, ModelLoadError, first_line
+from m2vcli.hub import Fetch, resolve_model
+from m2vcli.model import StaticEmbedder
+from m2vcli.model.persistence import ModelKind, model_kind
+
+TRANSFORMER_BATCH_SIZE = 64
+
+
+class Encoder(str, Enum):
+    """The code that encodes a model's texts."""
+
+    STATIC = "static"  # m2v's StaticEmbedder
+    REFERENCE = "model2vec"  # model2vec's StaticModel, on the same folder
+    SENTENCE_TRANSFORMER = "sentence-transformer"
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to encode, with the facts both evaluate and bench report."""
+
+    name: str
+    encoder: Encoder
+    model: Any
+    path: Path | None = None
+    batch_size: int = TRANSFORMER_BATCH_SIZE
+
+    @property
+    def kind(self) -> Encoder:  # the name bench reports use
+        return self.encoder
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if self.encoder is Encoder.STATIC:
+            return np.asarray(self.model.encode(list(texts)))
+        if self.encoder is Encoder.REFERENCE:
+            return np.asarray(self.model.encode(list(texts)))
+        return np.asarray(
+            self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False)
+        )
+
+    def count_tokens(self, texts: Sequence[str]) -> int:
+        if self.encoder is Encoder.SENTENCE_TRANSFORMER:
+            tokenize = getattr(self.model, "preprocess", None) or self.model.tokenize
+            return int(tokenize(list(texts))["attention_mask"].sum())
+        return sum(len(ids) for ids in self.model.tokenize(list(texts)))
+
+    @property
+    def parameters(self) -> int:
+        if self.encoder is Encoder.STATIC:
+            return int(self.model.embeddings.size)
+        if self.encoder is Encoder.REFERENCE:
+            return int(self.model.embedding.size)
+        return int(sum(p.numel() for p in self.model.parameters()))
+
+    @property
+    def dims(self) -> int:
+        if self.encoder is Encoder.SENTENCE_TRANSFORMER:
+            getter = getattr(self.model, "get_embedding_dimension", None)
+            getter = getter or self.model.get_sentence_embedding_dimension
+            return int(getter() or 0)
+        return int(self.model.dim)
+
+    @property
+    def release_date(self) -> str | None:
+        """The day (UTC) a local static model's weights were written."""
+        if self.encoder is Encoder.SENTENCE_TRANSFORMER or self.path is None:
+            return None
+        weights = [self.path / "model.safetensors", *sorted(self.path.glob("*/model.safetensors"))]
+        found = [w for w in weights if w.is_file()]
+        if not found:
+            return None
+        written = datetime.datetime.fromtimestamp(found[0].stat().st_mtime, tz=datetime.timezone.utc)
+        return written.date().isoformat()
+
+
+def display_name(name_or_path: str | os.PathLike[str], folder: Path) -> str:
+    """A model's name in reports: its folder's name for a path, the id for a hub id, and the teacher's
+    short name for the packaged teacher."""
+    from m2vcli.distillation.teacher import DEFAULT_TEACHER
+    from m2vcli.packaged_data import teacher_folder
+
+    try:
+        if folder.resolve() == teacher_folder().resolve():
+            return DEFAULT_TEACHER.split("/")[-1]
+    except M2VError:
+        pass  # the packaged teacher is not installed: nothing to compare with
+    return folder.name if Path(name_or_path).exists() else str(name_or_path)
+
+
+def load_model(
+    name_or_path: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    encoder: Encoder | None = None,
+    batch_size: int = TRANSFORMER_BATCH_SIZE,
+) -> LoadedModel:
+    """Load a static model or a Sentence Transformer from a folder or hub id (``encoder``: which code
+    encodes it; by default the folder decides)."""
+    folder = resolve_model(name_or_path, Fetch.ANY)
+    if encoder is None:
+        encoder = Encoder.STATIC if model_kind(folder) is ModelKind.STATIC else Encoder.SENTENCE_TRANSFORMER
+    return load_folder(name or display_name(name_or_path, folder), folder, encoder, batch_size)
+
+
+def load_folder(name: str, folder: Path, encoder: Encoder, batch_size: int = TRANSFORMER_BATCH_SIZE) -> LoadedModel:
+    """Load the model in a local ``folder`` with the given encoder."""
+    if encoder is Encoder.STATIC:
+        model: Any = StaticEmbedder.from_pretrained(folder)
+    elif encoder is Encoder.REFERENCE:
+        try:
+            from model2vec import StaticModel
+        except ImportError as exc:
+            raise ModelLoadError("--reference needs model2vec: pip install model2vec==0.10.0") from exc
+        model = StaticModel.from_pretrained(str(folder))
+    else:
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            model = SentenceTransformer(str(folder), device="cpu")
+        except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
+            raise ModelLoadError(f"cannot load {name} as a Sentence Transformer: {first_line(exc, 160)}") from exc
+    return LoadedModel(name, encoder, model, folder, batch_size)
+
+
+def wrap_model(model: Any, name: str) -> LoadedModel:
+    """A ``StaticEmbedder`` or a ``SentenceTransformer`` already in memory."""
+    if isinstance(model, StaticEmbedder):
+        return LoadedModel(name, Encoder.STATIC, model)
+    if hasattr(model, "encode") and hasattr(model, "parameters"):  # a SentenceTransformer
+        return LoadedModel(name, Encoder.SENTENCE_TRANSFORMER, model)
+    raise ConfigError(f"cannot use a {type(model).__name__}: pass a path, a StaticEmbedder or a SentenceTransformer")
