@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,9 @@ import pytest
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
 from m2vcli import StaticEmbedder
+from m2vcli.console import quiet_libraries
+
+quiet_libraries()  # as the m2v executable does first, before any Hugging Face library is imported
 
 WORDS = [
     "hello", "world", "the", "a", "cat", "dog", "sat", "on", "mat", "it", "is", "dangerous", "to", "go",
@@ -176,3 +181,63 @@ def tiny_teacher_dir(tiny_teachers: dict[str, Path]) -> Path:
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never reach the network: the hub counts as offline (``m2v evaluate`` then skips its probe)."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@dataclass
+class Ran:
+    """What an in-process ``m2v`` run left: its exit code and the bytes it wrote to stdout and stderr."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+class _Stream(io.TextIOWrapper):
+    def isatty(self) -> bool:
+        return False
+
+
+def run_m2v(*args: str, stdin: bytes = b"", cwd: Path | None = None, env: dict[str, str] | None = None) -> Ran:
+    """Run ``m2v ARGS`` in this process through ``m2vcli.cli.main``, as the console script does: bytes in,
+    bytes out, exit code back. Much faster than a child process; a few tests in test_cli.py keep real ones."""
+    import os
+    import sys
+
+    from m2vcli import console
+    from m2vcli.cli import main
+
+    streams = {name: _Stream(io.BytesIO(), encoding="utf-8") for name in ("stdout", "stderr")}
+    fake_stdin = _Stream(io.BytesIO(stdin), encoding="utf-8")
+    saved = {name: getattr(sys, name) for name in ("stdin", "stdout", "stderr")}
+    saved_env = dict(os.environ)
+    here = Path.cwd()
+    try:
+        sys.stdin, sys.stdout, sys.stderr = fake_stdin, streams["stdout"], streams["stderr"]
+        console._console = None  # the shared stderr console binds to the stderr of its first use
+        os.environ.update(env or {})
+        if cwd is not None:
+            os.chdir(cwd)
+        code = main(list(args))
+    finally:
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for name, stream in saved.items():
+            setattr(sys, name, stream)
+        console._console = None
+    out = {}
+    for name, stream in streams.items():
+        stream.flush()
+        out[name] = stream.buffer.getvalue()  # type: ignore[attr-defined]
+    return Ran(code, out["stdout"], out["stderr"])
+
+
+DATA_FIXTURES = {"real_static_dir", "sentences"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use a fixture built from packaged data (the teacher's vocabulary, movie-review sentences)
+    carry the ``data`` marker without saying so each."""
+    for item in items:
+        if DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.data)

@@ -74,6 +74,7 @@ def test_figures_come_from_real_timing(tmp_path: Path) -> None:
     assert broken.error == "cannot load broken" and not broken.sentences_per_s
 
 
+@pytest.mark.subprocess
 def test_real_static_model_report_and_json(tiny_model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = CliRunner().invoke(

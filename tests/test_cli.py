@@ -134,6 +134,7 @@ def test_a_stop_signal_cleans_up_and_exits_128_plus_its_number(
     assert {sig: signal.getsignal(sig) for sig in WATCHED} == own_handlers
 
 
+@pytest.mark.subprocess
 def test_a_closed_pipe_ends_encode_quietly(tiny_model_dir: Path, tmp_path: Path) -> None:
     lines = tmp_path / "lines.txt"
     lines.write_text("the cat sat on the mat\n" * 20_000, encoding="utf-8")
@@ -148,6 +149,7 @@ def test_a_closed_pipe_ends_encode_quietly(tiny_model_dir: Path, tmp_path: Path)
     assert len(out) == 1 and len(json.loads(out[0])) == 8
 
 
+@pytest.mark.subprocess
 def test_a_real_process_reports_a_missing_model_in_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "missing"
     proc = subprocess.run(

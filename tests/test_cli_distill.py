@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from m2vcli import StaticEmbedder
 from m2vcli.cli import app
 from m2vcli.distillation import DistillConfig
+from tests.conftest import run_m2v
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,12 +49,9 @@ def test_a_missing_required_value_is_a_usage_error_in_every_command(args: list[s
 
 
 def test_bad_pca_dims_is_one_line(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "m2vcli", "distill", "-o", str(tmp_path / "m"), "--pca-dims", "abc"],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 1 and "pca_dims must be" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_m2v("distill", "-o", str(tmp_path / "m"), "--pca-dims", "abc")
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and "pca_dims must be" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
@@ -77,14 +75,6 @@ def test_python_quickstart_runs(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "shape: (3, 256)" in proc.stdout
-
-
-def run_m2v(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "m2vcli", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
-    )
 
 
 @pytest.mark.parametrize(
@@ -122,7 +112,8 @@ def test_bad_input_is_one_line_and_writes_nothing(
         str(tmp_path / "out"),
         env={"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "c")},
     )
-    assert proc.returncode == 1, proc.stderr
-    assert message in proc.stderr and "Traceback" not in proc.stderr
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +14,14 @@ from m2vcli import StaticEmbedder
 from m2vcli.cli import app
 from m2vcli.encoding import EncodeConfig, InputErrors
 from m2vcli.encoding.vector_io import OutputFormat
+from tests.conftest import Ran, run_m2v
 
 
-def m2v(*args: str, stdin: bytes = b"", cwd: Path | None = None, env: dict[str, str] | None = None):
-    return subprocess.run(
-        [sys.executable, "-m", "m2vcli", *args],
-        input=stdin,
-        capture_output=True,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
+def m2v(*args: str, stdin: bytes = b"", cwd: Path | None = None, env: dict[str, str] | None = None) -> Ran:
+    return run_m2v(*args, stdin=stdin, cwd=cwd, env=env)
 
 
-def one_line_error(proc: subprocess.CompletedProcess[bytes], code: int = 1) -> str:
+def one_line_error(proc: Ran, code: int = 1) -> str:
     err = proc.stderr.decode()
     assert proc.returncode == code, err
     assert "Traceback" not in err
@@ -135,9 +126,11 @@ def test_usage_errors_exit_2(tiny_model_dir: Path) -> None:
     assert missing.returncode == 2 and "no model given" in missing.stderr.decode()  # like any usage error
 
 
-def test_debug_env_shows_the_traceback(tmp_path: Path) -> None:
-    proc = m2v("encode", "-m", str(tmp_path / "missing"), stdin=b"x\n", env={"M2V_DEBUG": "1"})
-    assert proc.returncode != 0 and "Traceback" in proc.stderr.decode()
+def test_debug_env_raises_instead_of_one_line(tmp_path: Path) -> None:
+    from m2vcli.errors import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match="does not exist"):  # the console script then prints the traceback
+        m2v("encode", "-m", str(tmp_path / "missing"), stdin=b"x\n", env={"M2V_DEBUG": "1"})
 
 
 def test_config_file_and_flag_precedence(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -399,8 +399,7 @@ def test_python_api_runs_tasks_on_a_model_in_memory(
 
 @pytest.mark.parametrize("case", ["missing", "empty", "corrupt"])
 def test_model_that_fails_to_load_is_one_line(tiny_model_dir: Path, tmp_path: Path, case: str) -> None:
-    import subprocess
-    import sys
+    from tests.conftest import run_m2v
 
     model = tmp_path / "model"
     if case == "empty":
@@ -409,12 +408,13 @@ def test_model_that_fails_to_load_is_one_line(tiny_model_dir: Path, tmp_path: Pa
         model = tiny_model_dir
         (model / "model.safetensors").write_bytes(b"not safetensors")
     args = ["evaluate", "-m", str(model), "--tasks", "WordSim353", "-o", str(tmp_path / "r")]
-    proc = subprocess.run([sys.executable, "-m", "m2vcli", *args], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1 and str(model) in proc.stderr, proc.stderr
+    proc = run_m2v(*args)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and len(err.strip().splitlines()) == 1 and str(model) in err, err
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.data
 def test_offline_data_sets_have_their_published_sizes() -> None:
     from m2vcli import packaged_data
 

@@ -170,6 +170,7 @@ def test_private_mteb_names_only_in_the_adapter() -> None:
     assert any(is_private_mteb(name) for name in imported_names(source_files()[MTEB_ADAPTER]))
 
 
+@pytest.mark.subprocess
 def test_importing_the_packages_loads_no_heavy_library() -> None:
     probe = (
         "import json, sys\n"

@@ -112,6 +112,7 @@ def test_encode_reports_progress_to_a_callback() -> None:
     assert heard == [(3, 10), (6, 10), (9, 10), (10, 10)]
 
 
+@pytest.mark.subprocess
 def test_the_model_does_not_import_the_cli_console() -> None:
     code = "import sys, m2vcli.model; print('m2vcli.console' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -13,6 +13,8 @@ import pytest
 HEAVY = {"torch", "transformers", "sentence_transformers", "mteb", "sklearn"}
 ROOT = Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.subprocess  # each test starts a fresh Python
+
 
 def heavy_modules(code: str) -> set[str]:
     probe = f"import sys\n{code}\nprint(' '.join(sorted(set(sys.modules))))"

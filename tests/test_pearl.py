@@ -177,6 +177,7 @@ def test_autofj_table_with_a_bad_header_fails_that_task_only(
     assert outcome.status == "failed" and "left.csv has no 'title' column" in (outcome.message or "")
 
 
+@pytest.mark.data
 def test_autofj_reads_the_installed_package() -> None:
     tables = pearl.autofj_tables()
     assert len(tables) == 50

@@ -70,6 +70,7 @@ def test_fewer_rows_than_tokens(tiny_model_dir: Path) -> None:
         StaticEmbedder.from_pretrained(tiny_model_dir)
 
 
+@pytest.mark.data
 def test_a_transformer_folder_is_not_a_static_model() -> None:
     with pytest.raises(ModelFormatError, match=r"transformer, not a static model.*m2v distill"):
         StaticEmbedder.from_pretrained(teacher_path())

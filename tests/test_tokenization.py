@@ -45,6 +45,7 @@ def test_fast_route_gives_the_tokenizers_own_ids_tiny(max_length: int | None) ->
     assert ids.tokenizer.truncation is None  # truncation is per call, never a setting of the shared tokenizer
 
 
+@pytest.mark.data
 def test_fast_route_gives_the_tokenizers_own_ids_bert_uncased() -> None:
     from tokenizers import Tokenizer
 

@@ -112,11 +112,12 @@ def get_tasks(
         from m2vcli.evaluation.mteb_adapter import mteb_tasks
 
         local = local_tasks()
-        known = all_task_names()
+        known: list[str] = []
         for name in names:
             if name in local:
                 tasks.append(local[name]())
                 continue
+            known = known or all_task_names()  # MTEB's whole registry, built only when a name is not m2v's
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=3)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
