@@ -8,7 +8,7 @@ import typer
 
 from m2vcli.console import TaskProgress, err_console, out_console, stderr_is_terminal
 from m2vcli.errors import debug_enabled
-from m2vcli.evaluation import EvaluateConfig, EvaluationReport, TaskStatus, evaluate
+from m2vcli.evaluation import EvaluateConfig, EvaluationReport, Suite, TaskStatus, evaluate
 
 from ._options import ConfigOption, ModelOption, default, settings
 
@@ -85,9 +85,10 @@ def evaluate_command(
         "pearl_data": pearl_data,
     }
     cfg = settings(EvaluateConfig, config, flags)
-    from m2vcli.hub import settle_offline_mode
+    if cfg.tasks or cfg.suite not in (None, Suite.OFFLINE):  # hub tasks: decide once, before any library reads
+        from m2vcli.hub import settle_offline_mode
 
-    settle_offline_mode()  # once, before any data set library reads the environment
+        settle_offline_mode()
     with TaskProgress(enabled=stderr_is_terminal()) as progress:
         report = evaluate(cfg, on_task=progress.on_task, on_encode=progress.on_encode)
     render(report)

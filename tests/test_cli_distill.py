@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from m2vcli import StaticEmbedder
 from m2vcli.cli import app
-from m2vcli.distillation import DistillConfig
-from tests.conftest import run_m2v
+from m2vcli.distillation import DistillConfig, DistillResult
+from tests.conftest import run_m2v, tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,9 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_flags_and_config_file_reach_the_core(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     seen: dict[str, DistillConfig] = {}
 
-    def fake(config: DistillConfig, **kwargs: object) -> object:
+    def fake(config: DistillConfig, **kwargs: object) -> DistillResult:
         seen["config"] = config
-        raise SystemExit(0)
+        model = tiny_model()
+        return DistillResult(model, "teacher/x", 32, model.vocab_size, 0, 0, {}, 8, "cpu", "float32", {"load": 0.1})
 
     monkeypatch.setattr("m2vcli.commands.distill.distill", fake)
     cfg = tmp_path / "d.yaml"
@@ -31,6 +32,7 @@ def test_flags_and_config_file_reach_the_core(monkeypatch: pytest.MonkeyPatch, t
     config = seen["config"]
     assert (config.pca_dims, config.quantize.value, config.save_path) == (128, "int8", "out")
     assert config.sif_coefficient is None and config.device.value == "cpu"
+    assert "teacher/x" in result.output and "32 -> 8" in result.output  # the summary was drawn
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from m2vcli import StaticEmbedder
-from m2vcli.distillation import DistillConfig, Pooling, Quantize, distill
+from m2vcli.distillation import DistillConfig, Pooling, Precision, Quantize, Weighting, distill
 from m2vcli.distillation.distiller import parse_pca_dims
 from m2vcli.distillation.numerics import sif_weights
 from m2vcli.distillation.teacher import Device
@@ -122,6 +122,10 @@ def test_every_enum_member_is_a_valid_setting() -> None:
         assert DistillConfig(quantize=quantize.value).quantize is quantize
     for device in Device:
         assert DistillConfig(device=device.value).device is device
+    for precision in Precision:
+        assert DistillConfig(dtype=precision.value).dtype is precision
+    for weighting in Weighting:
+        assert DistillConfig(weighting=weighting.value).weighting is weighting
     with pytest.raises(ConfigError, match="quantize must be one of float32, float16, int8"):
         DistillConfig(quantize="int4")
 
