@@ -31,10 +31,11 @@ def err_console() -> Console:
 
 
 def out_console() -> Console:
-    """A rich console on stdout, for a command's result table."""
+    """A rich console on stdout, for a command's result table. Off a terminal (a file, a pipe) it is wide
+    enough for any table, so no cell is cut to fit 80 columns."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 1000)
 
 
 def stderr_is_terminal() -> bool:

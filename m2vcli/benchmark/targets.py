@@ -47,7 +47,6 @@ def resolve_targets(cfg: BenchConfig, progress: OnMessage | None = None) -> list
     from m2vcli.distillation.teacher import DEFAULT_TEACHER, packaged_teacher
 
     say = progress or (lambda message: None)
-    teacher_path = packaged_teacher().path
     if not cfg.models:
         cached = default_model_cache()
         if model_kind(cached) is not ModelKind.STATIC:
@@ -55,6 +54,7 @@ def resolve_targets(cfg: BenchConfig, progress: OnMessage | None = None) -> list
             from m2vcli.distillation import distill
 
             distill(save_path=str(cached), force=True)
+        teacher_path = packaged_teacher().path
         defaults = [Target(f"teacher ({DEFAULT_TEACHER.split('/')[-1]})", teacher_path, classify(teacher_path), True)]
         defaults.append(Target("m2v default", cached, Encoder.STATIC))
         if cfg.reference:
@@ -80,7 +80,7 @@ def resolve_targets(cfg: BenchConfig, progress: OnMessage | None = None) -> list
         for teacher in teachers:
             try:
                 path = (
-                    teacher_path
+                    packaged_teacher().path
                     if teacher == DEFAULT_TEACHER
                     else resolve_model(teacher, Fetch.TRANSFORMER, what="teacher")
                 )

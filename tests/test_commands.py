@@ -1,0 +1,217 @@
+"""Each command translates its flags (and a YAML file) into its config and calls one core function.
+
+The core function is patched with a fake that records the config it received, so these tests check the
+translation alone: flag names and aliases, the flag > file > default precedence, environment fallbacks,
+and the defaults that ``--help`` shows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from m2vcli.benchmark.runner import FULL, QUICK, BenchConfig, BenchReport
+from m2vcli.cli import app
+from m2vcli.distillation import DistillConfig
+from m2vcli.encoding import EncodeConfig
+from m2vcli.evaluation import EvaluateConfig, EvaluationReport, Suite
+from m2vcli.evaluation.leaderboard import LeaderboardConfig, TableFormat, make_leaderboard
+from tests.conftest import run_m2v
+
+
+@pytest.fixture
+def evaluate_calls(monkeypatch: pytest.MonkeyPatch) -> list[EvaluateConfig]:
+    calls: list[EvaluateConfig] = []
+
+    def fake(cfg: EvaluateConfig, **kwargs: Any) -> EvaluationReport:
+        calls.append(cfg)
+        return EvaluationReport(model="x", meta={}, outcomes=[])
+
+    monkeypatch.setattr("m2vcli.commands.evaluate.evaluate", fake)
+    return calls
+
+
+@pytest.fixture
+def bench_calls(monkeypatch: pytest.MonkeyPatch) -> list[BenchConfig]:
+    calls: list[BenchConfig] = []
+
+    def fake(cfg: BenchConfig, **kwargs: Any) -> BenchReport:
+        calls.append(cfg)
+        machine = {"cpu": "test cpu", "cores": 2, "threads": 2}
+        return BenchReport(machine=machine, versions={}, settings={"n": cfg.n}, models=[])
+
+    monkeypatch.setattr("m2vcli.commands.bench.bench", fake)
+    return calls
+
+
+@pytest.fixture
+def leaderboard_calls(monkeypatch: pytest.MonkeyPatch) -> list[LeaderboardConfig]:
+    calls: list[LeaderboardConfig] = []
+
+    def fake(cfg: LeaderboardConfig, **kwargs: Any) -> list[Any]:
+        calls.append(cfg)
+        return []
+
+    monkeypatch.setattr("m2vcli.commands.leaderboard.leaderboard", fake)
+    return calls
+
+
+def test_evaluate_flags_reach_the_config(evaluate_calls: list[EvaluateConfig]) -> None:
+    ran = run_m2v(
+        *("evaluate", "-m", "my_model", "--tasks", "WordSim353, SimLex999", "--suite", "pearl"),
+        *("--task-file", "tasks.yaml", "-o", "out", "--overwrite", "--pearl-data", "pearl_dir"),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert evaluate_calls == [
+        EvaluateConfig(
+            model="my_model",
+            tasks=("WordSim353", "SimLex999"),
+            suite=Suite.PEARL,
+            task_file="tasks.yaml",
+            output_dir="out",
+            overwrite=True,
+            pearl_data="pearl_dir",
+        )
+    ]
+
+
+def test_evaluate_flag_beats_the_config_file_which_beats_the_default(
+    evaluate_calls: list[EvaluateConfig], tmp_path: Path
+) -> None:
+    config = tmp_path / "evaluate.yaml"
+    config.write_text("model: file_model\ntasks: [LeeDocSim]\noutput-dir: file_out\noverwrite: true\n")
+    ran = run_m2v("evaluate", "--config", str(config), "-o", "flag_out")
+    assert ran.returncode == 0, ran.stderr
+    assert evaluate_calls == [
+        EvaluateConfig(model="file_model", tasks=("LeeDocSim",), output_dir="flag_out", overwrite=True)
+    ]
+
+
+def test_evaluate_pearl_data_falls_back_to_the_environment(
+    evaluate_calls: list[EvaluateConfig], tmp_path: Path
+) -> None:
+    env = {"M2V_PEARL_DATA": str(tmp_path / "from_env")}
+    assert run_m2v("evaluate", "-m", "m", env=env).returncode == 0
+    assert run_m2v("evaluate", "-m", "m", "--pearl-data", "from_flag", env=env).returncode == 0
+    assert run_m2v("evaluate", "-m", "m").returncode == 0
+    assert [c.pearl_data for c in evaluate_calls] == [str(tmp_path / "from_env"), "from_flag", None]
+    assert evaluate_calls[0] == EvaluateConfig(model="m", pearl_data=str(tmp_path / "from_env"))
+
+
+def test_bench_flags_and_config_file_reach_the_config(bench_calls: list[BenchConfig], tmp_path: Path) -> None:
+    config = tmp_path / "bench.yaml"
+    config.write_text("models: [file_model]\nrepeats: 2\nbatch-size: 16\ncorpus: file.txt\n")
+    ran = run_m2v(
+        *("bench", "--config", str(config), "-m", "a", "-m", "b", "--batch-size", "32"),
+        *("--json", "out.json", "--reference"),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert bench_calls == [
+        BenchConfig(
+            models=("a", "b"), corpus="file.txt", batch_size=32, repeats=2, json_path="out.json", reference=True
+        )
+    ]
+    (cfg,) = bench_calls
+    assert (cfg.n, cfg.latency_calls, cfg.cold_start, cfg.quick) == (
+        FULL["n"],
+        FULL["latency_calls"],
+        FULL["cold_start"],
+        False,
+    )
+
+
+def test_bench_quick_fills_only_the_fields_not_given(bench_calls: list[BenchConfig]) -> None:
+    assert run_m2v("bench", "-m", "a", "--quick", "--texts", "500").returncode == 0
+    (cfg,) = bench_calls
+    assert cfg == BenchConfig(models=("a",), n=500, quick=True)
+    assert cfg.n == 500 and QUICK["n"] != 500
+    assert (cfg.repeats, cfg.latency_calls, cfg.cold_start) == (1, QUICK["latency_calls"], False)
+
+
+@pytest.mark.parametrize("flag", ["-n", "--n", "--texts"])
+def test_bench_text_count_aliases(bench_calls: list[BenchConfig], flag: str) -> None:
+    assert run_m2v("bench", "-m", "a", flag, "7").returncode == 0
+    (cfg,) = bench_calls
+    assert cfg == BenchConfig(models=("a",), n=7)
+    assert cfg.repeats == FULL["repeats"]
+
+
+def test_leaderboard_format_flag(leaderboard_calls: list[LeaderboardConfig]) -> None:
+    ran = run_m2v("leaderboard", "r1", "r2", "--format", "csv")
+    assert ran.returncode == 0, ran.stderr
+    assert leaderboard_calls == [LeaderboardConfig(results=("r1", "r2"), format=TableFormat.CSV)]
+    assert ran.stdout.decode() == make_leaderboard([], "csv")
+    assert ran.stdout.decode().startswith("Model,Avg (All),Avg (MTEB),")
+
+
+def test_leaderboard_config_file_gives_results_and_flags_beat_it(
+    leaderboard_calls: list[LeaderboardConfig], tmp_path: Path
+) -> None:
+    config = tmp_path / "leaderboard.yaml"
+    config.write_text("results: [dir_a, dir_b]\nformat: markdown\n")
+    first = run_m2v("leaderboard", "--config", str(config))
+    second = run_m2v("leaderboard", "dir_c", "-f", "json", "--config", str(config))
+    assert first.returncode == second.returncode == 0, (first.stderr, second.stderr)
+    assert leaderboard_calls == [
+        LeaderboardConfig(results=("dir_a", "dir_b"), format=TableFormat.MARKDOWN),
+        LeaderboardConfig(results=("dir_c",), format=TableFormat.JSON),
+    ]
+    assert first.stdout.decode() == make_leaderboard([], "markdown")
+    assert second.stdout.decode().strip() == "[]"
+
+
+def command_names() -> list[str]:
+    return [str(c.name) for c in app.registered_commands]
+
+
+def flat_help(*args: str) -> str:
+    """``m2v ARGS --help`` as one line: rich's box characters dropped, whitespace collapsed."""
+    ran = run_m2v(*args, "--help")
+    assert ran.returncode == 0, ran.stderr
+    text = re.sub(r"[\u2500-\u257f]", " ", ran.stdout.decode())
+    return " ".join(text.split())
+
+
+def test_every_command_is_registered_and_its_help_shows_examples() -> None:
+    assert sorted(command_names()) == ["bench", "distill", "encode", "evaluate", "leaderboard"]
+    for name in command_names():
+        text = flat_help(name)
+        assert f"Usage: m2v {name}" in text
+        assert "Examples: " in text and f"m2v {name}" in text.split("Examples: ", 1)[1], name
+
+
+def field_default(cls: type[Any], name: str) -> str:
+    value = {f.name: f.default for f in dataclasses.fields(cls)}[name]
+    return str(value.value if isinstance(value, Enum) else value)
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "cls", "field"),
+    [
+        ("distill", "--pca-dims", DistillConfig, "pca_dims"),
+        ("distill", "--batch-size", DistillConfig, "batch_size"),
+        ("distill", "--pooling", DistillConfig, "pooling"),
+        ("distill", "--quantize", DistillConfig, "quantize"),
+        ("distill", "--weighting", DistillConfig, "weighting"),
+        ("encode", "--batch-size", EncodeConfig, "batch_size"),
+        ("evaluate", "--output-dir", EvaluateConfig, "output_dir"),
+        ("bench", "--batch-size", BenchConfig, "batch_size"),
+        ("leaderboard", "--format", LeaderboardConfig, "format"),
+    ],
+)
+def test_help_defaults_are_the_config_defaults(command: str, option: str, cls: type[Any], field: str) -> None:
+    options = flat_help(command).split(" Options ", 1)[1]
+    found = re.search(re.escape(option) + r" .{0,400}?\(default: ([^)]*)\)", options)
+    assert found, f"{command} {option}: no default shown"
+    assert found.group(1) == field_default(cls, field)
+
+
+def test_bench_help_shows_the_full_and_quick_counts() -> None:
+    options = flat_help("bench").split(" Options ", 1)[1]
+    assert f"Texts to encode (default: {FULL['n']}; {QUICK['n']} with --quick)" in options
+    assert f"(default: {FULL['repeats']}; {QUICK['repeats']} with --quick)" in options
