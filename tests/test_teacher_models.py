@@ -18,15 +18,9 @@ from m2vcli.benchmark.runner import BenchConfig, run_bench
 from m2vcli.benchmark.targets import Target, resolve_targets
 from m2vcli.errors import InputError
 from tests.conftest import run_m2v
+from tests.test_evaluate import PAIRS as EVALUATE_PAIRS
 
-PAIRS = [
-    ("cat", "dog", 8.0),
-    ("cat", "mat", 2.0),
-    ("good", "great", 9.0),
-    ("movie", "film", 9.5),
-    ("sat", "alone", 1.0),
-    ("hello", "world", 4.0),
-]
+PAIRS = [*EVALUATE_PAIRS, ("hello", "world", 4.0)]
 TEXTS = [
     "the cat sat on the mat",
     "it is dangerous to go alone!",
