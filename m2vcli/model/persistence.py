@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -29,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from m2vcli.errors import ModelFormatError, ModelLoadError, OutputError, first_line
-from m2vcli.files import umask_mode
+from m2vcli.files import atomic_folder, umask_mode
 from m2vcli.hub import Fetch, resolve_model
 
 MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json", "modules.json", "README.md"]
@@ -194,35 +192,13 @@ def check_model_target(target: Path, *, force: bool) -> None:
 
 
 def write_folder_atomically(target: Path, fill: Callable[[Path], None], *, force: bool = False) -> None:
-    """Build a folder with ``fill(tmp)`` in a sibling temporary folder, then move it into place.
+    """Write a model folder with ``fill(tmp)`` and put it in place atomically (``files.atomic_folder``).
 
-    An existing folder is replaced only when it is empty, a static model, or ``force`` is set. If ``fill``
-    fails or is interrupted, the temporary folder is removed and ``target`` is left as it was.
+    An existing folder is replaced only when it is empty, a static model, or ``force`` is set.
     """
     target = Path(target)
     check_model_target(target, force=force)
-    parent = target.parent if str(target.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
-    except OSError as exc:
-        raise OutputError(f"cannot write to {parent}: {exc.strerror or exc}") from exc
-    backup: Path | None = None
-    try:
-        fill(tmp)
-        tmp.chmod(umask_mode(0o777))  # mkdtemp made it private
-        if target.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
-            backup.rmdir()
-            target.rename(backup)
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if backup is not None and backup.exists() and not target.exists():
-            backup.rename(target)
-        raise
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
+    atomic_folder(target, fill)
 
 
 def write_model_files(
