@@ -57,3 +57,36 @@ def test_fast_route_gives_the_tokenizers_own_ids_bert_uncased() -> None:
     flat, lengths = ids.encode(texts[:10], 512)
     assert lengths.tolist() == [len(x) for x in exact_ids(spec, texts[:10], 512)]
     assert flat.size == lengths.sum()
+
+
+def test_long_texts_are_cut_in_characters_without_changing_their_first_tokens() -> None:
+    import random
+
+    tok = tiny_tokenizer()
+    ids = TokenIds(tok, json.loads(tok.to_str()))
+    rng = random.Random(0)
+    words = ["the", "cat", "sat", "unbelievable", "zzzzzz", "☃", "hello,world", "", "   ", "\t"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 3000))) for _ in range(40)]
+    texts += [
+        " " * 2_000 + "the cat",  # the words come after a run of spaces longer than the first piece
+        "x" * 50_000,  # one unknown word, no space to end a piece at
+        "cat " * 10 + "a" * 30_000 + " sat",
+        "",
+    ]
+    for max_length in (1, 5, 64):
+        whole = [full[:max_length] for full in ids.id_lists(texts, None)]
+        assert ids.id_lists(texts, max_length) == whole
+    # the bound: nothing past 256 times the first piece is read, so words after that many spaces are not seen
+    far = " " * (256 * ids.chars_per_token + 1) + "the cat"
+    assert ids.id_lists([far], 1) == [[]] and ids.id_lists([far], None) != [[]]
+
+
+def test_a_huge_line_is_tokenized_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    tok = tiny_tokenizer()
+    ids = TokenIds(tok, json.loads(tok.to_str()))
+    seen: list[int] = []
+    real = ids._untruncated
+    monkeypatch.setattr(ids, "_untruncated", lambda texts: seen.extend(map(len, texts)) or real(texts))
+    line = "the cat sat on the mat " * 500_000  # 11.5 million characters
+    assert ids.id_lists([line], 8) == [ids.id_lists(["the cat sat on the mat the cat"], 8)[0]]
+    assert max(seen) <= 8 * ids.chars_per_token

@@ -40,6 +40,10 @@ def unk_token_id(tokenizer: Tokenizer, spec: dict[str, Any]) -> int | None:
     return tokenizer.token_to_id(token) if token else None
 
 
+MAX_TOKEN_CHARS = 100  # WordPiece's default longest word; a longer token would only widen the first cut
+CUT_RETRIES = (16, 16)  # each retry's piece is this many times longer than the last one
+
+
 class TokenIds:
     """Fast batch tokenization to flat id arrays. Safe to share between threads: no call changes the
     tokenizers' settings.
@@ -59,6 +63,8 @@ class TokenIds:
         tokenizer.no_padding()
         tokenizer.no_truncation()
         self.tokenizer = tokenizer
+        longest = max((len(token) for token in tokenizer.get_vocab(with_added_tokens=True)), default=1)
+        self.chars_per_token = min(longest, MAX_TOKEN_CHARS) + 1  # the longest token and a space
         self._fast: Tokenizer | None = None
         self._lowercase = False
         self._unsafe: re.Pattern[str] | None = None
@@ -82,13 +88,43 @@ class TokenIds:
         """Each text's ids without special tokens, cut to its first ``max_length`` (None: no limit).
 
         The tokenizers never truncate: truncation is a setting stored on a tokenizer, and one tokenizer
-        serves every thread, so each call cuts its own ids instead.
+        serves every thread, so each call cuts its own ids instead. A long text is first cut in characters
+        (see ``_pieces``), so a 200 MB line costs what its first few thousand words cost.
         """
-        lists = self._untruncated(texts if isinstance(texts, list) else list(texts))
-        if max_length is not None:
-            for ids in lists:
-                del ids[max_length:]
+        texts = texts if isinstance(texts, list) else list(texts)
+        if max_length is None:
+            return self._untruncated(texts)
+        cut = max_length * self.chars_per_token
+        lists = self._untruncated(self._pieces(texts, cut))
+        for scale in CUT_RETRIES:  # a piece with too few tokens (runs of spaces, unknown words): a longer one
+            short = [i for i, ids in enumerate(lists) if len(ids) < max_length and len(texts[i]) > cut]
+            if not short:
+                break
+            cut *= scale
+            longer = self._untruncated(self._pieces([texts[i] for i in short], cut))
+            for i, ids in zip(short, longer, strict=True):
+                lists[i] = ids
+        for ids in lists:
+            del ids[max_length:]
         return lists
+
+    @staticmethod
+    def _pieces(texts: list[str], cut: int) -> list[str]:
+        """Each text's first ``cut`` characters, ended at the last whitespace so that no word is split:
+        the words kept tokenize exactly as they do in the whole text.
+
+        >>> TokenIds._pieces(["one two three", "short"], 9)
+        ['one two', 'short']
+        """
+        out = []
+        for text in texts:
+            if len(text) <= cut:
+                out.append(text)
+                continue
+            piece = text[:cut]
+            end = max(piece.rfind(c) for c in " \t\n\r\u3000")
+            out.append(piece[:end] if end > 0 else piece)
+        return out
 
     def _untruncated(self, texts: list[str]) -> list[list[int]]:
         if self._fast is None or self._unsafe is None:
