@@ -90,7 +90,9 @@ def encode(
     cfg = settings(EncodeConfig, config, flags)
     show = stderr_is_terminal()
     with progress_bar("Encoding", unit="lines", enabled=show) as on_progress:
-        result = encode_lines(cfg, stdout_is_terminal=sys.stdout.isatty(), on_progress=on_progress)
+        result = encode_lines(
+            cfg, stdout_is_terminal=sys.stdout is not None and sys.stdout.isatty(), on_progress=on_progress
+        )
     if result.output != "-" or show:
         err_console().print(
             f"Encoded {result.rows:,} lines to {result.rows:,} x {result.dim} vectors ({result.format.value}) "

@@ -35,11 +35,11 @@ def out_console() -> Console:
     enough for any table, so no cell is cut to fit 80 columns."""
     from rich.console import Console
 
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 1000)
+    return Console(highlight=False, width=None if sys.stdout is not None and sys.stdout.isatty() else 1000)
 
 
 def stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()
+    return sys.stderr is not None and sys.stderr.isatty()
 
 
 LIBRARY_VERBOSITY = {

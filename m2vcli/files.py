@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import os
 import shutil
+import stat
+import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from m2vcli.errors import InputError, OutputError
 
@@ -62,17 +66,81 @@ def folder_bytes(path: Path | None) -> int | None:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def check_output_file(path: str | Path, what: str = "output") -> Path:
-    """Fail early, before any work, when ``path`` cannot be written as a file."""
+def check_output_file(
+    path: str | Path, what: str = "output", *, inputs: Iterable[str | os.PathLike[str] | int | None] = ()
+) -> Path:
+    """Fail early, before any work, when ``path`` cannot be written as a file.
+
+    A FIFO or a character device (``/dev/null``) is fine: ``atomic_file`` writes to it directly. A
+    directory, a socket or a block device is refused, and so is a regular file that is one of ``inputs``
+    (paths, or file descriptors such as standard input's), through a link or not. A symlink is followed.
+    """
     target = Path(path)
-    if target.is_dir():
-        raise OutputError(f"{what} {target} is a directory; give a file name")
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {target}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+    found = _existing(target, what)
+    if found is not None and _is_stream(found):
+        if not os.access(target, os.W_OK):
+            raise OutputError(f"cannot write {what} {target}: permission denied")
+        return target
+    real = Path(os.path.realpath(target))
+    if not real.parent.is_dir():
+        folder = real.parent if target.is_symlink() else (target.parent if str(target.parent) else Path("."))
+        raise OutputError(f"cannot write {target}: folder {folder} does not exist")
+    if not os.access(real.parent, os.W_OK) or (found is not None and not os.access(real, os.W_OK)):
         raise OutputError(f"cannot write {target}: permission denied")
+    if found is not None:
+        for source in inputs:
+            if _same_file(found, source):
+                name = "standard input" if isinstance(source, int) else f"input {source}"
+                raise OutputError(f"{what} {target} is the same file as {name}; choose another output")
     return target
+
+
+def _existing(path: Path, what: str) -> os.stat_result | None:
+    """What ``path`` names, links followed; None when nothing is there. Kinds never written are refused."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:  # an embedded NUL byte
+        raise OutputError(f"cannot write {what} {path!r}: the name contains a NUL byte") from exc
+    except OSError as exc:
+        raise OutputError(f"cannot write {what} {path}: {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(found.st_mode):
+        raise OutputError(f"{what} {path} is a directory; give a file name")
+    if stat.S_ISSOCK(found.st_mode) or stat.S_ISBLK(found.st_mode):
+        kind = "a socket" if stat.S_ISSOCK(found.st_mode) else "a block device"
+        raise OutputError(f"{what} {path} is {kind}, not a file; give a file name")
+    return found
+
+
+def _is_stream(found: os.stat_result) -> bool:
+    """A FIFO or a character device: written to directly, never replaced."""
+    return stat.S_ISFIFO(found.st_mode) or stat.S_ISCHR(found.st_mode)
+
+
+def _same_file(found: os.stat_result, source: str | os.PathLike[str] | int | None) -> bool:
+    if source is None or source == "-" or not stat.S_ISREG(found.st_mode):
+        return False
+    try:
+        other = os.stat(source)
+    except (OSError, ValueError):
+        return False
+    return (other.st_dev, other.st_ino) == (found.st_dev, found.st_ino)
+
+
+def _temp_prefix(name: str) -> str:
+    """The prefix of a temporary sibling of ``name``: short, so that a legal 255-byte name still leaves room.
+
+    >>> _temp_prefix("vectors.npy"), len(_temp_prefix("x" * 250))
+    ('.vectors.npy.', 42)
+    """
+    return f".{name[:40]}."
+
+
+def _write_error(path: Path, exc: OSError) -> OutputError:
+    if isinstance(exc, FileNotFoundError) and not os.path.isdir(os.path.dirname(os.path.realpath(path))):
+        return OutputError(f"cannot write {path}: folder {path.parent} does not exist")
+    return OutputError(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def umask_mode(mode: int) -> int:
@@ -89,45 +157,135 @@ def umask_mode(mode: int) -> int:
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
+def atomic_file(path: str | Path) -> Iterator[BinaryIO]:
     """A binary file that appears at ``path`` only if the block finishes without error, with the mode the
-    umask gives."""
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=folder)
+    umask gives. It is built in a temporary sibling and renamed into place; a symlink is followed (the file it
+    names is replaced, the link stays). A FIFO or a character device is written to directly. An ``OSError``
+    (a full disk, a folder that cannot be written) becomes a one-line ``OutputError``.
+    """
+    path = Path(path)
+    found = _existing(path, "output")
+    if found is not None and _is_stream(found):
+        try:
+            with os.fdopen(os.open(path, os.O_WRONLY), "wb") as stream:
+                yield stream
+        except OSError as exc:
+            raise _write_error(path, exc) from exc
+        return
+    real = Path(os.path.realpath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(real.name), suffix=".partial", dir=real.parent)
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
         os.chmod(tmp, umask_mode(0o666))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        os.replace(tmp, real)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from exc
         raise
 
 
-def atomic_folder(target: Path, fill: Callable[[Path], None]) -> None:
-    """Build a folder with ``fill(tmp)`` in a sibling temporary folder, then move it into place at ``target``
-    (replacing what is there). If ``fill`` fails or is interrupted, the temporary folder is removed and
-    ``target`` is left as it was."""
-    parent = target.parent if str(target.parent) else Path(".")
+def atomic_folder(target: Path, fill: Callable[[Path], None], *, keep_existing: bool = False) -> None:
+    """Build a folder with ``fill(tmp)`` in a sibling temporary folder, then put it in place at ``target``.
+
+    An existing folder is swapped with the new one in one step where the system can (Linux's
+    ``renameat2(RENAME_EXCHANGE)``), else moved aside and back should the second rename fail: at every
+    instant the real name holds the old folder or the new one. With ``keep_existing``, entries of the old
+    folder that ``fill`` did not write are linked (or copied) into the new one first, so the old folder is
+    intact until the swap. A symlink is followed: the folder it names is replaced, the link stays. If
+    ``fill`` fails or is interrupted, nothing hidden is left and ``target`` is as it was; an ``OSError``
+    becomes a one-line ``OutputError``.
+    """
+    target = Path(target)
+    real = Path(os.path.realpath(target))
+    if os.path.lexists(real) and not real.is_dir():
+        raise OutputError(f"{target} exists and is not a folder")
+    parent = real.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
+        tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(real.name), suffix=".partial", dir=parent))
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise OutputError(f"cannot write {target}: {parent} is not a folder") from exc
     except OSError as exc:
-        raise OutputError(f"cannot write to {parent}: {exc.strerror or exc}") from exc
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
     backup: Path | None = None
     try:
         fill(tmp)
+        if keep_existing and real.is_dir():
+            _link_missing(real, tmp)
         tmp.chmod(umask_mode(0o777))  # mkdtemp made it private
-        if target.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
+        if not real.exists():
+            tmp.rename(real)
+        elif not exchange_paths(tmp, real):  # on success tmp holds the old folder, removed below
+            backup = Path(tempfile.mkdtemp(prefix=_temp_prefix(real.name), suffix=".old", dir=parent))
             backup.rmdir()
-            target.rename(backup)
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if backup is not None and backup.exists() and not target.exists():
-            backup.rename(target)
-        raise
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
+            real.rename(backup)
+            tmp.rename(real)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    finally:
+        if backup is not None and backup.exists() and not os.path.lexists(real):
+            backup.rename(real)
+        for leftover in (tmp, backup):
+            if leftover is not None and leftover.exists():
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _link_missing(old: Path, new: Path) -> None:
+    """Entries of ``old`` that ``new`` lacks, hard-linked into ``new`` (copied where a link fails)."""
+    have = {entry.name for entry in new.iterdir()}
+    for entry in old.iterdir():
+        if entry.name in have:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, new / entry.name, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(entry, new / entry.name)
+
+
+def _link_or_copy(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+    try:
+        os.link(source, dest, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(source, dest, follow_symlinks=False)
+
+
+RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+@functools.cache
+def _renameat2() -> Any:
+    """libc's ``renameat2`` (glibc >= 2.28), or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        func = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    func.restype = ctypes.c_int
+    return func
+
+
+def exchange_paths(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one atomic step. False, having done nothing, where the system or the file
+    system cannot; any other failure is an ``OSError``."""
+    func = _renameat2()
+    if func is None:
+        return False
+    import ctypes
+
+    if func(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))

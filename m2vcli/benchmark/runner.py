@@ -223,7 +223,7 @@ def run_bench(
     say = progress or (lambda message: None)
     load = loader or (lambda t, batch: load_folder(t.name, t.path, t.kind, batch))
     if cfg.json_path:
-        check_output_file(cfg.json_path, "--json")
+        check_output_file(cfg.json_path, "--json", inputs=[cfg.corpus])
     reports: list[ModelReport] = []
     with tempfile.TemporaryDirectory() as tmp:
         corpus_file = Path(tmp) / "corpus.txt"

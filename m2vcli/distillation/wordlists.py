@@ -6,9 +6,11 @@ and the ``wordfreq`` package's frequency lists, named ``wordfreq:LANG:N`` (e.g. 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from m2vcli.config import clip
 from m2vcli.errors import ConfigError, InputError
 from m2vcli.files import read_text
 
@@ -57,7 +59,8 @@ def wordfreq_list(spec: str) -> WordList:
 def read_word_file(path: Path) -> WordList:
     """One word or phrase per line, most frequent first; ``word<TAB>count`` lines give frequencies.
 
-    Blank lines and repeated words are skipped and counted; a leading BOM is ignored.
+    Blank lines and repeated words are skipped and counted; a leading BOM is ignored. A count must be a
+    finite number of at least 0 ("nan", "inf", "-1" and "1e400" are errors naming the line).
     """
     text = read_text(path, "vocabulary file")
     words: list[str] = []
@@ -74,12 +77,14 @@ def read_word_file(path: Path) -> WordList:
             skipped["duplicate"] += 1
             continue
         if count.strip():
+            where = f"vocabulary file {path} line {number}: count {clip(count.strip())}"
             try:
-                counts.append(float(count))
+                value = float(count)
             except ValueError as exc:
-                raise InputError(
-                    f"vocabulary file {path} line {number}: count {count.strip()!r} is not a number"
-                ) from exc
+                raise InputError(f"{where} is not a number") from exc
+            if not (math.isfinite(value) and value >= 0):
+                raise InputError(f"{where} must be a finite number of at least 0")
+            counts.append(value)
         seen.add(word)
         words.append(word)
     if not words:
@@ -89,7 +94,9 @@ def read_word_file(path: Path) -> WordList:
     frequencies = None
     if counts:
         total = sum(counts)
-        if total <= 0 or min(counts) < 0:
+        if not math.isfinite(total):
+            raise InputError(f"vocabulary file {path}: the counts add up to more than a float can hold")
+        if total <= 0:
             raise InputError(f"vocabulary file {path}: counts must be positive")
         frequencies = [c / total for c in counts]
     return WordList(source=str(path), words=words, frequencies=frequencies, skipped=skipped)

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from m2vcli.callbacks import OnProgress
 from m2vcli.config import coerce_enum
 from m2vcli.encoding.vector_io import OutputFormat, make_writer
-from m2vcli.errors import ConfigError, MissingValueError, OutputError
+from m2vcli.errors import ConfigError, InputError, MissingValueError, OutputError
 from m2vcli.files import atomic_file, check_output_file, decode_utf8, read_bytes
 from m2vcli.model import DEFAULT_BATCH_SIZE, StaticEmbedder
 
@@ -93,10 +93,30 @@ def choose_format(fmt: OutputFormat | None, output: str | None) -> OutputFormat:
     return OutputFormat.npy
 
 
-def read_input(source: str | None, stdin: BinaryIO) -> bytes:
-    if source is None or source == "-":
-        return stdin.read()
-    return read_bytes(Path(source), "input file")
+def read_input(source: str | None, stdin: BinaryIO | None) -> bytes:
+    """The bytes of the input file, or of ``stdin`` (standard input when None) for no file or ``-``."""
+    if source is not None and source != "-":
+        return read_bytes(Path(source), "input file")
+    stream = stdin if stdin is not None else _std_buffer(sys.stdin)
+    if stream is None:
+        raise InputError("cannot read standard input: it is closed; give an input file")
+    try:
+        return stream.read()
+    except OSError as exc:
+        raise InputError(f"cannot read standard input: {exc.strerror or exc}") from exc
+
+
+def _std_buffer(stream: Any) -> BinaryIO | None:
+    """The binary buffer under ``sys.stdin`` or ``sys.stdout``; None when the stream is closed (Python sets it
+    to None when the descriptor was closed at start, as ``m2v encode <&-`` does)."""
+    return None if stream is None else getattr(stream, "buffer", stream)
+
+
+def _fileno(stream: Any) -> int | None:
+    try:
+        return int(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def encode_lines(
@@ -116,19 +136,28 @@ def encode_lines(
             f"refusing to write binary {fmt.value} to a terminal; redirect it (> vectors.{fmt.value}), "
             "pass -o FILE, or use --format jsonl"
         )
-    target = None if to_stdout else check_output_file(str(config.output), "output path")
+    reading_stdin = config.input is None or config.input == "-"
+    stdin_fd = _fileno(stdin if stdin is not None else sys.stdin) if reading_stdin else None
+    # before any work: an output that is the input (named, linked or redirected) would replace it
+    inputs = [stdin_fd if reading_stdin else config.input]
+    target = None if to_stdout else check_output_file(str(config.output), "output path", inputs=inputs)
+    stream: BinaryIO | None = None
+    if to_stdout:
+        stream = stdout if stdout is not None else _std_buffer(sys.stdout)
+        if stream is None:
+            raise OutputError("cannot write standard output: it is closed; pass -o FILE")
     if not config.model:  # EncodeConfig checks it too; this also tells mypy
         raise ConfigError(_NO_MODEL)
     model = load_model(config.model)
-    lines = split_lines(read_input(config.input, stdin or sys.stdin.buffer), config.errors)
+    lines = split_lines(read_input(config.input, stdin), config.errors)
     max_length = None if config.max_length == 0 else (config.max_length or model.max_length)
     batches = model.encode_batches(
         lines, batch_size=config.batch_size, normalize=config.normalize, max_length=max_length
     )
     progress = on_progress or (lambda done, total: None)
 
-    def write_all(stream: BinaryIO) -> None:
-        writer = make_writer(fmt, stream, len(lines), model.dim)
+    def write_all(out: BinaryIO) -> None:
+        writer = make_writer(fmt, out, len(lines), model.dim)
         writer.header()
         progress(0, len(lines))
         for vectors in batches:
@@ -137,7 +166,12 @@ def encode_lines(
         writer.finish()
 
     if target is None:
-        write_all(stdout or sys.stdout.buffer)
+        assert stream is not None
+        try:
+            write_all(stream)
+            stream.flush()
+        except OSError as exc:
+            raise OutputError(f"cannot write standard output: {exc.strerror or exc}") from exc
     else:
         with atomic_file(target) as handle:
             write_all(handle)

@@ -13,6 +13,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from m2vcli.errors import OutputError
+
 
 class OutputFormat(str, Enum):
     npy = "npy"
@@ -68,13 +70,19 @@ class SafetensorsWriter(VectorWriter):
 
 
 class JsonlWriter(VectorWriter):
-    """One JSON array per line holding the exact float32 values."""
+    """One JSON array per line holding the exact float32 values. JSON has no NaN or infinity, so a vector
+    holding one is an ``OutputError`` naming it (counted from 1), never an invalid line."""
 
     def header(self) -> None:
         pass
 
     def write(self, vectors: np.ndarray) -> None:
-        lines = [json.dumps(row) for row in np.asarray(vectors, dtype=np.float32).astype(np.float64).tolist()]
+        values = np.asarray(vectors, dtype=np.float32)
+        finite = np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+        if not finite.all():
+            row = self.written + int(np.argmin(finite)) + 1
+            raise OutputError(f"vector {row} holds NaN or infinity, which JSON lines cannot hold")
+        lines = [json.dumps(row, allow_nan=False) for row in values.astype(np.float64).tolist()]
         if lines:
             self.stream.write(("\n".join(lines) + "\n").encode())
         self.written += len(vectors)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -16,13 +17,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from m2vcli.config import coerce_enum
-from m2vcli.errors import InputError, MissingValueError
+from m2vcli.config import clip, coerce_enum, read_limited
+from m2vcli.errors import InputError, M2VError, MissingValueError, first_line
 from m2vcli.evaluation.registry import Category
 
 CATEGORIES = [c.value for c in Category]
 MTEB_CATEGORIES = [c.value for c in Category if c.is_mteb]
 Warn = Callable[[str], None]
+MAX_RESULT_BYTES = 64 * 1024**2  # one result or bench JSON file
 
 
 class TableFormat(str, Enum):
@@ -64,6 +66,30 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _finite(value: Any, scale: float = 1.0) -> float | None:
+    """``value * scale`` when ``value`` is a number (not a bool, not a string) and the product is finite."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value) * scale
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _bench_row(row: Any, path: Path, warn: Warn) -> dict[str, Any] | None:
+    """A bench JSON row with a finite positive median speed, else None (a failed model's row silently)."""
+    if not isinstance(row, dict) or not row.get("sentences_per_s"):
+        return None
+    speed = row["sentences_per_s"]
+    median = _finite(speed.get("median")) if isinstance(speed, dict) else None
+    name, folder = row.get("name"), row.get("path")
+    if median is None or median <= 0 or not isinstance(name, str) or not isinstance(folder, (str, type(None))):
+        warn(f"skipped a model in {path}: its name, path or sentences_per_s.median is not valid ({clip(name)})")
+        return None
+    return {**row, "sentences_per_s": {**speed, "median": median}}
+
+
 def parse_mteb_results(
     results: Sequence[Path] | Any, warn: Warn | None = None
 ) -> tuple[dict[str, dict[str, list[float]]], dict[str, Any]]:
@@ -77,27 +103,39 @@ def parse_mteb_results(
     speeds: dict[str, Any] = {}
     for path in paths:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
+            data = json.loads(read_limited(path, "result file", MAX_RESULT_BYTES).decode("utf-8"))
+        except M2VError as exc:
+            warn(f"skipped {path}: {first_line(exc, 160)}")
+            continue
+        except (UnicodeDecodeError, ValueError, RecursionError):
             warn(f"skipped {path}: not a readable JSON file")
             continue
         if isinstance(data, dict) and isinstance(data.get("models"), list) and "machine" in data:
             for row in data["models"]:
-                if isinstance(row, dict) and row.get("sentences_per_s"):
-                    speeds[Path(str(row.get("path") or row.get("name"))).name] = row
-                    speeds[str(row.get("name"))] = row
+                bench_row = _bench_row(row, path, warn)
+                if bench_row is not None:
+                    speeds[Path(bench_row.get("path") or bench_row["name"]).name] = bench_row
+                    speeds[bench_row["name"]] = bench_row
             continue
         block = data.get("m2v") if isinstance(data, dict) else None
         if not isinstance(block, dict):
             warn(f"skipped {path}: not an m2v evaluate result (no m2v block)")
             continue
-        try:
-            model, category, score = str(block["model"]), str(block["category"]), float(block["main_score"])
-        except (TypeError, KeyError, ValueError):
+        model, category, main_score = block.get("model"), block.get("category"), block.get("main_score")
+        if model is None or category is None or main_score is None:
             warn(f"skipped {path}: partial result (model, category or main_score missing)")
             continue
-        scores.setdefault(model, {}).setdefault(category, []).append(100 * score)
-        speeds.setdefault(f"params:{model}", block.get("parameters"))
+        if not isinstance(model, str) or not isinstance(category, str) or not model or not category:
+            warn(f"skipped {path}: model and category must be non-empty strings, got {clip(model)}, {clip(category)}")
+            continue
+        score = _finite(main_score, 100.0)
+        if score is None:
+            warn(f"skipped {path}: main_score must be a finite number, got {clip(main_score)}")
+            continue
+        scores.setdefault(model, {}).setdefault(category, []).append(score)
+        parameters = block.get("parameters")
+        valid = isinstance(parameters, int) and not isinstance(parameters, bool) and parameters >= 0
+        speeds.setdefault(f"params:{model}", parameters if valid else None)
     return scores, speeds
 
 
@@ -189,16 +227,46 @@ def make_leaderboard(rows: Sequence[Row], fmt: TableFormat | str = TableFormat.M
     fmt = TableFormat(fmt)
     names = columns(rows)
     if fmt is TableFormat.JSON:
-        return json.dumps([asdict(r) for r in rows], indent=2)
+        return json.dumps([_json_safe(asdict(r)) for r in rows], indent=2, allow_nan=False)
     if fmt is TableFormat.CSV:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(names)
-        writer.writerows(cells(r, names) for r in rows)
+        writer.writerow([_csv_text(name) for name in names])
+        text_columns = [name in ("Model", "Covers") for name in names]
+        for r in rows:
+            writer.writerow(
+                [_csv_text(c) if text else c for c, text in zip(cells(r, names), text_columns, strict=True)]
+            )
         return buffer.getvalue()
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join(cells(r, names)) + " |" for r in rows]
+    lines = ["| " + " | ".join(_markdown_cell(n) for n in names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(_markdown_cell(c) for c in cells(r, names)) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by None (null), so the JSON stays valid."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _csv_text(cell: str) -> str:
+    """A text cell a spreadsheet will not run as a formula: one starting with =, +, -, @, tab or carriage
+    return gets a leading single quote (numbers are ours, formatted, and stay as they are).
+
+    >>> _csv_text("=HYPERLINK(1)"), _csv_text("model-a")
+    ("'=HYPERLINK(1)", 'model-a')
+    """
+    return "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r")) else cell
+
+
+def _markdown_cell(cell: str) -> str:
+    """A cell that stays in its markdown table cell: ``|`` escaped, line breaks turned into spaces."""
+    return " ".join(cell.splitlines()).replace("|", "\\|")
 
 
 def plot_speed_vs_score(rows: Sequence[Row], path: str | Path) -> int:
@@ -227,6 +295,8 @@ def plot_speed_vs_score(rows: Sequence[Row], path: str | Path) -> int:
     ax.set_ylabel("Avg (All)")
     ax.set_title("Speed against score (bubble area: parameters)")
     ax.grid(True, alpha=0.3)
+    image = io.BytesIO()  # rendered first: the output may be a FIFO, which cannot seek
+    fig.savefig(image, format="png", dpi=120, bbox_inches="tight")
     with atomic_file(target) as handle:
-        fig.savefig(handle, format="png", dpi=120, bbox_inches="tight")
+        handle.write(image.getvalue())
     return len(points)

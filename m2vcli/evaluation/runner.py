@@ -7,6 +7,7 @@ Results go to ``OUTPUT/<model name>/<task>.json`` in MTEB's task-result format p
 from __future__ import annotations
 
 import json
+import os
 import time
 import traceback
 from collections.abc import Sequence
@@ -75,7 +76,30 @@ class EvaluationReport:
 
 
 def result_path(output_dir: str | Path, model_name: str, task_name: str) -> Path:
-    return Path(output_dir) / model_name.replace("/", "__") / f"{task_name}.json"
+    """``output_dir/<model>/<task>.json``, each name made one safe path component (see ``path_component``):
+    names come from data (a task file's ``name:``), and a result is never written outside ``output_dir``.
+
+    >>> result_path("results", "org/model", "../../x").as_posix()
+    'results/org__model/..__..__x.json'
+    """
+    root = Path(output_dir)
+    path = root / path_component(model_name) / f"{path_component(task_name)}.json"
+    if os.path.commonpath([os.path.abspath(root), os.path.abspath(path)]) != os.path.abspath(root):
+        raise OutputError(f"result file {path} would be outside the output folder {root}")
+    return path
+
+
+def path_component(name: str) -> str:
+    """``name`` as one file or folder name: path separators become ``__`` (``org/model`` -> ``org__model``),
+    control characters (NUL included) ``_``; an empty name, ``.`` and ``..`` get a leading ``_``.
+
+    >>> [path_component(n) for n in ("org/model", "..", "", "../etc")]
+    ['org__model', '_..', '_', '..__etc']
+    """
+    safe = "".join("_" if ord(c) < 32 or c == "\x7f" else c for c in name)
+    for separator in {"/", os.sep, os.altsep or "/"}:
+        safe = safe.replace(separator, "__")
+    return f"_{safe}" if safe in ("", ".", "..") else safe
 
 
 def _read_main_score(path: Path) -> float | None:
@@ -135,7 +159,10 @@ def _run_task(task: Any, loaded: EvaluatedModel, path: Path, raise_errors: bool)
         "model": loaded.name,
         **loaded.meta,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: cannot make folder {path.parent}: {exc.strerror or exc}") from exc
     with atomic_file(path) as handle:
         handle.write(json.dumps(payload, indent=2, default=str).encode())
     return TaskOutcome(name, category, TaskStatus.DONE, score, seconds, path=str(path))
@@ -185,7 +212,7 @@ def run_tasks(
     for task in tasks:
         task_name = task.metadata.name
         path = result_path(output, loaded.name, task_name)
-        previous = _read_main_score(path) if path.exists() and not overwrite else None
+        previous = _read_main_score(path) if path.is_file() and not overwrite else None  # never a FIFO
         if previous is not None:
             outcome = TaskOutcome(task_name, category_of(task), TaskStatus.SKIPPED, previous, path=str(path))
             report.outcomes.append(outcome)

@@ -58,12 +58,15 @@ class StaticEmbedder:
         card: str | None = None,
     ) -> None:
         self.config: dict[str, Any] = dict(config or {})
+        persistence.check_model_config(self.config, "the model's config")
+        persistence.check_tensors(embeddings, weights, mapping, "the model")
         self.embeddings = embeddings
         self.tokenizer_json = tokenizer_json
         self.tokenizer = load_tokenizer(tokenizer_json, "tokenizer.json")
         spec = json.loads(tokenizer_json)
-        self.weights = None if weights is None else np.asarray(weights, dtype=np.float32).reshape(-1)
-        self.mapping = None if mapping is None else np.asarray(mapping).astype(np.int64).reshape(-1)
+        with np.errstate(over="ignore"):  # a float64 weight too large for float32 is caught below
+            self.weights = None if weights is None else np.asarray(weights, dtype=np.float32)
+        self.mapping = None if mapping is None else np.asarray(mapping).astype(np.int64)
         self.card = card
         vocab = self.tokenizer.get_vocab_size(with_added_tokens=True)
         self._check_shapes(vocab)
@@ -71,10 +74,13 @@ class StaticEmbedder:
         self._ids = TokenIds(self.tokenizer, spec)
         scale = float(self.config.get("embedding_scale", 1.0))
         table = np.empty((embeddings.shape[0] + 1, embeddings.shape[1]), dtype=np.float32)
-        table[:-1] = embeddings
-        if scale != 1.0:
-            table[:-1] *= scale
+        with np.errstate(over="ignore"):  # an overflow is caught just below
+            table[:-1] = embeddings
+            if scale != 1.0:
+                table[:-1] *= scale
         table[-1] = 0.0
+        if not persistence.all_finite(table) or (self.weights is not None and not persistence.all_finite(self.weights)):
+            raise ModelFormatError("the model's values overflow float32 (check its embedding_scale and weights)")
         self._table = table
         # The effective settings are attributes; save_pretrained writes them into config.json.
         self.normalize = bool(self.config.get("normalize", False)) if normalize is None else normalize
@@ -88,11 +94,8 @@ class StaticEmbedder:
             raise ModelFormatError(
                 f"the tokenizer has {vocab} tokens but the embeddings only {rows} rows (and there is no mapping)"
             )
-        if self.mapping is not None:
-            if len(self.mapping) < vocab:
-                raise ModelFormatError(f"the mapping has {len(self.mapping)} entries for {vocab} tokens")
-            if self.mapping.min(initial=0) < 0 or self.mapping.max(initial=0) >= rows:
-                raise ModelFormatError(f"the mapping points outside the {rows} embedding rows")
+        if self.mapping is not None and len(self.mapping) < vocab:  # its values: persistence.check_tensors
+            raise ModelFormatError(f"the mapping has {len(self.mapping)} entries for {vocab} tokens")
         if self.weights is not None and len(self.weights) < vocab:
             raise ModelFormatError(f"there are {len(self.weights)} token weights for {vocab} tokens")
 

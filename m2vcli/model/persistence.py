@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from m2vcli.config import clip, read_limited
 from m2vcli.errors import ModelFormatError, ModelLoadError, OutputError, first_line
 from m2vcli.files import atomic_folder, umask_mode
 from m2vcli.hub import Fetch, resolve_model
@@ -34,6 +35,16 @@ MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json", "modules.js
 _SUBFOLDERS = ("", "0_StaticEmbedding")
 # safetensors dtypes numpy can hold (not BF16 or the F8 kinds).
 _NUMPY_DTYPES = {"BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "F32", "F64"}
+_EMBEDDING_DTYPES = ("float32", "float16", "float64", "int8")
+MAX_JSON_BYTES = 64 * 1024**2  # config.json, modules.json
+MAX_TOKENIZER_BYTES = 1024**3
+MAX_CARD_BYTES = 16 * 1024**2  # README.md: only this much is read
+# Per float size: the unsigned type of the same size and the exponent bits, all set for NaN and infinity.
+_EXPONENT_BITS: dict[int, tuple[type[np.unsignedinteger[Any]], int]] = {
+    2: (np.uint16, 0x7C00),
+    4: (np.uint32, 0x7F800000),
+    8: (np.uint64, 0x7FF0000000000000),
+}
 
 
 class ModelKind(str, Enum):
@@ -89,10 +100,115 @@ def _read_tensors(path: Path) -> dict[str, np.ndarray]:
 
 
 def _read_json(path: Path) -> Any:
+    data = read_limited(path, "model file", MAX_JSON_BYTES, ModelFormatError)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFormatError(f"{path} is not valid JSON ({exc})") from exc
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelFormatError(f"{path} is not valid JSON ({first_line(exc, 80)})") from exc
+
+
+def all_finite(array: np.ndarray, chunk_rows: int = 65536) -> bool:
+    """True when ``array`` holds no NaN and no infinity (an integer array always). Float values are tested by
+    their exponent bits, ten times faster than ``np.isfinite`` on float16, a chunk of rows at a time.
+
+    >>> all_finite(np.array([1.0, -2.5], dtype=np.float16)), all_finite(np.array([[1.0], [np.inf]]))
+    (True, False)
+    """
+    if array.dtype.kind != "f":
+        return True
+    if array.ndim == 0 or not array.dtype.isnative or array.dtype.itemsize not in _EXPONENT_BITS:
+        return bool(np.isfinite(array).all())
+    unsigned, mask = _EXPONENT_BITS[array.dtype.itemsize]
+    bits = array.view(unsigned)
+    for start in range(0, len(bits), chunk_rows):
+        part = bits[start : start + chunk_rows]
+        if part.size and int(np.bitwise_and(part, unsigned(mask)).max()) == mask:
+            return False
+    return True
+
+
+def _check_finite(name: str, array: np.ndarray, source: str) -> None:
+    if not all_finite(array):
+        bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
+        raise ModelFormatError(
+            f"{source}: the tensor {name!r} holds NaN or infinite values (first at row {int(np.argmax(bad))})"
+        )
+
+
+def check_tensors(
+    embeddings: Any, weights: Any, mapping: Any, source: str, *, embeddings_key: str = "embeddings"
+) -> None:
+    """The checks every model's tensors pass, read from a folder or built in memory: the embeddings 2-D,
+    non-empty, of a supported dtype and finite; the weights 1-D finite numbers; the mapping 1-D whole
+    numbers that point at embedding rows. ``source`` starts each one-line ``ModelFormatError``."""
+    shape = getattr(embeddings, "shape", None)
+    if not isinstance(embeddings, np.ndarray) or embeddings.ndim != 2 or 0 in embeddings.shape:
+        raise ModelFormatError(f"{source}: the tensor {embeddings_key!r} must be 2-D and non-empty, got shape {shape}")
+    if embeddings.dtype.name not in _EMBEDDING_DTYPES:
+        supported = ", ".join(_EMBEDDING_DTYPES)
+        raise ModelFormatError(f"{source}: the tensor {embeddings_key!r} is {embeddings.dtype}; supported: {supported}")
+    _check_finite(embeddings_key, embeddings, source)
+    if weights is not None:
+        values = np.asarray(weights)
+        if values.ndim != 1 or values.dtype.kind not in "fiu":
+            raise ModelFormatError(
+                f"{source}: the tensor 'weights' must be 1-D numbers, got shape {values.shape} of {values.dtype}"
+            )
+        _check_finite("weights", values, source)
+    if mapping is not None:
+        rows = np.asarray(mapping)
+        if rows.ndim != 1 or rows.dtype.kind not in "iu":
+            raise ModelFormatError(
+                f"{source}: the tensor 'mapping' must be 1-D whole numbers, got shape {rows.shape} of {rows.dtype}"
+            )
+        if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= embeddings.shape[0]):
+            raise ModelFormatError(
+                f"{source}: the mapping points outside the {embeddings.shape[0]} embedding rows "
+                f"(its values run from {int(rows.min())} to {int(rows.max())})"
+            )
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _positive_finite(value: Any) -> bool:
+    if not (_whole(value) or isinstance(value, (float, np.floating))):
+        return False
+    try:
+        return 0 < float(value) < float("inf")
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+_CONFIG_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "normalize": (lambda v: isinstance(v, bool), "true or false"),
+    "max_length": (lambda v: v is None or (_whole(v) and v >= 0), "a whole number of at least 0, or null"),
+    "hidden_dim": (lambda v: _whole(v) and v >= 1, "a whole number of at least 1"),
+    "embedding_scale": (_positive_finite, "a finite number above 0"),
+    "embedding_dtype": (lambda v: isinstance(v, str), "a string"),
+}
+
+
+def check_model_config(config: Any, source: str) -> None:
+    """A model config is a JSON object whose known keys hold values of the right type and range; an unknown
+    key is left alone (model2vec and sentence-transformers add their own)."""
+    if not isinstance(config, dict):
+        raise ModelFormatError(f"{source} must hold a JSON object, got {type(config).__name__}")
+    for key, (valid, expected) in _CONFIG_CHECKS.items():
+        if key in config and not valid(config[key]):
+            raise ModelFormatError(f"{source}: {key} must be {expected}, got {clip(config[key])}")
+
+
+def _normalize_module(path: Path) -> bool:
+    """Whether a sentence-transformers ``modules.json`` lists a Normalize module."""
+    modules = _read_json(path)
+    if not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules):
+        raise ModelFormatError(f"{path} must hold a JSON list of objects")
+    for number, module in enumerate(modules):
+        if not isinstance(module.get("type", ""), str):
+            raise ModelFormatError(f"{path}: module {number} has a type that is not a string: {clip(module['type'])}")
+    return any(m.get("type", "").endswith("Normalize") for m in modules)
 
 
 def read_model_folder(folder: Path) -> RawModel:
@@ -106,30 +222,35 @@ def read_model_folder(folder: Path) -> RawModel:
                 f"{folder} holds a transformer, not a static model; distill it first: m2v distill --model {folder}"
             )
         raise ModelFormatError(f"{module / 'model.safetensors'} has no 'embeddings' tensor")
-    if embeddings.ndim != 2 or embeddings.shape[0] == 0 or embeddings.shape[1] == 0:
-        raise ModelFormatError(f"the embeddings tensor must be 2-D and non-empty, got shape {embeddings.shape}")
-    if embeddings.dtype not in (np.float32, np.float16, np.float64, np.int8):
-        raise ModelFormatError(f"unsupported embeddings dtype {embeddings.dtype}")
+    tensor_file = str(module / "model.safetensors")
+    key = "embeddings" if "embeddings" in tensors else "embedding.weight"
+    check_tensors(embeddings, tensors.get("weights"), tensors.get("mapping"), tensor_file, embeddings_key=key)
     config_path = folder / "config.json"
     config = _read_json(config_path) if config_path.is_file() else {}
-    if not isinstance(config, dict):
-        raise ModelFormatError(f"{config_path} must hold a JSON object")
+    check_model_config(config, str(config_path))
     if "normalize" not in config and (folder / "modules.json").is_file():
         # A sentence-transformers folder says "normalize" with a Normalize module instead of a config key.
-        modules = _read_json(folder / "modules.json")
-        if isinstance(modules, list):
-            config["normalize"] = any(str(m.get("type", "")).endswith("Normalize") for m in modules)
+        config["normalize"] = _normalize_module(folder / "modules.json")
     dim = config.get("hidden_dim")
     if dim is not None and dim != embeddings.shape[1]:
         raise ModelFormatError(
             f"{config_path} says hidden_dim {dim} but the embeddings have {embeddings.shape[1]} dimensions"
         )
+    tokenizer_path = module / "tokenizer.json"
+    tokenizer_bytes = read_limited(tokenizer_path, "tokenizer file", MAX_TOKENIZER_BYTES, ModelFormatError)
     try:
-        tokenizer_json = (module / "tokenizer.json").read_text(encoding="utf-8")
+        tokenizer_json = tokenizer_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ModelFormatError(f"{module / 'tokenizer.json'} is not UTF-8 text") from exc
+        raise ModelFormatError(f"{tokenizer_path} is not UTF-8 text") from exc
+    del tokenizer_bytes
     card_path = folder / "README.md"
-    card = card_path.read_text(encoding="utf-8", errors="replace") if card_path.is_file() else None
+    card = None
+    if card_path.is_file():
+        try:
+            with card_path.open("rb") as handle:
+                card = handle.read(MAX_CARD_BYTES).decode("utf-8", errors="replace")
+        except OSError:
+            card = None  # the card is only shown, never needed
     return RawModel(
         folder=folder,
         embeddings=embeddings,
@@ -184,21 +305,40 @@ def is_static_folder(path: Path) -> bool:
 
 
 def check_model_target(target: Path, *, force: bool) -> None:
-    """Refuse a target that is a file, or a non-empty folder that is not a static model (unless forced)."""
-    if target.exists() and not target.is_dir():
+    """Refuse a target that is a file, or a non-empty folder that is not a static model (unless forced).
+
+    A symlink is followed. A name the file system cannot hold, or a folder that cannot be read, is a
+    one-line ``OutputError`` here, before any work.
+    """
+    target = Path(target)
+    try:
+        os.stat(target)
+    except FileNotFoundError:
+        return
+    except ValueError as exc:
+        raise OutputError(f"cannot write {target!r}: the name contains a NUL byte") from exc
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    if not target.is_dir():
         raise OutputError(f"{target} exists and is a file, not a folder")
-    if target.is_dir() and any(target.iterdir()) and model_kind(target) is not ModelKind.STATIC and not force:
+    try:
+        empty = not any(target.iterdir())
+    except OSError as exc:
+        raise OutputError(f"cannot read {target}: {exc.strerror or exc}") from exc
+    if not empty and model_kind(target) is not ModelKind.STATIC and not force:
         raise OutputError(f"{target} exists and is not a static model; choose another path or pass --force")
 
 
 def write_folder_atomically(target: Path, fill: Callable[[Path], None], *, force: bool = False) -> None:
     """Write a model folder with ``fill(tmp)`` and put it in place atomically (``files.atomic_folder``).
 
-    An existing folder is replaced only when it is empty, a static model, or ``force`` is set.
+    An existing folder is replaced only when it is empty, a static model, or ``force`` is set. A static
+    model's files that are not part of a model (notes, an extra module) are kept, as model2vec keeps them;
+    a folder replaced with ``force`` is replaced whole.
     """
     target = Path(target)
     check_model_target(target, force=force)
-    atomic_folder(target, fill)
+    atomic_folder(target, fill, keep_existing=model_kind(target) is ModelKind.STATIC)
 
 
 def write_model_files(

@@ -15,19 +15,23 @@ tasks:
 ```
 
 Each entry becomes a local MTEB task, so its score uses MTEB's evaluator. Errors name the file, the line of
-the YAML entry and the key at fault.
+the YAML entry and the key at fault; a bad value in a data file is named by its row and column. Scores must
+be finite numbers, pair-classification labels 0 or 1, and texts strings. A data file over
+``MAX_DATA_BYTES`` is refused before it is read, and a file that several tasks use is read once.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
+import unicodedata
 from pathlib import Path
 from typing import Any
 
-from m2vcli.config import read_yaml
-from m2vcli.errors import ConfigError
-from m2vcli.files import read_text
+from m2vcli.config import clip, read_limited, read_yaml, yaml_loader
+from m2vcli.errors import ConfigError, InputError, first_line
+from m2vcli.files import decode_utf8
 
 COLUMNS = {
     "word-similarity": ("text1", "text2", "score"),
@@ -38,13 +42,19 @@ COLUMNS = {
     "retrieval": ("query", "document"),
 }
 KEYS = {"name", "type", "path", "columns", "test_share", "split_column", "seed", "corpus"}
+MAX_DATA_BYTES = 512 * 1024**2
+MAX_NAME_BYTES = 200  # a task name becomes a file name
+MAX_PATH_CHARS = 4096
+MAX_SEED = 2**32 - 1
+
+Rows = list[tuple[int, dict[str, Any]]]  # each row with its number: the line (JSONL) or record (CSV, header = 1)
 
 
 def _lines(text: str) -> list[int]:
     """The line (from 1) of each entry under ``tasks``."""
     import yaml
 
-    root = yaml.compose(text)
+    root = yaml.compose(text, Loader=yaml_loader())
     if not isinstance(root, yaml.MappingNode):
         return []
     for key, value in root.value:
@@ -53,30 +63,47 @@ def _lines(text: str) -> list[int]:
     return []
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    text = read_text(path, "task data file")
+def read_rows(path: Path) -> Rows:
+    """The rows of a .csv, .tsv or .jsonl file (at most ``MAX_DATA_BYTES``), each with its number."""
     suffix = path.suffix.lower()
+    if suffix not in (".jsonl", ".csv", ".tsv"):
+        raise ConfigError(f"task data file {path} must be .csv, .tsv or .jsonl")
+    data = read_limited(path, "task data file", MAX_DATA_BYTES, InputError)
+    if b"\x00" in data:
+        raise InputError(f"task data file {path} is binary, not text")
+    text = decode_utf8(data, f"task data file {path}")
+    del data
     if suffix == ".jsonl":
         rows = []
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 try:
-                    rows.append(json.loads(line))
-                except ValueError as exc:
+                    row = json.loads(line)
+                except (ValueError, RecursionError) as exc:
                     raise ConfigError(f"{path} line {number} is not valid JSON") from exc
+                if not isinstance(row, dict):
+                    raise ConfigError(f"{path} line {number} must be a JSON object, got {type(row).__name__}")
+                rows.append((number, row))
         return rows
-    if suffix in (".csv", ".tsv"):
-        return list(csv.DictReader(text.splitlines(), delimiter="\t" if suffix == ".tsv" else ","))
-    raise ConfigError(f"task data file {path} must be .csv, .tsv or .jsonl")
+    reader = csv.DictReader(text.splitlines(), delimiter="\t" if suffix == ".tsv" else ",")
+    records: Rows = []
+    in_header = True
+    try:
+        if reader.fieldnames is not None:
+            in_header = False
+            for row in reader:
+                records.append((len(records) + 2, row))
+    except csv.Error as exc:
+        raise ConfigError(f"{path} row {1 if in_header else len(records) + 2}: {first_line(exc, 120)}") from exc
+    return records
 
 
-def _check_values(rows: list[dict[str, Any]], names: list[str], path: Path) -> None:
-    """Every row has a value in every named column (CSV rows count from 2, after the header)."""
-    first = 1 if path.suffix.lower() == ".jsonl" else 2
-    for number, row in enumerate(rows, start=first):
+def _check_values(rows: Rows, names: list[str], path: Path) -> None:
+    """Every row has a value in every named column."""
+    for number, row in rows:
         for name in names:
-            if not isinstance(row, dict) or row.get(name) is None:
-                raise ConfigError(f"{path} row {number}: no value for column {name!r}")
+            if row.get(name) is None:
+                raise ConfigError(f"{path} row {number}: no value for column {clip(name, 40)}")
 
 
 def load_task_file(path: str | Path) -> list[Any]:
@@ -85,96 +112,208 @@ def load_task_file(path: str | Path) -> list[Any]:
     data, text = read_yaml(file, "task file")
     if not isinstance(data, dict) or not isinstance(data.get("tasks"), list) or not data["tasks"]:
         raise ConfigError(f"{file} must hold a 'tasks' list")
+    if len(data) > 1:
+        other = next(k for k in data if k != "tasks")
+        raise ConfigError(f"{file}: unknown key {clip(other, 40)}; a task file holds only a 'tasks' list")
     lines = _lines(text)
-    return [_build(file, entry, lines[i] if i < len(lines) else 0) for i, entry in enumerate(data["tasks"])]
+    cache: dict[Path, Rows] = {}
+    seen: dict[str, int] = {}
+    tasks = []
+    for i, entry in enumerate(data["tasks"]):
+        line = lines[i] if i < len(lines) else 0
+        where = f"{file} line {line}"
+        _check_entry(where, entry)
+        name = entry["name"]
+        if name in seen:
+            raise ConfigError(f"{where}: the name {clip(name)} is already used by the task at line {seen[name]}")
+        seen[name] = line
+        tasks.append(_build(file, entry, where, cache))
+    return tasks
 
 
-def _build(file: Path, entry: Any, line: int) -> Any:
-    where = f"{file} line {line}"
+def _fail(where: str, key: str, expected: str, value: Any) -> ConfigError:
+    return ConfigError(f"{where}: {key} must be {expected}, got {clip(value)}")
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" for c in text)
+
+
+def _check_entry(where: str, entry: Any) -> None:
+    """The keys of one task entry and the type and range of each value."""
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: each task must be a mapping")
-    unknown = sorted(set(entry) - KEYS)
+    unknown = sorted(str(k) for k in set(entry) - KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; valid keys: {', '.join(sorted(KEYS))}")
+        raise ConfigError(f"{where}: unknown key {clip(unknown[0], 40)}; valid keys: {', '.join(sorted(KEYS))}")
     for key in ("name", "type", "path", "columns"):
         if key not in entry:
             raise ConfigError(f"{where}: missing key {key!r}")
+    name = entry["name"]
+    if not isinstance(name, str) or not name.strip():
+        raise _fail(where, "name", "a non-empty string", name)
+    if "/" in name or "\\" in name or name in (".", "..") or _has_control(name):
+        raise _fail(where, "name", "a name without path separators or control characters", name)
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise _fail(where, "name", f"at most {MAX_NAME_BYTES} bytes long (in UTF-8)", name)
     kind = entry["type"]
-    if kind not in COLUMNS:
-        raise ConfigError(f"{where}: type must be one of {', '.join(COLUMNS)}, got {kind!r}")
+    if not isinstance(kind, str) or kind not in COLUMNS:
+        raise _fail(where, "type", f"one of {', '.join(COLUMNS)}", kind)
+    for key in ("path", "corpus"):
+        value = entry.get(key, "-")
+        if not isinstance(value, str) or not value.strip() or _has_control(value) or len(value) > MAX_PATH_CHARS:
+            raise _fail(where, key, "a file path (a non-empty string without control characters)", value)
     columns = entry["columns"]
+    roles = COLUMNS[kind]
     if not isinstance(columns, dict):
-        raise ConfigError(f"{where}: columns must map {', '.join(COLUMNS[kind])} to column names")
-    for role in COLUMNS[kind]:
+        raise _fail(where, "columns", f"a mapping of {', '.join(roles)} to column names", columns)
+    for role, column in columns.items():
+        if role not in roles:
+            raise ConfigError(f"{where}: columns has {clip(role, 40)}, but a {kind} task takes {', '.join(roles)}")
+        if not isinstance(column, str) or not column:
+            raise _fail(where, f"columns.{role}", "a column name (a non-empty string)", column)
+    for role in roles:
         if role not in columns:
-            raise ConfigError(f"{where}: columns is missing {role!r} (a {kind} task needs {', '.join(COLUMNS[kind])})")
-    data_path = (file.parent / str(entry["path"])).resolve()
-    rows = read_rows(data_path)
+            raise ConfigError(f"{where}: columns is missing {role!r} (a {kind} task needs {', '.join(roles)})")
+    share = entry.get("test_share", 0.2)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+        raise _fail(where, "test_share", "a number between 0 and 1 (exclusive)", share)
+    seed = entry.get("seed", 42)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise _fail(where, "seed", f"a whole number between 0 and {MAX_SEED}", seed)
+    split_column = entry.get("split_column", "-")
+    if not isinstance(split_column, str) or not split_column:
+        raise _fail(where, "split_column", "a column name (a non-empty string)", split_column)
+    if "corpus" in entry and kind != "retrieval":
+        raise ConfigError(f"{where}: corpus is for retrieval tasks only")
+
+
+def _rows(path: Path, cache: dict[Path, Rows]) -> Rows:
+    if path not in cache:
+        cache[path] = read_rows(path)
+    return cache[path]
+
+
+def _build(file: Path, entry: dict[str, Any], where: str, cache: dict[Path, Rows]) -> Any:
+    kind, columns = entry["type"], entry["columns"]
+    data_path = (file.parent / entry["path"]).resolve()
+    rows = _rows(data_path, cache)
     if not rows:
         raise ConfigError(f"{where}: {data_path} has no rows")
     for role in COLUMNS[kind]:
-        if columns[role] not in rows[0]:
-            raise ConfigError(f"{where}: column {columns[role]!r} ({role}) is not in {data_path}")
+        if columns[role] not in rows[0][1]:
+            raise ConfigError(f"{where}: column {clip(columns[role], 40)} ({role}) is not in {data_path}")
     _check_values(rows, [columns[role] for role in COLUMNS[kind]], data_path)
-    if kind in ("classification", "clustering") and len({str(row[columns["label"]]) for row in rows}) < 2:
+    values = {role: _column(rows, columns[role], role, kind, data_path) for role in COLUMNS[kind]}
+    if kind in ("classification", "clustering") and len({str(x) for x in values["label"]}) < 2:
         raise ConfigError(f"{where}: a {kind} task needs at least two label values in {data_path}")
+    if kind == "pair-classification" and set(values["label"]) != {0, 1}:
+        raise ConfigError(f"{where}: a pair-classification task needs both labels, 0 and 1, in {data_path}")
+    corpus: list[str] = []
     if "corpus" in entry:
-        if kind != "retrieval":
-            raise ConfigError(f"{where}: corpus is for retrieval tasks only")
-        corpus_path = (file.parent / str(entry["corpus"])).resolve()
-        corpus_rows = read_rows(corpus_path)
-        if corpus_rows and columns["document"] not in corpus_rows[0]:
-            raise ConfigError(f"{where}: column {columns['document']!r} (document) is not in {corpus_path}")
+        corpus_path = (file.parent / entry["corpus"]).resolve()
+        corpus_rows = _rows(corpus_path, cache)
+        if corpus_rows and columns["document"] not in corpus_rows[0][1]:
+            raise ConfigError(f"{where}: column {clip(columns['document'], 40)} (document) is not in {corpus_path}")
         _check_values(corpus_rows, [columns["document"]], corpus_path)
-        entry = {**entry, "corpus": [str(row[columns["document"]]) for row in corpus_rows]}
-    return _task(str(entry["name"]), kind, rows, columns, entry)
+        corpus = _column(corpus_rows, columns["document"], "document", kind, corpus_path)
+    split: tuple[list[int], list[int]] | None = None
+    if kind == "classification" and "split_column" in entry:
+        split = _split(rows, entry["split_column"], where, data_path)
+    return _task(entry["name"], kind, values, entry, corpus, split)
 
 
-def _task(name: str, kind: str, rows: list[dict[str, Any]], columns: dict[str, str], entry: dict[str, Any]) -> Any:
+def _column(rows: Rows, column: str, role: str, kind: str, path: Path) -> list[Any]:
+    """The values of one column, checked for their role: texts are strings, scores finite numbers,
+    pair-classification labels 0 or 1, other labels strings or whole numbers."""
+    out: list[Any] = []
+    for number, row in rows:
+        value = row[column]
+        at = f"{path} row {number}, column {clip(column, 40)}"
+        if role == "score":
+            number_value = _finite(value)
+            if number_value is None:
+                raise ConfigError(f"{at}: a score must be a finite number, got {clip(value)}")
+            out.append(number_value)
+        elif role == "label" and kind == "pair-classification":
+            label = value.strip() if isinstance(value, str) else value
+            if isinstance(label, bool) or label not in (0, 1, "0", "1") or isinstance(label, float):
+                raise ConfigError(f"{at}: a pair-classification label must be 0 or 1, got {clip(value)}")
+            out.append(int(label))
+        elif role == "label":
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                raise ConfigError(f"{at}: a label must be a string or a whole number, got {clip(value)}")
+            out.append(value)
+        else:
+            if not isinstance(value, str):
+                raise ConfigError(f"{at}: a {role} must be a string, got {clip(value)}")
+            out.append(value)
+    return out
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float, or None: a number, or a string that spells one (CSV cells are text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _split(rows: Rows, column: str, where: str, path: Path) -> tuple[list[int], list[int]]:
+    """Train and test row indexes from ``split_column`` (rows holding neither word are left out)."""
+    if column not in rows[0][1]:
+        raise ConfigError(f"{where}: split_column {clip(column, 40)} is not in {path}")
+    train = [i for i, (_, row) in enumerate(rows) if row.get(column) == "train"]
+    test = [i for i, (_, row) in enumerate(rows) if row.get(column) == "test"]
+    if not train or not test:
+        raise ConfigError(f"{where}: split_column {clip(column, 40)} needs rows marked train and rows marked test")
+    return train, test
+
+
+def _task(
+    name: str,
+    kind: str,
+    values: dict[str, list[Any]],
+    entry: dict[str, Any],
+    corpus: list[str],
+    split: tuple[list[int], list[int]] | None,
+) -> Any:
     from datasets import Dataset, DatasetDict
 
     from m2vcli import packaged_data
     from m2vcli.evaluation.tasks.common import make_user_task, retrieval_split
 
-    def col(role: str) -> list[Any]:
-        return [row[columns[role]] for row in rows]
-
     if kind == "retrieval":
         relevant: dict[str, list[str]] = {}
-        for query, document in zip(col("query"), col("document"), strict=True):
-            relevant.setdefault(str(query), []).append(str(document))
-        documents = [str(d) for d in col("document")] + list(entry.get("corpus", []))
-        split = retrieval_split(documents, list(relevant.items()))
-        return make_user_task(name, kind, {"default": {"test": split}})
+        for query, document in zip(values["query"], values["document"], strict=True):
+            relevant.setdefault(query, []).append(document)
+        split_data = retrieval_split(list(values["document"]) + corpus, list(relevant.items()))
+        return make_user_task(name, kind, {"default": {"test": split_data}})
     if kind in ("word-similarity", "text-similarity"):
-        scores = [float(s) for s in col("score")]
-        test = {"sentence1": col("text1"), "sentence2": col("text2"), "score": scores}
-        splits = {"test": test}
+        scores = values["score"]
+        splits = {"test": {"sentence1": values["text1"], "sentence2": values["text2"], "score": scores}}
         extra: dict[str, Any] = {"min_score": min(scores), "max_score": max(scores)}
     elif kind == "pair-classification":
-        splits = {
-            "test": {"sentence1": col("text1"), "sentence2": col("text2"), "labels": [int(x) for x in col("label")]}
-        }
+        splits = {"test": {"sentence1": values["text1"], "sentence2": values["text2"], "labels": values["label"]}}
         extra = {}
     else:
-        names = sorted({str(x) for x in col("label")})
-        labels = [names.index(str(x)) for x in col("label")]
-        texts = [str(t) for t in col("text")]
+        names = sorted({str(x) for x in values["label"]})
+        index = {label: i for i, label in enumerate(names)}
+        labels = [index[str(x)] for x in values["label"]]
+        texts = values["text"]
         if kind == "clustering":
             splits = {"test": {"sentences": [texts], "labels": [labels]}}  # one set, clustered as a whole
         else:
-            split_column = entry.get("split_column")
-            if split_column:
-                train = [i for i, row in enumerate(rows) if row.get(split_column) == "train"]
-                test_rows = [i for i, row in enumerate(rows) if row.get(split_column) == "test"]
-            else:
-                train, test_rows = packaged_data.split(
-                    len(rows), float(entry.get("test_share", 0.2)), int(entry.get("seed", 42))
-                )
+            train, test_rows = split or packaged_data.split(
+                len(texts), float(entry.get("test_share", 0.2)), int(entry.get("seed", 42))
+            )
             splits = {
-                split: {"text": [texts[i] for i in part], "label": [labels[i] for i in part]}
-                for split, part in (("train", train), ("test", test_rows))
+                part_name: {"text": [texts[i] for i in part], "label": [labels[i] for i in part]}
+                for part_name, part in (("train", train), ("test", test_rows))
             }
         extra = {}
-    dataset = DatasetDict({split: Dataset.from_dict(values) for split, values in splits.items()})
+    dataset = DatasetDict({part: Dataset.from_dict(data) for part, data in splits.items()})
     return make_user_task(name, kind, dataset, **extra)
