@@ -52,9 +52,9 @@ def leaderboard_command(
     console = err_console()
     rows = leaderboard(cfg, warn=lambda message: console.print(f"warning: {message}", markup=False, style="yellow"))
     if cfg.plot:
-        from m2vcli.evaluation.leaderboard import plot_speed_vs_score
+        from m2vcli.evaluation.leaderboard import find_result_files, plot_speed_vs_score
 
-        plotted = plot_speed_vs_score(rows, cfg.plot)
+        plotted = plot_speed_vs_score(rows, cfg.plot, inputs=find_result_files(cfg.results))
         console.print(f"Plotted {plotted} models to {cfg.plot}.", markup=False)
     if cfg.format is TableFormat.TABLE:
         out_console().print(rich_table(rows))

@@ -17,7 +17,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from m2vcli.errors import ConfigError, InputError, M2VError, MissingValueError
+from m2vcli.errors import ConfigError, MissingValueError
+from m2vcli.files import read_limited
 
 E = TypeVar("E", bound=Enum)
 
@@ -44,33 +45,6 @@ def clip(value: Any, limit: int = 80) -> str:
         text = type(value).__name__
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1024**2:,.1f} MB"
-
-
-def read_limited(path: Path, what: str, limit: int, error: type[M2VError] = InputError) -> bytes:
-    """The bytes of ``path``, refused with a one-line ``error`` when it holds more than ``limit`` bytes.
-
-    The size is checked before reading, and the read stops at ``limit + 1`` bytes either way (a FIFO or a
-    file that grows meanwhile cannot make it unbounded).
-    """
-    try:
-        if path.is_dir():
-            raise error(f"{what} {path} is a directory, not a file")
-        size = path.stat().st_size
-        if size > limit:
-            raise error(f"{what} {path} is {_megabytes(size)}, more than the {_megabytes(limit)} limit")
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
-    except FileNotFoundError as exc:
-        raise error(f"{what} {path} does not exist") from exc
-    except OSError as exc:
-        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
-    if len(data) > limit:
-        raise error(f"{what} {path} holds more than the {_megabytes(limit)} limit")
-    return data
 
 
 def enum_value(name: str, value: Any, enum: type[E]) -> E:

@@ -14,11 +14,14 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from m2vcli.errors import InputError, OutputError
+from m2vcli.errors import InputError, M2VError, OutputError
 
 
-def read_bytes(path: Path, what: str) -> bytes:
-    """The bytes of ``path``; ``what`` names the file in errors (e.g. "corpus file")."""
+def read_bytes(path: Path, what: str, limit: int | None = None) -> bytes:
+    """The bytes of ``path``; ``what`` names the file in errors (e.g. "corpus file"); with ``limit``, a
+    larger file is refused before it is read (``read_limited``)."""
+    if limit is not None:
+        return read_limited(path, what, limit)
     if path.is_dir():
         raise InputError(f"{what} {path} is a directory, not a text file")
     try:
@@ -27,6 +30,33 @@ def read_bytes(path: Path, what: str) -> bytes:
         raise InputError(f"{what} {path} does not exist") from exc
     except OSError as exc:
         raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024**2:,.1f} MB"
+
+
+def read_limited(path: Path, what: str, limit: int, error: type[M2VError] = InputError) -> bytes:
+    """The bytes of ``path``, refused with a one-line ``error`` when it holds more than ``limit`` bytes.
+
+    The size is checked before reading, and the read stops at ``limit + 1`` bytes either way (a FIFO or a
+    file that grows meanwhile cannot make it unbounded).
+    """
+    try:
+        if path.is_dir():
+            raise error(f"{what} {path} is a directory, not a file")
+        size = path.stat().st_size
+        if size > limit:
+            raise error(f"{what} {path} is {_megabytes(size)}, more than the {_megabytes(limit)} limit")
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError as exc:
+        raise error(f"{what} {path} does not exist") from exc
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise error(f"{what} {path} holds more than the {_megabytes(limit)} limit")
+    return data
 
 
 def decode_utf8(data: bytes, what: str, *, errors: str = "strict", hint: str = "") -> str:
@@ -50,10 +80,10 @@ def decode_utf8(data: bytes, what: str, *, errors: str = "strict", hint: str = "
         raise InputError(f"{message}; {hint}" if hint else message) from exc
 
 
-def read_text(path: Path, what: str) -> str:
+def read_text(path: Path, what: str, limit: int | None = None) -> str:
     """A UTF-8 text file (a leading BOM dropped); binary or undecodable content is a one-line error
-    (see ``decode_utf8``)."""
-    data = read_bytes(path, what)
+    (see ``decode_utf8``); with ``limit``, a larger file is refused before it is read."""
+    data = read_bytes(path, what, limit)
     if b"\x00" in data:
         raise InputError(f"{what} {path} is binary, not text")
     return decode_utf8(data, f"{what} {path}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import os
 import re
 import select
@@ -719,3 +720,15 @@ def test_evaluate_never_writes_outside_its_folder(tmp_path: Path, fake_mteb: Cal
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert len(written) == len(tasks) and all(w.startswith("deep/results/_../") for w in written)
     assert [p.name for p in (tmp_path / "deep").iterdir()] == ["results"]
+
+
+def test_plot_over_a_result_file_is_refused(tmp_path: Path) -> None:
+    from tests.conftest import run_m2v
+
+    result = tmp_path / "r" / "m" / "T.json"
+    result.parent.mkdir(parents=True)
+    content = json.dumps({"m2v": {"model": "m", "category": "Class", "main_score": 0.5}}).encode()
+    result.write_bytes(content)
+    ran = run_m2v("leaderboard", str(tmp_path / "r"), "--plot", str(result))
+    assert ran.returncode == 1 and "is the same file as" in ran.stderr.decode()
+    assert result.read_bytes() == content

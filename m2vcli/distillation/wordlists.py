@@ -15,6 +15,7 @@ from m2vcli.errors import ConfigError, InputError
 from m2vcli.files import read_text
 
 WORDFREQ_PREFIX = "wordfreq:"
+MAX_WORD_FILE_BYTES = 256 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def read_word_file(path: Path) -> WordList:
     Blank lines and repeated words are skipped and counted; a leading BOM is ignored. A count must be a
     finite number of at least 0 ("nan", "inf", "-1" and "1e400" are errors naming the line).
     """
-    text = read_text(path, "vocabulary file")
+    text = read_text(path, "vocabulary file", MAX_WORD_FILE_BYTES)
     words: list[str] = []
     counts: list[float] = []
     seen: set[str] = set()

@@ -17,9 +17,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from m2vcli.config import clip, coerce_enum, read_limited
+from m2vcli.config import clip, coerce_enum
 from m2vcli.errors import InputError, M2VError, MissingValueError, first_line
 from m2vcli.evaluation.registry import Category
+from m2vcli.files import read_limited
 
 CATEGORIES = [c.value for c in Category]
 MTEB_CATEGORIES = [c.value for c in Category if c.is_mteb]
@@ -269,16 +270,17 @@ def _markdown_cell(cell: str) -> str:
     return " ".join(cell.splitlines()).replace("|", "\\|")
 
 
-def plot_speed_vs_score(rows: Sequence[Row], path: str | Path) -> int:
+def plot_speed_vs_score(rows: Sequence[Row], path: str | Path, inputs: Sequence[Path] = ()) -> int:
     """Scatter of sentences/s (log axis) against Avg (All), bubble area by parameter count. Returns the
-    number of models plotted (those with both a speed and a score)."""
+    number of models plotted (those with both a speed and a score). ``inputs``: the files the rows were
+    read from, which the plot must not overwrite."""
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise InputError("--plot needs matplotlib: pip install matplotlib (or the m2v[plot] extra)") from exc
     from m2vcli.files import atomic_file, check_output_file
 
-    target = check_output_file(path, "--plot")
+    target = check_output_file(path, "--plot", inputs=inputs)
     points = [r for r in rows if r.sentences_per_s and r.avg_all is not None]
     if not points:
         raise InputError("--plot needs models with both evaluate results and m2v bench results")

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from m2vcli.config import clip, read_limited
-from m2vcli.errors import ModelFormatError, ModelLoadError, OutputError, first_line
-from m2vcli.files import atomic_folder, umask_mode
+from m2vcli.config import clip
+from m2vcli.errors import M2VError, ModelFormatError, ModelLoadError, OutputError, first_line
+from m2vcli.files import atomic_folder, read_limited, umask_mode
 from m2vcli.hub import Fetch, resolve_model
 
 MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json", "modules.json", "README.md"]
@@ -289,8 +289,8 @@ def model_kind(path: Path) -> ModelKind | None:
 def _peek_json(path: Path) -> Any:
     """The JSON in ``path``, or None when it cannot be read or parsed."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(read_limited(path, "model file", MAX_JSON_BYTES).decode("utf-8"))
+    except (M2VError, ValueError):
         return None
 
 

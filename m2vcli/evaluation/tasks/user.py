@@ -29,9 +29,9 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from m2vcli.config import clip, read_limited, read_yaml, yaml_loader
+from m2vcli.config import clip, read_yaml, yaml_loader
 from m2vcli.errors import ConfigError, InputError, first_line
-from m2vcli.files import decode_utf8
+from m2vcli.files import decode_utf8, read_limited
 
 COLUMNS = {
     "word-similarity": ("text1", "text2", "score"),
