@@ -50,7 +50,9 @@ def leaderboard_command(
         {"results": tuple(results) if results else None, "format": table_format, "plot": plot},
     )
     console = err_console()
-    rows = leaderboard(cfg, warn=lambda message: console.print(f"warning: {message}", markup=False, style="yellow"))
+    rows = leaderboard(
+        cfg, warn=lambda message: console.print(f"warning: {message}", markup=False, style="yellow", soft_wrap=True)
+    )
     if cfg.plot:
         from m2vcli.evaluation.leaderboard import find_result_files, plot_speed_vs_score
 

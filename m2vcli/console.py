@@ -26,7 +26,7 @@ def err_console() -> Console:
     if _console is None:
         from rich.console import Console
 
-        _console = Console(stderr=True, highlight=False)
+        _console = Console(stderr=True, highlight=False, soft_wrap=True)  # a message stays one line in a log
     return _console
 
 

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from m2vcli.adapters import Encoder
 from m2vcli.callbacks import OnMessage
 from m2vcli.errors import M2VError
+from m2vcli.files import read_limited
 from m2vcli.hub import Fetch, resolve_model
-from m2vcli.model.persistence import ModelKind, model_kind
+from m2vcli.model.persistence import MAX_JSON_BYTES, ModelKind, model_kind
 
 if TYPE_CHECKING:
     from m2vcli.benchmark.runner import BenchConfig
@@ -92,9 +93,14 @@ def resolve_targets(cfg: BenchConfig, progress: OnMessage | None = None) -> list
 
 
 def _teacher_of(path: Path) -> str | None:
+    """The teacher a static model's config names, if it names one (a malformed config names none: the
+    model itself is then reported as failed when it is loaded)."""
     try:
-        config = json.loads((path / "config.json").read_text())
-    except (OSError, ValueError):
+        config = json.loads(read_limited(path / "config.json", "model file", MAX_JSON_BYTES).decode("utf-8"))
+    except (M2VError, ValueError):
         return None
-    name = (config.get("distillation") or {}).get("teacher") or config.get("tokenizer_name")
-    return str(name) if name else None
+    if not isinstance(config, dict):
+        return None
+    distillation = config.get("distillation")
+    name = (distillation.get("teacher") if isinstance(distillation, dict) else None) or config.get("tokenizer_name")
+    return name if isinstance(name, str) and name else None
