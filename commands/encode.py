@@ -18,7 +18,10 @@ def encode(
     input_file: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[INPUT]", help="Text file, one text per line (default: standard input).", show_default=False
+            metavar="[INPUT]",
+            help="Text file, one text per line (default: standard input).",
+            show_default=False,
+            readable=False,  # m2v reads it, and says in one line why it cannot
         ),
     ] = None,
     model: ModelOption = None,

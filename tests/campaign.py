@@ -67,6 +67,10 @@ def m2v(args: list[str], stdin: bytes | None, user: str | None, timeout: float, 
 
 
 def verdict(probe: Probe, work: Path, run: Run) -> str | None:
+    if run.err.startswith("runuser:"):
+        return "the probe could not run: " + run.err.strip()[:160]
+    if probe.name.startswith("stop:") and run.code < 0:  # the signal came after main returned: the shell sees 128+N
+        run.code = 128 - run.code
     if "Traceback" in run.err:
         return "traceback: " + run.err.strip().splitlines()[-1][:160]
     if run.code not in probe.codes:
@@ -685,6 +689,8 @@ def main() -> int:
                     entry.unlink() if entry.is_file() else shutil.rmtree(entry)
             try:
                 probe.setup(work)
+                if probe.user:  # what the probe set up belongs to the user it runs as, as a user's files do
+                    subprocess.run(["chown", "-R", probe.user, str(work)], check=True)
                 if probe.name.startswith("stop:"):
                     run = run_stop(probe, work)
                 elif probe.name.startswith("encode: stdout is /dev/full"):

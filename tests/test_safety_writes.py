@@ -732,3 +732,17 @@ def test_plot_over_a_result_file_is_refused(tmp_path: Path) -> None:
     ran = run_m2v("leaderboard", str(tmp_path / "r"), "--plot", str(result))
     assert ran.returncode == 1 and "is the same file as" in ran.stderr.decode()
     assert result.read_bytes() == content
+
+
+def test_a_model_folder_we_could_not_remove_is_not_replaced(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from m2vcli.errors import OutputError
+    from m2vcli.model.persistence import check_model_target
+
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: False if Path(path) == tiny_model_dir else real_access(path, mode)
+    )
+    with pytest.raises(OutputError, match=r"cannot replace .*: permission denied"):
+        check_model_target(tiny_model_dir, force=False)

@@ -11,19 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
-import mteb
-import numpy as np
-from mteb._create_dataloaders import create_dataloader
-from mteb._evaluators import ClusteringEvaluator
-from mteb.abstasks.classification import AbsTaskClassification
-from mteb.abstasks.clustering_legacy import AbsTaskClusteringLegacy
-from mteb.abstasks.pair_classification import AbsTaskPairClassification
-from mteb.abstasks.retrieval import AbsTaskRetrieval
-from mteb.abstasks.sts import AbsTaskSTS
-from mteb.abstasks.task_metadata import TaskMetadata
-from mteb.models.abs_encoder import AbsEncoder
-from mteb.models.model_meta import ModelMeta
-from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
+from m2vcli.errors import ConfigError
+
+try:  # importing mteb creates its result cache folder (~/.cache/mteb, or $MTEB_CACHE)
+    import mteb
+    import numpy as np
+    from mteb._create_dataloaders import create_dataloader
+    from mteb._evaluators import ClusteringEvaluator
+    from mteb.abstasks.classification import AbsTaskClassification
+    from mteb.abstasks.clustering_legacy import AbsTaskClusteringLegacy
+    from mteb.abstasks.pair_classification import AbsTaskPairClassification
+    from mteb.abstasks.retrieval import AbsTaskRetrieval
+    from mteb.abstasks.sts import AbsTaskSTS
+    from mteb.abstasks.task_metadata import TaskMetadata
+    from mteb.models.abs_encoder import AbsEncoder
+    from mteb.models.model_meta import ModelMeta
+    from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
+except OSError as exc:
+    raise ConfigError(
+        f"mteb cannot create its cache folder ({exc.filename}: {exc.strerror}); set MTEB_CACHE to a writable folder"
+    ) from exc
 
 __all__ = [
     "AbsTaskClassification",

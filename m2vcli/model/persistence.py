@@ -327,6 +327,8 @@ def check_model_target(target: Path, *, force: bool) -> None:
         raise OutputError(f"cannot read {target}: {exc.strerror or exc}") from exc
     if not empty and model_kind(target) is not ModelKind.STATIC and not force:
         raise OutputError(f"{target} exists and is not a static model; choose another path or pass --force")
+    if not os.access(target, os.W_OK | os.X_OK):  # the old folder could be swapped out but never removed
+        raise OutputError(f"cannot replace {target}: permission denied")
 
 
 def write_folder_atomically(target: Path, fill: Callable[[Path], None], *, force: bool = False) -> None:
