@@ -79,6 +79,44 @@ class LoadedModel:
         return int(self.model.dim)
 
     @property
+    def fingerprint(self) -> str:
+        """A hash of what decides the model's vectors (weights, tokenizer, encoding settings), so results
+        computed for one model are never reported for another of the same name.
+
+        >>> from m2vcli.model import StaticEmbedder
+        >>> import numpy as np
+        >>> from tokenizers import Tokenizer, models
+        >>> tok = Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]")).to_str()
+        >>> one = LoadedModel("x", Encoder.STATIC, StaticEmbedder(np.eye(2, dtype=np.float32), tok))
+        >>> two = LoadedModel("x", Encoder.STATIC, StaticEmbedder(2 * np.eye(2, dtype=np.float32), tok))
+        >>> same = LoadedModel("y", Encoder.STATIC, one.model)
+        >>> one.fingerprint == same.fingerprint, one.fingerprint == two.fingerprint
+        (True, False)
+        """
+        import hashlib
+        import json
+
+        digest = hashlib.sha256(self.encoder.value.encode())
+        if self.encoder is Encoder.SENTENCE_TRANSFORMER:
+            for key, tensor in sorted(self.model.state_dict().items()):
+                digest.update(key.encode())
+                digest.update(tensor.detach().cpu().numpy().tobytes())
+            return digest.hexdigest()[:16]
+        model = self.model if self.encoder is Encoder.STATIC else None
+        if model is None:  # model2vec's encoder: its folder's files decide
+            for path in sorted(self.path.rglob("*")) if self.path else []:
+                if path.is_file():
+                    digest.update(path.name.encode())
+                    digest.update(path.read_bytes())
+            return digest.hexdigest()[:16]
+        for array in (model.embeddings, model.weights, model.mapping):
+            digest.update(b"-" if array is None else np.ascontiguousarray(array).tobytes())
+        digest.update(model.tokenizer_json.encode())
+        settings = {"normalize": model.normalize, "max_length": model.max_length, "config": model.config}
+        digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+        return digest.hexdigest()[:16]
+
+    @property
     def release_date(self) -> str | None:
         """The day (UTC) a local static model's weights were written."""
         if self.encoder is Encoder.SENTENCE_TRANSFORMER or self.path is None:

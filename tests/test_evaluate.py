@@ -82,6 +82,25 @@ def test_results_are_reused_unless_overwrite(
     assert [o.status for o in forced.outcomes] == ["done", "done"]
 
 
+def test_a_changed_model_under_the_same_name_is_evaluated_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import tiny_model
+
+    monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
+    folder = tmp_path / "d2"
+    tiny_model(seed=0).save_pretrained(folder)
+    cfg = EvaluateConfig(model=str(folder), tasks=("WordSim353",), output_dir=str(tmp_path / "results"))
+    (first,) = evaluate(cfg).outcomes
+    tiny_model(seed=3).save_pretrained(folder)  # re-distilled in place: same name, other vectors
+    (second,) = evaluate(cfg).outcomes
+    assert second.status == "done" and second.main_score != pytest.approx(first.main_score)
+    (third,) = evaluate(cfg).outcomes  # unchanged since: the result stands
+    assert third.status == "skipped" and third.main_score == pytest.approx(second.main_score)
+    saved = json.loads(Path(third.path or "").read_text())["m2v"]
+    assert len(saved["fingerprint"]) == 16
+
+
 def test_missing_data_package_fails_that_task_only(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

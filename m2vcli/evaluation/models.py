@@ -23,7 +23,12 @@ def for_mteb(loaded: LoadedModel) -> EvaluatedModel:
     """Wrap a loaded model for MTEB: m2v's own encoder for a static model, MTEB's for a Sentence Transformer."""
     from m2vcli.evaluation.mteb_adapter import SentenceTransformerEncoderWrapper, static_encoder
 
-    meta: dict[str, Any] = {"kind": loaded.encoder.value, "parameters": loaded.parameters, "dims": loaded.dims}
+    meta: dict[str, Any] = {
+        "kind": loaded.encoder.value,
+        "parameters": loaded.parameters,
+        "dims": loaded.dims,
+        "fingerprint": loaded.fingerprint,
+    }
     if loaded.encoder is Encoder.SENTENCE_TRANSFORMER:
         encoder = SentenceTransformerEncoderWrapper(loaded.model)
     else:

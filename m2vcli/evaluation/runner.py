@@ -102,11 +102,14 @@ def path_component(name: str) -> str:
     return f"_{safe}" if safe in ("", ".", "..") else safe
 
 
-def _read_main_score(path: Path) -> float | None:
+def _read_main_score(path: Path, fingerprint: str | None) -> float | None:
+    """The score already in ``path`` when it was computed for this very model (same fingerprint), else None."""
     try:
-        data = json.loads(path.read_text())
-        return float(data["m2v"]["main_score"])
-    except (OSError, ValueError, KeyError, TypeError):
+        block = json.loads(path.read_text())["m2v"]
+        if block.get("fingerprint") != fingerprint:
+            return None  # another model under the same name (re-distilled, edited): evaluate again
+        return float(block["main_score"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -212,7 +215,8 @@ def run_tasks(
     for task in tasks:
         task_name = task.metadata.name
         path = result_path(output, loaded.name, task_name)
-        previous = _read_main_score(path) if path.is_file() and not overwrite else None  # never a FIFO
+        fingerprint = loaded.meta.get("fingerprint")
+        previous = _read_main_score(path, fingerprint) if path.is_file() and not overwrite else None  # not a FIFO
         if previous is not None:
             outcome = TaskOutcome(task_name, category_of(task), TaskStatus.SKIPPED, previous, path=str(path))
             report.outcomes.append(outcome)
