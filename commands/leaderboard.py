@@ -53,6 +53,9 @@ def leaderboard_command(
     rows = leaderboard(
         cfg, warn=lambda message: console.print(f"warning: {message}", markup=False, style="yellow", soft_wrap=True)
     )
+    apart = [f"{row.model} ({', '.join(row.left_out)})" for row in rows if row.left_out]
+    if apart:  # like with like: what some models have and others lack is not averaged
+        console.print(f"note: averages are over the tasks every model has; left out: {'; '.join(apart)}", markup=False)
     if cfg.plot:
         from m2vcli.evaluation.leaderboard import find_result_files, plot_speed_vs_score
 

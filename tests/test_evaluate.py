@@ -140,17 +140,36 @@ def test_leaderboard_averages_cover_only_present_categories(tmp_path: Path) -> N
     (tmp_path / "a" / "partial.json").write_text(json.dumps({"m2v": {"model": "a"}}))
     warnings: list[str] = []
     scores, speeds = parse_mteb_results(find_result_files([str(tmp_path)]), warnings.append)
-    rows = summarize_results(scores, speeds)
+    (alone,) = summarize_results({"a": scores["a"]}, speeds)  # one model: all of its tasks
+    assert alone.scores == {"Class": pytest.approx(70.0), "WordSim": pytest.approx(50.0)}
+    assert alone.avg_all == pytest.approx(60.0) and alone.avg_mteb == pytest.approx(70.0)
+    assert alone.covers == ["Class", "WordSim"] and alone.left_out == []
+    markdown = make_leaderboard([alone], "markdown")
+    assert "| a | 60.00 | 70.00 | 70.00 | - |" in markdown
+    rows = summarize_results(scores, speeds)  # two models: only the task both have, T1
     assert [r.model for r in rows] == ["b", "a"]
     b, a = rows
-    assert a.scores == {"Class": pytest.approx(70.0), "WordSim": pytest.approx(50.0)}
-    assert a.avg_all == pytest.approx(60.0) and a.avg_mteb == pytest.approx(70.0) and a.covers == ["Class", "WordSim"]
-    assert b.avg_all == pytest.approx(90.0)
+    assert a.scores == {"Class": pytest.approx(80.0)} and a.left_out == ["T2", "T3"]
+    assert b.avg_all == pytest.approx(90.0) and b.left_out == []
     assert any("corrupt.json" in w for w in warnings) and any("partial.json" in w for w in warnings)
-    markdown = make_leaderboard(rows, "markdown")
-    assert "| a | 60.00 | 70.00 | 70.00 | - |" in markdown
     assert json.loads(make_leaderboard(rows, "json"))[0]["model"] == "b"
     assert make_leaderboard(rows, "csv").splitlines()[0].startswith("Model,Avg (All),Avg (MTEB),Class")
+
+
+def test_extra_tasks_do_not_lift_a_models_average(tmp_path: Path) -> None:
+    for task, score in (("A", 0.60), ("B", 0.70)):
+        write_result(tmp_path, "teacher", task, "Class", score + 0.1)
+        write_result(tmp_path, "mine", task, "Class", score)
+    for task in ("Toy1", "Toy2", "Toy3"):  # a task file's easy tasks, in the same results folder
+        write_result(tmp_path, "mine", task, "Class", 1.0)
+    rows = summarize_results(*parse_mteb_results(find_result_files([str(tmp_path)])))
+    assert [(r.model, round(r.avg_all or 0, 2)) for r in rows] == [("teacher", 75.0), ("mine", 65.0)]
+    assert rows[1].left_out == ["Toy1", "Toy2", "Toy3"]
+    from tests.conftest import run_m2v
+
+    ran = run_m2v("leaderboard", str(tmp_path), "--format", "markdown")
+    assert ran.returncode == 0 and "left out: mine (Toy1, Toy2, Toy3)" in ran.stderr.decode()
+    assert ran.stdout.decode().splitlines()[2].startswith("| teacher | 75.00 |")
 
 
 def test_cli_evaluate_then_leaderboard(tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -578,7 +578,7 @@ def test_results_with_a_bad_main_score_are_skipped(tmp_path: Path, score: Any) -
     result_file(tmp_path, "bad", {"model": "m", "category": "STS", "main_score": score})
     warnings: list[str] = []
     scores, _ = parse_mteb_results(sorted(tmp_path.glob("*.json")), warnings.append)
-    assert scores == {"m": {"Class": [50.0]}}
+    assert scores == {"m": {"Class": {"good": 50.0}}}
     assert len(warnings) == 1 and "bad.json" in warnings[0] and len(warnings[0]) < len(str(tmp_path)) + 200
     assert "\n" not in warnings[0]
 

@@ -155,6 +155,7 @@ def test_leaderboard_table_shows_markup_like_names_literally(tmp_path: Path) -> 
     write_result(results / "marked", "WordSim353", "[bold]x[/bold]", "WordSim", 0.5)
     write_result(results / "marked", "LeeDocSim", "[bold]x[/bold]", "STS", 0.7)
     write_result(results / "plain", "WordSim353", "plain", "WordSim", 0.8)
+    write_result(results / "plain", "LeeDocSim", "plain", "STS", 0.9)
     ran = run_m2v("leaderboard", str(results), env={"COLUMNS": "250"})  # a terminal wide enough for the table
     assert ran.returncode == 0, ran.stderr.decode()
     assert ran.stderr == b""
@@ -167,7 +168,7 @@ def test_leaderboard_table_shows_markup_like_names_literally(tmp_path: Path) -> 
     marked = body[1]
     assert marked[column["Avg (All)"]] == "60.00" and marked[column["Avg (MTEB)"]] == "70.00"
     assert (marked[column["STS"]], marked[column["WordSim"]], marked[column["Class"]]) == ("70.00", "50.00", "-")
-    assert body[0][column["Avg (All)"]] == "80.00" and body[0][column["Avg (MTEB)"]] == "-"
+    assert body[0][column["Avg (All)"]] == "85.00" and body[0][column["Avg (MTEB)"]] == "90.00"
 
 
 def test_evaluate_an_uncached_hub_id_offline_is_one_line(tmp_path: Path) -> None:
@@ -188,6 +189,7 @@ def test_leaderboard_table_keeps_scores_whole_when_stdout_is_not_a_terminal(
     monkeypatch.delenv("COLUMNS", raising=False)
     results = tmp_path / "results"
     write_result(results / "plain", "WordSim353", "plain", "WordSim", 0.8)
+    write_result(results / "plain", "LeeDocSim", "plain", "STS", 0.9)
     ran = run_m2v("leaderboard", str(results))
     assert ran.returncode == 0, ran.stderr.decode()
     assert "80.00" in ran.stdout.decode()

@@ -61,6 +61,7 @@ class Row:
     covers: list[str] = field(default_factory=list)
     sentences_per_s: float | None = None
     parameters: int | None = None
+    left_out: list[str] = field(default_factory=list)  # tasks not every listed model has: not in the averages
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -93,14 +94,14 @@ def _bench_row(row: Any, path: Path, warn: Warn) -> dict[str, Any] | None:
 
 def parse_mteb_results(
     results: Sequence[Path] | Any, warn: Warn | None = None
-) -> tuple[dict[str, dict[str, list[float]]], dict[str, Any]]:
-    """Category scores (x100) per model, and bench rows by model name, from result files (``m2v evaluate``
+) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, Any]]:
+    """Scores (x100) by model, category and task, and bench rows by model name, from result files (``m2v evaluate``
     and ``m2v bench --json``) or from the report ``run_tasks`` returns. Unreadable files are skipped, each
     with a call to ``warn`` (default: a Python warning)."""
     warn = warn or (lambda message: warnings.warn(message, stacklevel=3))
     outcomes = getattr(results, "outcomes", None)
     paths = [Path(o.path) for o in outcomes if o.path] if outcomes is not None else [Path(p) for p in results]
-    scores: dict[str, dict[str, list[float]]] = {}
+    scores: dict[str, dict[str, dict[str, float]]] = {}
     speeds: dict[str, Any] = {}
     for path in paths:
         try:
@@ -133,19 +134,40 @@ def parse_mteb_results(
         if score is None:
             warn(f"skipped {path}: main_score must be a finite number, got {clip(main_score)}")
             continue
-        scores.setdefault(model, {}).setdefault(category, []).append(score)
+        scores.setdefault(model, {}).setdefault(category, {})[task_name(path, data)] = score
         parameters = block.get("parameters")
         valid = isinstance(parameters, int) and not isinstance(parameters, bool) and parameters >= 0
         speeds.setdefault(f"params:{model}", parameters if valid else None)
     return scores, speeds
 
 
-def summarize_results(scores: dict[str, dict[str, list[float]]], speeds: dict[str, Any] | None = None) -> list[Row]:
-    """One row per model, sorted by Avg (All), best first; rows with no average go last."""
+def task_name(path: Path, data: Any) -> str:
+    """The task a result file holds: MTEB's ``task_name``, else the file's name."""
+    name = data.get("task_name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and name else path.stem
+
+
+def shared_tasks(scores: dict[str, dict[str, dict[str, float]]]) -> set[tuple[str, str]]:
+    """The (category, task) pairs that every model has: the only ones fit to compare models by."""
+    sets = [{(c, t) for c, tasks in by_category.items() for t in tasks} for by_category in scores.values()]
+    return set.intersection(*sets) if sets else set()
+
+
+def summarize_results(
+    scores: dict[str, dict[str, dict[str, float]]], speeds: dict[str, Any] | None = None
+) -> list[Row]:
+    """One row per model, sorted by Avg (All), best first; rows with no average go last.
+
+    Models are compared like with like: every average is over the tasks that all the listed models have
+    (``shared_tasks``); a model's other tasks are named in its row's ``left_out``, not averaged.
+    """
     speeds = speeds or {}
+    shared = shared_tasks(scores)
     rows = []
     for model, by_category in scores.items():
-        means = {c: sum(v) / len(v) for c, v in by_category.items() if v}
+        kept = {c: [s for t, s in tasks.items() if (c, t) in shared] for c, tasks in by_category.items()}
+        left_out = sorted(t for c, tasks in by_category.items() for t in tasks if (c, t) not in shared)
+        means = {c: sum(v) / len(v) for c, v in kept.items() if v}
         covers = [c for c in CATEGORIES if c in means] + sorted(c for c in means if c not in CATEGORIES)
         bench = speeds.get(model) or speeds.get(Path(model).name)
         rows.append(
@@ -157,6 +179,7 @@ def summarize_results(scores: dict[str, dict[str, list[float]]], speeds: dict[st
                 covers=covers,
                 sentences_per_s=float(bench["sentences_per_s"]["median"]) if bench else None,
                 parameters=speeds.get(f"params:{model}"),
+                left_out=left_out,
             )
         )
     return sorted(rows, key=lambda r: (r.avg_all is None, -(r.avg_all or 0.0)))
