@@ -39,10 +39,12 @@ def default(cls: type[Any], name: str) -> str:
     >>> default(DistillConfig, "pca_dims"), default(DistillConfig, "pooling"), default(DistillConfig, "vocabulary")
     ('256', 'blend', 'none')
     """
+    from rich.markup import escape
+
     value = {f.name: f for f in dataclasses.fields(cls)}[name].default
     if isinstance(value, Enum):
         value = value.value
-    return "none" if value is None else str(value)
+    return "none" if value is None else escape(str(value))  # help texts are rich markup: [unused0] must show
 
 
 def settings(cls: type[T], config_file: Path | None, flags: dict[str, Any]) -> T:

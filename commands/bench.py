@@ -91,7 +91,10 @@ def bench_command(
     cfg = settings(BenchConfig, config, flags)
     console = err_console()
     say = (lambda message: console.print(message, markup=False, style="dim")) if stderr_is_terminal() else None
-    render(bench(cfg, progress=say))
+    report = bench(cfg, progress=say)
+    render(report)
+    if report.models and all(r.error for r in report.models):
+        raise typer.Exit(1)  # nothing was timed: a script must not read this as success
 
 
 def _fmt(value: float | None, spec: str) -> str:

@@ -215,3 +215,26 @@ def test_bench_help_shows_the_full_and_quick_counts() -> None:
     options = flat_help("bench").split(" Options ", 1)[1]
     assert f"Texts to encode (default: {FULL['n']}; {QUICK['n']} with --quick)" in options
     assert f"(default: {FULL['repeats']}; {QUICK['repeats']} with --quick)" in options
+
+
+def test_scripts_can_rely_on_exit_codes(tmp_path: Path, tiny_model_dir: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    ran = run_m2v("leaderboard", str(tmp_path / "empty"))
+    assert ran.returncode == 1 and "no m2v evaluate results" in ran.stderr.decode()
+    ran = run_m2v("bench", "-m", str(tmp_path / "missing"), "--quick")
+    assert ran.returncode == 1 and "failed" in ran.stdout.decode()  # the table says why, then exit 1
+    ran = run_m2v("encode", "-m", str(tiny_model_dir), "-o", str(tmp_path / "vectors.txt"), stdin=b"hi\n")
+    assert ran.returncode == 1 and "pass --format" in ran.stderr.decode()
+    assert not (tmp_path / "vectors.txt").exists()
+
+
+def test_a_task_named_twice_runs_once() -> None:
+    from m2vcli.evaluation import get_tasks
+
+    names = [t.metadata.name for t in get_tasks(["SimLex999", "SimLex999"], suite="offline")]
+    assert names.count("SimLex999") == 1 and len(names) == len(set(names))
+
+
+def test_a_markup_like_default_shows_in_help() -> None:
+    ran = run_m2v("distill", "--help", env={"COLUMNS": "200"})
+    assert "(default: \\[unused\\d+\\])" in ran.stdout.decode()

@@ -8,6 +8,7 @@ temporary sibling and renamed into place, so a failed run never leaves a half-wr
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,12 +86,27 @@ def split_lines(data: bytes, errors: InputErrors = InputErrors.STRICT) -> list[s
 
 
 def choose_format(fmt: OutputFormat | None, output: str | None) -> OutputFormat:
-    """An explicit format wins; else the output file's extension; else npy."""
+    """An explicit format wins; else the output file's extension (``-o vectors.txt`` without ``--format``
+    is an error, never silently npy); else npy."""
     if fmt is not None:
         return fmt
-    if output and output != "-":
-        return OutputFormat.from_suffix(Path(output).suffix) or OutputFormat.npy
+    if output and output != "-" and not _is_special(output):
+        found = OutputFormat.from_suffix(Path(output).suffix)
+        if found is None:
+            choices = ", ".join(f".{f.value}" for f in OutputFormat)
+            raise ConfigError(f"cannot tell the format of {output} from its extension ({choices}); pass --format")
+        return found
     return OutputFormat.npy
+
+
+def _is_special(output: str) -> bool:
+    """A FIFO or a device (``-o /dev/stdout``): it has no extension to go by."""
+    import stat
+
+    try:
+        return not stat.S_ISREG(os.stat(output).st_mode) and not stat.S_ISDIR(os.stat(output).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def read_input(source: str | None, stdin: BinaryIO | None) -> bytes:
@@ -129,18 +145,18 @@ def encode_lines(
     on_progress: OnProgress | None = None,
 ) -> EncodeResult:
     """Run ``m2v encode``: read lines, encode them in batches, write the vectors as they come."""
-    fmt = choose_format(config.format, config.output)
     to_stdout = config.output is None or config.output == "-"
-    if to_stdout and fmt.is_binary and stdout_is_terminal:
-        raise OutputError(
-            f"refusing to write binary {fmt.value} to a terminal; redirect it (> vectors.{fmt.value}), "
-            "pass -o FILE, or use --format jsonl"
-        )
     reading_stdin = config.input is None or config.input == "-"
     stdin_fd = _fileno(stdin if stdin is not None else sys.stdin) if reading_stdin else None
     # before any work: an output that is the input (named, linked or redirected) would replace it
     inputs = [stdin_fd if reading_stdin else config.input]
     target = None if to_stdout else check_output_file(str(config.output), "output path", inputs=inputs)
+    fmt = choose_format(config.format, config.output)
+    if to_stdout and fmt.is_binary and stdout_is_terminal:
+        raise OutputError(
+            f"refusing to write binary {fmt.value} to a terminal; redirect it (> vectors.{fmt.value}), "
+            "pass -o FILE, or use --format jsonl"
+        )
     stream: BinaryIO | None = None
     if to_stdout:
         stream = stdout if stdout is not None else _std_buffer(sys.stdout)

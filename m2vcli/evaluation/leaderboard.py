@@ -188,6 +188,8 @@ def summarize_results(
 def leaderboard(cfg: LeaderboardConfig, warn: Warn | None = None) -> list[Row]:
     """The rows of ``m2v leaderboard``: every result file under ``cfg.results``, one row per model."""
     scores, speeds = parse_mteb_results(find_result_files(cfg.results), warn)
+    if not scores:
+        raise InputError(f"no m2v evaluate results in {', '.join(cfg.results)}")
     return summarize_results(scores, speeds)
 
 

@@ -114,6 +114,8 @@ def get_tasks(
         local = local_tasks()
         known: list[str] = []
         for name in names:
+            if name in {task.metadata.name for task in tasks}:
+                continue  # named twice, or already in the suite: run once
             if name in local:
                 tasks.append(local[name]())
                 continue
