@@ -11,7 +11,7 @@ import pytest
 
 from m2vcli import StaticEmbedder
 from m2vcli.errors import HubError, ModelFormatError, ModelLoadError, OutputError
-from m2vcli.model.persistence import ModelKind, is_model_folder, is_static_folder, model_kind, write_folder_atomically
+from m2vcli.model.persistence import ModelKind, is_model_folder, is_static_folder, model_kind
 from tests.conftest import teacher_path, tiny_model
 
 
@@ -96,19 +96,6 @@ def test_save_refuses_a_folder_that_is_not_a_model(tmp_path: Path) -> None:
         tiny_model().save_pretrained(tmp_path / "afile")
     tiny_model().save_pretrained(target, force=True)
     assert not (target / "precious.txt").exists()
-
-
-def test_failed_write_leaves_the_old_model_and_no_temporary_folder(tiny_model_dir: Path) -> None:
-    before = {p.name: p.read_bytes() for p in tiny_model_dir.iterdir()}
-
-    def fill(folder: Path) -> None:
-        (folder / "config.json").write_text("{}")
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        write_folder_atomically(tiny_model_dir, fill)
-    assert {p.name: p.read_bytes() for p in tiny_model_dir.iterdir()} == before
-    assert [p.name for p in tiny_model_dir.parent.iterdir()] == [tiny_model_dir.name]
 
 
 def test_overwriting_a_model_replaces_it(tiny_model_dir: Path) -> None:
