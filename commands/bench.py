@@ -60,6 +60,14 @@ def bench_command(
     reference: Annotated[
         bool, typer.Option("--reference", help="Also time model2vec's encoder on each static model (needs model2vec).")
     ] = False,
+    teacher: Annotated[
+        bool | None,
+        typer.Option(
+            "--teacher/--no-teacher",
+            help="Time the static models' teacher beside them (default: yes).",
+            show_default=False,
+        ),
+    ] = None,
     quick: Annotated[
         bool,
         typer.Option(
@@ -87,6 +95,7 @@ def bench_command(
         "json_path": json_path,
         "reference": reference or None,
         "quick": quick or None,
+        "teacher": teacher,
     }
     cfg = settings(BenchConfig, config, flags)
     console = err_console()

@@ -40,6 +40,14 @@ def evaluate_command(
         ),
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Run tasks that already have a result again.")] = False,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="The model's name in results and the leaderboard (default: its folder's).",
+            show_default=False,
+        ),
+    ] = None,
     pearl_data: Annotated[
         str | None,
         typer.Option(
@@ -83,6 +91,7 @@ def evaluate_command(
         "output_dir": output_dir,
         "overwrite": overwrite or None,
         "pearl_data": pearl_data,
+        "name": name,
     }
     cfg = settings(EvaluateConfig, config, flags)
     if cfg.tasks or cfg.suite not in (None, Suite.OFFLINE):  # hub tasks: decide once, before any library reads

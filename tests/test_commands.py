@@ -238,3 +238,21 @@ def test_a_task_named_twice_runs_once() -> None:
 def test_a_markup_like_default_shows_in_help() -> None:
     ran = run_m2v("distill", "--help", env={"COLUMNS": "200"})
     assert "(default: \\[unused\\d+\\])" in ran.stdout.decode()
+
+
+def test_evaluate_name_sets_the_results_folder_and_leaderboard_row(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from m2vcli import packaged_data
+
+    monkeypatch.setattr(
+        packaged_data, "word_pairs", lambda name: [("cat", "dog", 1.0), ("the", "mat", 2.0), ("a", "sat", 3.0)]
+    )
+    ran = run_m2v(
+        "evaluate", "-m", str(tiny_model_dir), "--tasks", "WordSim353", "-o", str(tmp_path), "--name", "d2-64"
+    )
+    assert ran.returncode == 0, ran.stderr.decode()
+    import json
+
+    saved = json.loads((tmp_path / "d2-64" / "WordSim353.json").read_text())["m2v"]
+    assert saved["model"] == "d2-64"

@@ -116,6 +116,8 @@ def test_bench_adds_the_teacher_of_a_static_model(st_folder: Path, tiny_model_di
     ]
     assert targets[0].name == f"teacher ({st_folder.name})"
     assert not any("left out" in message for message in heard)
+    alone = resolve_targets(BenchConfig(models=(str(static_dir),), cold_start=False, teacher=False))
+    assert [(t.path, t.is_teacher) for t in alone] == [(static_dir, False)]  # bench --no-teacher
 
 
 def test_bench_times_a_static_model_alone_when_its_teacher_is_gone(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ class BenchConfig:
     reference: bool = False
     cold_start: bool | None = None
     json_path: str | None = None
+    teacher: bool = True  # time the static models' teacher beside them
 
     def __post_init__(self) -> None:
         if isinstance(self.models, str):

@@ -55,8 +55,12 @@ def resolve_targets(cfg: BenchConfig, progress: OnMessage | None = None) -> list
             from m2vcli.distillation import distill
 
             distill(save_path=str(cached), force=True)
-        teacher_path = packaged_teacher().path
-        defaults = [Target(f"teacher ({DEFAULT_TEACHER.split('/')[-1]})", teacher_path, classify(teacher_path), True)]
+        defaults = []
+        if cfg.teacher:
+            teacher_path = packaged_teacher().path
+            defaults.append(
+                Target(f"teacher ({DEFAULT_TEACHER.split('/')[-1]})", teacher_path, classify(teacher_path), True)
+            )
         defaults.append(Target("m2v default", cached, Encoder.STATIC))
         if cfg.reference:
             defaults.append(Target("m2v default (model2vec encode)", cached, Encoder.REFERENCE))
@@ -77,7 +81,7 @@ def resolve_targets(cfg: BenchConfig, progress: OnMessage | None = None) -> list
             teacher = _teacher_of(path)
             if teacher and teacher not in teachers:
                 teachers.append(teacher)
-    if all(t.kind is not Encoder.SENTENCE_TRANSFORMER for t in targets):
+    if cfg.teacher and all(t.kind is not Encoder.SENTENCE_TRANSFORMER for t in targets):
         for teacher in teachers:
             try:
                 path = (

@@ -35,6 +35,7 @@ class EvaluateConfig:
     output_dir: str = "results"
     overwrite: bool = False
     pearl_data: str | None = None
+    name: str | None = None  # the model's name in results and the leaderboard (default: its folder's or hub id)
 
     def __post_init__(self) -> None:
         if isinstance(self.tasks, str):
@@ -182,7 +183,13 @@ def evaluate(
 
         tasks = load_task_file(cfg.task_file) + tasks
     return run_tasks(
-        cfg.model, tasks, output_dir=cfg.output_dir, overwrite=cfg.overwrite, on_task=on_task, on_encode=on_encode
+        cfg.model,
+        tasks,
+        name=cfg.name,
+        output_dir=cfg.output_dir,
+        overwrite=cfg.overwrite,
+        on_task=on_task,
+        on_encode=on_encode,
     )
 
 
