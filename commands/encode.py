@@ -68,6 +68,15 @@ def encode(
             show_default=False,
         ),
     ] = None,
+    text: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--text",
+            "-t",
+            help="A text to encode (repeatable) instead of an input; JSON lines on stdout unless --format or -o.",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Encode text, one vector per input line, in input order (a blank line gives a zero vector).
@@ -79,6 +88,8 @@ def encode(
         m2v encode --model my_model sentences.txt -o vectors.safetensors
 
         echo "It's dangerous to go alone!" | m2v encode -m my_model --format jsonl
+
+        m2v encode -m my_model --text "It's dangerous to go alone!"
     """
     flags = {
         "model": model,
@@ -89,6 +100,7 @@ def encode(
         "batch_size": batch_size,
         "max_length": max_length,
         "errors": errors,
+        "texts": tuple(text) if text else None,
     }
     cfg = settings(EncodeConfig, config, flags)
     show = stderr_is_terminal()

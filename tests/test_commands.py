@@ -256,3 +256,20 @@ def test_evaluate_name_sets_the_results_folder_and_leaderboard_row(
 
     saved = json.loads((tmp_path / "d2-64" / "WordSim353.json").read_text())["m2v"]
     assert saved["model"] == "d2-64"
+
+
+def test_encode_text_gives_json_lines_of_the_given_texts(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+
+    from m2vcli import StaticEmbedder
+
+    ran = run_m2v("encode", "-m", str(tiny_model_dir), "--text", "hello world", "-t", "")
+    assert ran.returncode == 0, ran.stderr.decode()
+    rows = [json.loads(line) for line in ran.stdout.decode().splitlines()]
+    expected = StaticEmbedder.from_pretrained(tiny_model_dir).encode(["hello world", ""])
+    np.testing.assert_allclose(np.array(rows, dtype=np.float32), expected, rtol=1e-6)
+    (tmp_path / "in.txt").write_text("x\n")
+    both = run_m2v("encode", "-m", str(tiny_model_dir), str(tmp_path / "in.txt"), "--text", "hello")
+    assert both.returncode == 1 and "not both" in both.stderr.decode()

@@ -45,8 +45,14 @@ class EncodeConfig:
     batch_size: int = DEFAULT_BATCH_SIZE
     max_length: int | None = None
     errors: InputErrors = InputErrors.STRICT
+    texts: tuple[str, ...] = ()  # texts given on the command line instead of an input
 
     def __post_init__(self) -> None:
+        if isinstance(self.texts, str):
+            object.__setattr__(self, "texts", (self.texts,))
+        object.__setattr__(self, "texts", tuple(self.texts or ()))
+        if self.texts and self.input not in (None, "-"):
+            raise ConfigError("give texts (--text) or an input file, not both")
         coerce_enum(self, "format", OutputFormat)
         coerce_enum(self, "errors", InputErrors)
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -146,12 +152,13 @@ def encode_lines(
 ) -> EncodeResult:
     """Run ``m2v encode``: read lines, encode them in batches, write the vectors as they come."""
     to_stdout = config.output is None or config.output == "-"
-    reading_stdin = config.input is None or config.input == "-"
+    reading_stdin = not config.texts and (config.input is None or config.input == "-")
     stdin_fd = _fileno(stdin if stdin is not None else sys.stdin) if reading_stdin else None
     # before any work: an output that is the input (named, linked or redirected) would replace it
-    inputs = [stdin_fd if reading_stdin else config.input]
+    inputs = [stdin_fd if reading_stdin else config.input] if not config.texts else []
     target = None if to_stdout else check_output_file(str(config.output), "output path", inputs=inputs)
-    fmt = choose_format(config.format, config.output)
+    quick_look = bool(config.texts) and to_stdout and config.format is None  # --text: readable by default
+    fmt = OutputFormat.jsonl if quick_look else choose_format(config.format, config.output)
     if to_stdout and fmt.is_binary and stdout_is_terminal:
         raise OutputError(
             f"refusing to write binary {fmt.value} to a terminal; redirect it (> vectors.{fmt.value}), "
@@ -165,7 +172,7 @@ def encode_lines(
     if not config.model:  # EncodeConfig checks it too; this also tells mypy
         raise ConfigError(_NO_MODEL)
     model = load_model(config.model)
-    lines = split_lines(read_input(config.input, stdin), config.errors)
+    lines = list(config.texts) if config.texts else split_lines(read_input(config.input, stdin), config.errors)
     max_length = None if config.max_length == 0 else (config.max_length or model.max_length)
     batches = model.encode_batches(
         lines, batch_size=config.batch_size, normalize=config.normalize, max_length=max_length
