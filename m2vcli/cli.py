@@ -32,7 +32,7 @@ app = typer.Typer(
         "Examples:\n\n  m2v distill -o my_model\n\n  m2v encode --model my_model < sentences.txt > vectors.npy"
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (bash, zsh, fish, PowerShell)
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )

@@ -273,3 +273,14 @@ def test_encode_text_gives_json_lines_of_the_given_texts(tiny_model_dir: Path, t
     (tmp_path / "in.txt").write_text("x\n")
     both = run_m2v("encode", "-m", str(tiny_model_dir), str(tmp_path / "in.txt"), "--text", "hello")
     assert both.returncode == 1 and "not both" in both.stderr.decode()
+
+
+def test_shell_completion_completes_commands_and_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_M2V_COMPLETE", "complete_bash")
+    monkeypatch.setenv("COMP_WORDS", "m2v encode --for")
+    monkeypatch.setenv("COMP_CWORD", "2")
+    ran = run_m2v()
+    assert ran.returncode == 0 and ran.stdout.decode().split() == ["--format"]
+    monkeypatch.delenv("_M2V_COMPLETE")
+    shown = run_m2v("--show-completion", "bash")
+    assert "_m2v_completion" in shown.stdout.decode()
