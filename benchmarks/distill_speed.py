@@ -35,6 +35,26 @@ def gnu_time(cmd: list[str]) -> tuple[float, float]:
     return hours * 3600 + minutes * 60 + seconds, int(rss.group(1)) / 1024
 
 
+def alternate(commands: dict[str, list[str]], repeats: int) -> dict[str, tuple[float, float]]:
+    """Run each command ``repeats`` times, taking turns, each as a fresh process under GNU time; the median
+    (wall seconds, peak MiB) per name."""
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for i in range(repeats):
+        for name, cmd in commands.items():
+            wall, mib = gnu_time(cmd)
+            results[name].append((wall, mib))
+            print(f"run {i + 1} {name:9s} {wall:7.2f} s  {mib:7.0f} MiB", flush=True)
+    return {
+        name: (statistics.median(w for w, _ in runs), statistics.median(m for _, m in runs))
+        for name, runs in results.items()
+    }
+
+
+def print_ratios(med: dict[str, tuple[float, float]]) -> None:
+    wall_ratio, memory_ratio = (med["m2v"][i] / med["model2vec"][i] for i in (0, 1))
+    print(f"  m2v / model2vec: wall {wall_ratio:.2f}x, memory {memory_ratio:.2f}x")
+
+
 def unpadded_copy(teacher: Path, target: Path) -> Path:
     shutil.copytree(teacher, target)
     spec = json.loads((target / "tokenizer.json").read_text())
@@ -73,21 +93,11 @@ def main() -> None:
         f"m.save_pretrained({str(work / 'ref')!r})\n"
     )
     ref = [sys.executable, "-c", ref_code]
-    results: dict[str, list[tuple[float, float]]] = {"m2v": [], "model2vec": []}
-    for i in range(args.repeats):
-        for name, cmd in (("m2v", ours), ("model2vec", ref)):
-            results[name].append(gnu_time(cmd))
-            wall, mib = results[name][-1]
-            print(f"run {i + 1} {name:9s} {wall:7.1f} s  {mib:7.0f} MiB", flush=True)
-    med = {
-        name: (statistics.median(w for w, _ in r), statistics.median(m for _, m in r)) for name, r in results.items()
-    }
+    med = alternate({"m2v": ours, "model2vec": ref}, args.repeats)
     print(f"\nteacher: {teacher}; vocabulary: {args.vocabulary or 'the teacher tokens'}")
     for name, (wall, mib) in med.items():
         print(f"  {name:9s} median wall {wall:7.1f} s   peak {mib:6.0f} MiB")
-    wall_ratio = med["m2v"][0] / med["model2vec"][0]
-    memory_ratio = med["m2v"][1] / med["model2vec"][1]
-    print(f"  m2v / model2vec: wall {wall_ratio:.2f}x, memory {memory_ratio:.2f}x")
+    print_ratios(med)
 
 
 if __name__ == "__main__":

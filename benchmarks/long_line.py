@@ -11,12 +11,11 @@ Usage: python benchmarks/long_line.py MODEL_DIR [--mb 200] [--repeats 2]
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from distill_speed import gnu_time
+from distill_speed import alternate, print_ratios
 
 
 def make_line(path: Path, megabytes: int) -> None:
@@ -50,21 +49,11 @@ def main() -> None:
         "np.save(sys.argv[3], m.encode([text], max_length=512))\n"
     )
     ref = [sys.executable, "-c", ref_code, args.model, str(line), str(work / "ref.npy")]
-    results: dict[str, list[tuple[float, float]]] = {"m2v": [], "model2vec": []}
-    for _ in range(args.repeats):
-        for name, cmd in (("m2v", ours), ("model2vec", ref)):
-            results[name].append(gnu_time(cmd))
-            wall, mib = results[name][-1]
-            print(f"{name:10s} wall {wall:7.2f} s   peak {mib:8.0f} MiB", flush=True)
-    med = {
-        name: (statistics.median(w for w, _ in runs), statistics.median(m for _, m in runs))
-        for name, runs in results.items()
-    }
+    med = alternate({"m2v": ours, "model2vec": ref}, args.repeats)
     print(f"{args.mb} MB line, median of {args.repeats}:")
     for name, (wall, mib) in med.items():
         print(f"  {name:10s} wall {wall:.2f} s, peak {mib:,.0f} MiB")
-    wall_ratio, memory_ratio = (med["m2v"][i] / med["model2vec"][i] for i in (0, 1))
-    print(f"  m2v / model2vec: wall {wall_ratio:.2f}x, memory {memory_ratio:.2f}x")
+    print_ratios(med)
 
 
 if __name__ == "__main__":

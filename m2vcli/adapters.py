@@ -48,9 +48,7 @@ class LoadedModel:
         return self.encoder
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if self.encoder is Encoder.STATIC:
-            return np.asarray(self.model.encode(list(texts)))
-        if self.encoder is Encoder.REFERENCE:
+        if self.encoder is not Encoder.SENTENCE_TRANSFORMER:  # m2v's and model2vec's encode alike
             return np.asarray(self.model.encode(list(texts)))
         return np.asarray(
             self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False)

@@ -3,7 +3,6 @@ encoder with ``--reference``), or by default the packaged teacher and a model di
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +11,8 @@ from typing import TYPE_CHECKING
 from m2vcli.adapters import Encoder
 from m2vcli.callbacks import OnMessage
 from m2vcli.errors import M2VError
-from m2vcli.files import read_limited
 from m2vcli.hub import Fetch, resolve_model
-from m2vcli.model.persistence import MAX_JSON_BYTES, ModelKind, model_kind
+from m2vcli.model.persistence import ModelKind, model_kind, peek_json
 
 if TYPE_CHECKING:
     from m2vcli.benchmark.runner import BenchConfig
@@ -99,10 +97,7 @@ def resolve_targets(cfg: BenchConfig, progress: OnMessage | None = None) -> list
 def _teacher_of(path: Path) -> str | None:
     """The teacher a static model's config names, if it names one (a malformed config names none: the
     model itself is then reported as failed when it is loaded)."""
-    try:
-        config = json.loads(read_limited(path / "config.json", "model file", MAX_JSON_BYTES).decode("utf-8"))
-    except (M2VError, ValueError):
-        return None
+    config = peek_json(path / "config.json")
     if not isinstance(config, dict):
         return None
     distillation = config.get("distillation")

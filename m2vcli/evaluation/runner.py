@@ -19,9 +19,10 @@ from typing import Any
 from m2vcli.callbacks import OnCount, OnTaskStatus
 from m2vcli.config import coerce_enum
 from m2vcli.errors import M2VError, MissingValueError, OutputError, first_line
+from m2vcli.evaluation.leaderboard import MAX_RESULT_BYTES
 from m2vcli.evaluation.models import CountingEncoder, EvaluatedModel, evaluated_model
 from m2vcli.evaluation.registry import Suite, category_of, get_tasks
-from m2vcli.files import atomic_file
+from m2vcli.files import atomic_file, read_limited
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,11 @@ def path_component(name: str) -> str:
 def _read_main_score(path: Path, fingerprint: str | None) -> float | None:
     """The score already in ``path`` when it was computed for this very model (same fingerprint), else None."""
     try:
-        block = json.loads(path.read_text())["m2v"]
+        block = json.loads(read_limited(path, "result file", MAX_RESULT_BYTES).decode("utf-8"))["m2v"]
         if block.get("fingerprint") != fingerprint:
             return None  # another model under the same name (re-distilled, edited): evaluate again
         return float(block["main_score"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (M2VError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 

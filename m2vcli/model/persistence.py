@@ -274,11 +274,11 @@ def model_kind(path: Path) -> ModelKind | None:
         return None
     config, modules = path / "config.json", path / "modules.json"
     if config.is_file() and (path / "model.safetensors").is_file():
-        data = _peek_json(config)
+        data = peek_json(config)
         if isinstance(data, dict) and data.get("model_type") == "model2vec":
             return ModelKind.STATIC
     if modules.is_file():
-        data = _peek_json(modules)
+        data = peek_json(modules)
         if isinstance(data, list) and any(
             isinstance(m, dict) and str(m.get("type", "")).rsplit(".", 1)[-1] == "StaticEmbedding" for m in data
         ):
@@ -286,8 +286,8 @@ def model_kind(path: Path) -> ModelKind | None:
     return ModelKind.SENTENCE_TRANSFORMER if config.is_file() or modules.is_file() else None
 
 
-def _peek_json(path: Path) -> Any:
-    """The JSON in ``path``, or None when it cannot be read or parsed."""
+def peek_json(path: Path) -> Any:
+    """The JSON in ``path`` (at most ``MAX_JSON_BYTES``), or None when it cannot be read or parsed."""
     try:
         return json.loads(read_limited(path, "model file", MAX_JSON_BYTES).decode("utf-8"))
     except (M2VError, ValueError):
