@@ -1,0 +1,195 @@
+"""Result tables that read anywhere: on a terminal of any width, piped into a file, or as markdown, CSV
+or JSON. ``evaluate``, ``bench`` and ``leaderboard`` build a ``ResultTable`` and hand it to ``render``.
+
+On a terminal no cell is ever cut: names of up to ``NAME_WIDTH`` characters are shown whole (longer ones
+are shortened in the middle), columns that are empty in every row are left out, and a table wider than
+the terminal is split into parts that each fit, the first column repeated in each part.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+NAME_WIDTH = 40
+EMPTY = "-"
+
+
+class TableFormat(str, Enum):
+    TABLE = "table"
+    MARKDOWN = "markdown"
+    CSV = "csv"
+    JSON = "json"
+
+
+def shorten(name: str, width: int = NAME_WIDTH) -> str:
+    """``name`` whole when it has at most ``width`` characters, else its start and end around an ellipsis
+    (the end of a path or hub id tells models apart as often as its start).
+
+    >>> shorten("my_model"), shorten("a" * 30 + "/" + "b" * 30, 21)
+    ('my_model', 'aaaaaaaaaa…bbbbbbbbbb')
+    """
+    if len(name) <= width:
+        return name
+    head = (width - 1) // 2 + (width - 1) % 2
+    return name[:head] + "…" + name[len(name) - (width - 1 - head) :]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    text: bool = False  # left-aligned, may hold anything; numbers are right-aligned
+    key: str | None = None  # the field's name in JSON (default: the column's name)
+
+
+@dataclass
+class ResultTable:
+    """Rows of display strings (``EMPTY`` for a missing value) and, for JSON, the raw values behind them."""
+
+    title: str
+    columns: list[Column]
+    rows: list[list[str]] = field(default_factory=list)
+    records: list[dict[str, Any]] | None = None  # JSON output; default: the cells, keyed by column
+
+    def without_empty_columns(self) -> ResultTable:
+        """The table less the columns (other than the first) that are empty in every row."""
+        keep = [i for i, _ in enumerate(self.columns) if i == 0 or any(row[i] not in ("", EMPTY) for row in self.rows)]
+        return ResultTable(
+            self.title,
+            [self.columns[i] for i in keep],
+            [[row[i] for i in keep] for row in self.rows],
+            self.records,
+        )
+
+
+def render(table: ResultTable, fmt: TableFormat | str = TableFormat.TABLE, *, width: int | None = None) -> str:
+    """The table as text in ``fmt``. ``TABLE`` is drawn for a terminal ``width`` columns wide; with no width
+    (a file, a pipe) it is plain aligned text, one line per row."""
+    fmt = TableFormat(fmt)
+    if fmt is TableFormat.JSON:
+        records = table.records if table.records is not None else _cell_records(table)
+        return json.dumps(_json_safe(records), indent=2, allow_nan=False) + "\n"
+    if fmt is TableFormat.CSV:
+        return _csv(table)
+    if fmt is TableFormat.MARKDOWN:
+        return _markdown(table.without_empty_columns())
+    return draw(table.without_empty_columns(), width)
+
+
+def draw(table: ResultTable, width: int | None) -> str:
+    """Aligned text; for a terminal, split into parts of at most ``width`` columns."""
+    if not table.columns:
+        return table.title + "\n"
+    shown = [[plain(cell, NAME_WIDTH if i == 0 else None) for i, cell in enumerate(row)] for row in table.rows]
+    widths = [max([len(c.name)] + [len(row[i]) for row in shown]) for i, c in enumerate(table.columns)]
+    parts = _parts(widths, width) if width else [list(range(len(table.columns)))]
+    out = [table.title]
+    for part in parts:
+        if len(parts) > 1 or width:
+            out.append("")
+        line = "  ".join(_align(table.columns[i].name, widths[i], table.columns[i].text) for i in part)
+        out.append(line.rstrip())
+        out.append("  ".join("-" * widths[i] for i in part))
+        for row in shown:
+            out.append("  ".join(_align(row[i], widths[i], table.columns[i].text) for i in part).rstrip())
+    return "\n".join(out) + "\n"
+
+
+def plain(cell: str, shorten_to: int | None = None) -> str:
+    """A cell as one line of printable text: line breaks become spaces and other control characters
+    (a terminal escape in a model's name) ``?``; shortened to ``shorten_to`` characters.
+
+    >>> plain("a\\nb\\x1b[31m")
+    'a b?[31m'
+    """
+    text = "".join("?" if ord(c) < 32 or 0x7F <= ord(c) < 0xA0 else c for c in " ".join(str(cell).splitlines()))
+    return shorten(text, shorten_to) if shorten_to else text
+
+
+def _parts(widths: Sequence[int], width: int) -> list[list[int]]:
+    """Column indexes in groups that each fit ``width`` with the first column repeated in every group."""
+    parts: list[list[int]] = [[0]]
+    used = widths[0]
+    for i in range(1, len(widths)):
+        if used + 2 + widths[i] > width and len(parts[-1]) > 1:
+            parts.append([0])
+            used = widths[0]
+        parts[-1].append(i)
+        used += 2 + widths[i]
+    return parts
+
+
+def _align(cell: str, width: int, left: bool) -> str:
+    return cell.ljust(width) if left else cell.rjust(width)
+
+
+def _cell_records(table: ResultTable) -> list[dict[str, Any]]:
+    return [{c.key or c.name: cell for c, cell in zip(table.columns, row, strict=True)} for row in table.rows]
+
+
+def _csv(table: ResultTable) -> str:
+    """CSV with every column (a missing value is an empty field, so a number column stays numeric);
+    a text cell that a spreadsheet would run as a formula gets a leading quote."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([csv_text(c.name) for c in table.columns])
+    for row in table.rows:
+        writer.writerow(
+            [
+                csv_text(cell) if c.text else ("" if cell == EMPTY else cell)
+                for c, cell in zip(table.columns, row, strict=True)
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _markdown(table: ResultTable) -> str:
+    lines = ["| " + " | ".join(markdown_cell(c.name) for c in table.columns) + " |"]
+    lines.append("|" + "|".join(":---" if c.text else "---:" for c in table.columns) + "|")
+    lines += ["| " + " | ".join(markdown_cell(cell) for cell in row) + " |" for row in table.rows]
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(cell: str) -> str:
+    """A text cell a spreadsheet will not run as a formula: one starting with =, +, -, @, tab or carriage
+    return gets a leading single quote.
+
+    >>> csv_text("=HYPERLINK(1)"), csv_text("model-a")
+    ("'=HYPERLINK(1)", 'model-a')
+    """
+    return "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r")) else cell
+
+
+def markdown_cell(cell: str) -> str:
+    """A cell that stays in its markdown table cell: ``|`` escaped, line breaks turned into spaces."""
+    return " ".join(cell.splitlines()).replace("|", "\\|")
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by None (null), so the JSON stays valid."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def print_table(table: ResultTable, fmt: TableFormat | str = TableFormat.TABLE) -> None:
+    """Write the table to stdout: for a terminal, fitted to its width; else plain text or ``fmt``."""
+    import shutil
+    import sys
+
+    stdout = sys.stdout
+    width = shutil.get_terminal_size().columns if stdout is not None and stdout.isatty() else None
+    text = render(table, fmt, width=width)
+    if stdout is not None:
+        stdout.write(text)
+        stdout.flush()
