@@ -8,7 +8,7 @@ beyond a batch's longest item: single tokens all have the same length, so each b
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,21 +130,29 @@ def embed_items(
     with torch.inference_mode(), autocast:
         for start in range(0, len(order), batch_size):
             chosen = order[start : start + batch_size]
-            lengths = [len(items[i]) for i in chosen]
-            weights = torch.from_numpy(pooling_weights(lengths, len(teacher.prefix), len(teacher.suffix), pooling))
-            ids = torch.full(weights.shape, teacher.pad_id, dtype=torch.long)
-            mask = torch.zeros(weights.shape, dtype=torch.long)
-            for row, index in enumerate(chosen):
-                seq = [*teacher.prefix, *items[index], *teacher.suffix]
-                ids[row, : len(seq)] = torch.tensor(seq)
-                mask[row, : len(seq)] = 1
-            ids, mask, weights = ids.to(teacher.device), mask.to(teacher.device), weights.to(teacher.device)
-            hidden = teacher.encoder(input_ids=ids, attention_mask=mask).last_hidden_state.float()
-            pooled = (hidden * weights[..., None]).sum(dim=1) / weights.sum(dim=1, keepdim=True)
-            out[chosen] = pooled.cpu().numpy()
+            out[chosen] = pooled_outputs(teacher, [items[i] for i in chosen], pooling)
             done += len(chosen)
             on_progress(done, len(items))
     return out
+
+
+def pooled_outputs(teacher: LoadedTeacher, batch: Sequence[Sequence[int]], pooling: Pooling) -> np.ndarray:
+    """One teacher forward pass over ``batch`` (token ids without special tokens), padded to its longest
+    item, pooled over the positions ``pooling`` names. Call it under ``torch.inference_mode()``."""
+    import torch
+
+    lengths = [len(item) for item in batch]
+    weights = torch.from_numpy(pooling_weights(lengths, len(teacher.prefix), len(teacher.suffix), pooling))
+    ids = torch.full(weights.shape, teacher.pad_id, dtype=torch.long)
+    mask = torch.zeros(weights.shape, dtype=torch.long)
+    for row, item in enumerate(batch):
+        seq = [*teacher.prefix, *item, *teacher.suffix]
+        ids[row, : len(seq)] = torch.tensor(seq)
+        mask[row, : len(seq)] = 1
+    ids, mask, weights = ids.to(teacher.device), mask.to(teacher.device), weights.to(teacher.device)
+    hidden = teacher.encoder(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+    pooled = (hidden * weights[..., None]).sum(dim=1) / weights.sum(dim=1, keepdim=True)
+    return np.asarray(pooled.cpu().numpy(), dtype=np.float32)
 
 
 def build_vocabulary(cfg: DistillConfig, teacher: LoadedTeacher, words: WordList | None = None) -> Vocabulary:

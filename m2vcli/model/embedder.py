@@ -199,6 +199,17 @@ class StaticEmbedder:
         unk = self.unk_id
         return [[i for i in ids if i != unk] for ids in id_lists]
 
+    def table_rows(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Each text's table rows (after the mapping, if any), unknown tokens left out, truncated to
+        ``max_length``: what ``encode`` averages, for training the table."""
+        _, rows, lengths, _ = self._token_rows(texts, self._resolve_max_length(_Unset.TOKEN))
+        dropped = self._table.shape[0] - 1
+        return [r[r != dropped] for r in np.split(rows, np.cumsum(lengths)[:-1])]
+
+    def float_table(self) -> np.ndarray:
+        """The embeddings as float32 with ``embedding_scale`` applied (a copy)."""
+        return self._table[:-1].copy()
+
     def _pool(self, tokens: tuple[np.ndarray, ...], normalize: bool) -> np.ndarray:
         ids, rows, lengths, counts = tokens
         token_weights = None if self.weights is None else self.weights[ids]

@@ -1,0 +1,310 @@
+"""Refinement: a static model trained on an unlabeled corpus to reproduce its teacher's text vectors.
+
+``m2v refine MODEL --corpus texts.txt -o refined`` (and ``m2v distill --corpus``): featurize the corpus
+with the teacher (cached, resumable), reduce the teacher's vectors by PCA to the model's dimensions, train
+the token table (see ``train``), save a normal static model folder whose config records the corpus, the
+teacher, the steps, the losses and the times.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from m2vcli.callbacks import OnProgress
+from m2vcli.config import coerce_enum
+from m2vcli.distillation.numerics import Pooling, Quantize, quantize
+from m2vcli.distillation.teacher import Device, LoadedTeacher, Precision
+from m2vcli.errors import ConfigError, MissingValueError, ModelLoadError
+from m2vcli.files import folder_bytes
+from m2vcli.model import StaticEmbedder
+from m2vcli.model.persistence import check_model_target
+from m2vcli.refinement.corpus import Corpus, content_hash, read_corpus
+from m2vcli.refinement.features import FeatureKey, default_cache_root, featurize, teacher_fingerprint
+from m2vcli.refinement.train import Loss, OnStep, TrainResult, TrainSettings, pca_targets, split_validation, train_table
+from m2vcli.version import __version__
+
+OnPhase = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    """How a model is refined (shared by ``m2v refine`` and ``m2v distill --corpus``)."""
+
+    corpus: str | None = None
+    text_field: str = "text"
+    max_texts: int | None = None
+    pooling: Pooling = Pooling.TOKENS
+    loss: Loss = Loss.COSINE
+    epochs: int = 10
+    learning_rate: float = 1e-3
+    batch_size: int = 256
+    patience: int = 2
+    seed: int = 0
+    cache_dir: str | None = None  # default: $M2V_CACHE or ~/.cache/m2v/features
+    cache: bool = True
+
+    def __post_init__(self) -> None:
+        coerce_enum(self, "pooling", Pooling)
+        coerce_enum(self, "loss", Loss)
+        check_refine_values(self)
+
+    def train_settings(self) -> TrainSettings:
+        return TrainSettings(
+            epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            patience=self.patience,
+            loss=self.loss,
+            seed=self.seed,
+        )
+
+
+def check_refine_values(cfg: Any) -> None:
+    """The refinement values of ``cfg`` (a ``RefineSettings``, ``RefineConfig`` or ``DistillConfig``)."""
+    for name, low in (("epochs", 1), ("batch_size", 1), ("patience", 1), ("seed", 0), ("max_texts", 1)):
+        value = getattr(cfg, name, low)
+        if value is None and name == "max_texts":
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ConfigError(f"{name} must be a whole number of at least {low}, got {value!r}")
+    rate = getattr(cfg, "learning_rate", 1e-3)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < float(rate) < 1:
+        raise ConfigError(f"learning_rate must be between 0 and 1 (exclusive), got {rate!r}")
+
+
+@dataclass(frozen=True)
+class RefineConfig(RefineSettings):
+    """Settings of ``m2v refine``: the static model to refine, its teacher, where to save."""
+
+    model: str | None = None
+    save_path: str | None = None
+    teacher: str | None = None  # default: the teacher the model's config names
+    device: Device = Device.AUTO
+    dtype: Precision = Precision.AUTO
+    quantize: Quantize = Quantize.FLOAT16
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name, enum in (("device", Device), ("dtype", Precision), ("quantize", Quantize)):
+            coerce_enum(self, name, enum)
+        if not self.model:
+            raise MissingValueError(
+                "no model given: pass the static model to refine (a folder or hub id)", option="MODEL"
+            )
+        if not self.corpus:
+            raise MissingValueError(
+                "no corpus given: pass --corpus FILE, FOLDER, GLOB or hf:DATASET", option="--corpus"
+            )
+        if not self.save_path:
+            raise MissingValueError("no output folder given: pass --save-path/-o FOLDER", option="--save-path")
+
+    def settings(self) -> RefineSettings:
+        names = RefineSettings.__dataclass_fields__
+        return RefineSettings(**{name: getattr(self, name) for name in names})
+
+
+@dataclass
+class RefineResult:
+    model: StaticEmbedder
+    teacher: str
+    corpus: str
+    texts: int
+    pieces: int
+    training: TrainResult
+    timings: dict[str, float] = field(default_factory=dict)
+    cache: str | None = None
+    cached_texts: int = 0
+    save_path: str | None = None
+    bytes_on_disk: int | None = None
+
+
+def split_long(texts: list[str], teacher: LoadedTeacher) -> tuple[list[str], list[np.ndarray]]:
+    """Texts cut into pieces that fit the teacher (``teacher.max_tokens``), with each piece's token ids.
+
+    A long text becomes consecutive pieces of whole tokens, cut where the teacher's own tokens end.
+    """
+    limit = teacher.max_tokens
+    pieces: list[str] = []
+    ids: list[np.ndarray] = []
+    for start in range(0, len(texts), 4096):
+        chunk = texts[start : start + 4096]
+        for text, encoding in zip(chunk, teacher.tokenizer.encode_batch(chunk, add_special_tokens=False), strict=True):
+            tokens = encoding.ids
+            if len(tokens) <= limit:
+                pieces.append(text)
+                ids.append(np.asarray(tokens, dtype=np.int32))
+                continue
+            offsets = encoding.offsets
+            for cut in range(0, len(tokens), limit):
+                end = min(len(tokens), cut + limit)
+                pieces.append(text[offsets[cut][0] : offsets[end - 1][1]])
+                ids.append(np.asarray(tokens[cut:end], dtype=np.int32))
+    return pieces, ids
+
+
+def refine_model(
+    model: StaticEmbedder,
+    teacher: LoadedTeacher,
+    corpus: Corpus,
+    settings: RefineSettings,
+    *,
+    quantize_to: Quantize = Quantize.FLOAT16,
+    on_progress: OnProgress | None = None,
+    on_phase: OnPhase | None = None,
+    on_step: OnStep | None = None,
+) -> RefineResult:
+    """``model`` trained on ``corpus`` to reproduce ``teacher``'s text vectors (an in-memory model; the
+    caller saves it)."""
+    phase = on_phase or (lambda name: None)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    base = model.float_table()
+    if model.weights is not None and model.mapping is not None:
+        raise ConfigError("cannot refine a model with both token weights and a vocabulary mapping")
+    if model.weights is not None:  # one weight per token = per row without a mapping: fold it in
+        base = base * model.weights[: len(base), None]
+    phase("Tokenizing the corpus")
+    pieces, ids = split_long(corpus.texts, teacher)
+    rows = model.table_rows(pieces)
+    timings["tokenize"] = time.perf_counter() - clock
+    key = FeatureKey(
+        teacher=teacher_fingerprint(teacher),
+        corpus=content_hash(pieces),
+        pooling=settings.pooling.value,
+        precision=teacher.precision,
+        max_tokens=teacher.max_tokens,
+    )
+    folder = Path(settings.cache_dir or default_cache_root()) / key.folder_name if settings.cache else None
+    phase("Featurizing the corpus with the teacher")
+    clock = time.perf_counter()
+    cached = [0]
+
+    def progress(done: int, total: int) -> None:
+        if not cached[0] and done and time.perf_counter() - clock < 0.5:
+            cached[0] = done  # read from the cache before any forward pass
+        (on_progress or (lambda d, t: None))(done, total)
+
+    vectors = featurize(teacher, ids, settings.pooling, folder, progress)
+    timings["featurize"] = time.perf_counter() - clock
+    phase("Training")
+    clock = time.perf_counter()
+    train_settings = settings.train_settings()
+    train, held = split_validation(len(pieces), train_settings)
+    targets = pca_targets(vectors, train, base.shape[1])
+    del vectors
+    result = train_table(base, rows, targets, train_settings, train, held, on_step)
+    timings["train"] = time.perf_counter() - clock
+    table, scale = quantize(result.table, quantize_to)
+    config = {k: v for k, v in model.config.items() if k not in ("embedding_scale", "embedding_dtype")}
+    config["m2v_version"] = __version__
+    config["normalize"] = True
+    config["refinement"] = refinement_record(corpus, len(pieces), teacher.name, settings, result, timings)
+    if scale is not None:
+        config["embedding_scale"] = scale
+    refined = StaticEmbedder(
+        table, model.tokenizer_json, config=config, mapping=model.mapping, normalize=True, max_length=model.max_length
+    )
+    return RefineResult(
+        model=refined,
+        teacher=teacher.name,
+        corpus=corpus.name,
+        texts=len(corpus),
+        pieces=len(pieces),
+        training=result,
+        timings=timings,
+        cache=str(folder) if folder else None,
+        cached_texts=cached[0],
+    )
+
+
+def refinement_record(
+    corpus: Corpus, pieces: int, teacher: str, settings: RefineSettings, result: TrainResult, timings: dict[str, float]
+) -> dict[str, Any]:
+    """What config.json says of a refinement: enough to know what the model saw and to do it again."""
+    return {
+        "teacher": teacher,
+        "corpus": {"name": corpus.name, "texts": len(corpus), "pieces": pieces, "sha256": corpus.content_hash},
+        "max_texts": settings.max_texts,
+        "text_field": settings.text_field,
+        "pooling": settings.pooling.value,
+        "loss": settings.loss.value,
+        "learning_rate": settings.learning_rate,
+        "batch_size": settings.batch_size,
+        "seed": settings.seed,
+        "epochs": len(result.history),
+        "steps": result.steps,
+        "best_step": result.best_step,
+        "train_loss": round(result.train_loss, 6),
+        "validation_loss": round(result.validation_loss, 6),
+        "initial_validation_loss": round(result.initial_validation_loss, 6),
+        "texts": result.texts,
+        "tokens_seen": result.tokens_seen,
+        "seconds": {k: round(v, 2) for k, v in timings.items()},
+    }
+
+
+def teacher_of(model: StaticEmbedder) -> str | None:
+    """The teacher a static model's config names (m2v's ``distillation.teacher``, else model2vec's
+    ``tokenizer_name``), or None."""
+    distillation = model.config.get("distillation")
+    name = (distillation.get("teacher") if isinstance(distillation, dict) else None) or model.config.get(
+        "tokenizer_name"
+    )
+    return name if isinstance(name, str) and name.strip() else None
+
+
+def refine(
+    config: RefineConfig | None = None,
+    *,
+    on_progress: OnProgress | None = None,
+    on_phase: OnPhase | None = None,
+    on_step: OnStep | None = None,
+    **settings: Any,
+) -> RefineResult:
+    """``m2v refine``: load a static model and its teacher, refine the model on the corpus, save it."""
+    from m2vcli.distillation.teacher import load_teacher
+
+    cfg = config or RefineConfig(**settings)
+    phase = on_phase or (lambda name: None)
+    target = Path(str(cfg.save_path))
+    check_model_target(target, force=cfg.force)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    phase("Loading the model and the corpus")
+    model = StaticEmbedder.from_pretrained(str(cfg.model))
+    corpus = read_corpus(str(cfg.corpus), field=cfg.text_field, max_texts=cfg.max_texts, seed=cfg.seed)
+    teacher_name = cfg.teacher or teacher_of(model)
+    if teacher_name is None:
+        raise ConfigError(f"{cfg.model} does not name its teacher in config.json; pass --teacher MODEL")
+    phase("Loading the teacher")
+    try:
+        teacher = load_teacher(teacher_name, cfg.device, cfg.dtype, trust_remote_code=False)
+    except ModelLoadError as exc:
+        if cfg.teacher:
+            raise
+        raise ModelLoadError(f"the model's teacher cannot be loaded ({exc}); pass --teacher MODEL") from exc
+    timings["load"] = time.perf_counter() - clock
+    result = refine_model(
+        model,
+        teacher,
+        corpus,
+        cfg.settings(),
+        quantize_to=cfg.quantize,
+        on_progress=on_progress,
+        on_phase=phase,
+        on_step=on_step,
+    )
+    phase("Saving")
+    clock = time.perf_counter()
+    result.model.save_pretrained(target, force=cfg.force)
+    result.timings = {**timings, **result.timings, "save": time.perf_counter() - clock}
+    result.save_path = str(target)
+    result.bytes_on_disk = folder_bytes(target)
+    return result

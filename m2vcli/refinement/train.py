@@ -1,0 +1,204 @@
+"""Training the token table so that the static model reproduces the teacher's text vectors.
+
+The student is the static model itself: a table row per token and one learned scale per token, a text's
+vector the mean of its tokens' scaled rows. Targets are the teacher's vectors reduced by PCA to the
+student's dimensions; before training, the table is mapped into the targets' PCA basis by the linear map
+that best carries the model's own text vectors onto the targets (least squares), so training starts from
+the plain model's knowledge instead of from noise. A seeded held-out split decides when to stop, and the
+weights of the best check are the ones kept.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+MIN_VALIDATION = 20  # held-out texts needed to judge a step
+ALIGN_TEXTS = 20_000  # texts used to fit the map into the targets' basis
+
+
+class Loss(str, Enum):
+    COSINE = "cosine"
+    MSE = "mse"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 10  # at most; early stopping usually ends sooner
+    learning_rate: float = 1e-3
+    batch_size: int = 256
+    patience: int = 2  # checks without a better validation loss before stopping
+    loss: Loss = Loss.COSINE
+    seed: int = 0
+    validation_share: float = 0.1
+    max_validation: int = 10_000
+
+
+@dataclass
+class TrainResult:
+    table: np.ndarray  # (rows, dims) float32, the scales folded in
+    steps: int
+    best_step: int
+    train_loss: float
+    validation_loss: float
+    initial_validation_loss: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    texts: dict[str, int] = field(default_factory=dict)
+    tokens_seen: int = 0
+    seconds: float = 0.0
+
+
+OnStep = Callable[[dict[str, float]], None]
+
+
+def split_validation(n: int, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (train, validation) indexes: ``validation_share`` of the texts, at most ``max_validation``.
+
+    >>> train, held = split_validation(1000, TrainSettings())
+    >>> len(train), len(held), len(set(train) & set(held))
+    (900, 100, 0)
+    """
+    held = min(settings.max_validation, int(n * settings.validation_share))
+    if held < MIN_VALIDATION or n - held < MIN_VALIDATION:
+        from m2vcli.errors import InputError
+
+        need = math.ceil(MIN_VALIDATION / settings.validation_share)
+        raise InputError(f"the corpus has {n} texts; refining needs at least {need} (to hold out {MIN_VALIDATION})")
+    order = np.random.default_rng(settings.seed).permutation(n)
+    return np.sort(order[held:]), np.sort(order[:held])
+
+
+def pca_targets(vectors: np.ndarray, train: np.ndarray, dims: int) -> np.ndarray:
+    """``vectors`` projected on the top ``dims`` principal axes of the training rows (centred on their mean)."""
+    sample = vectors[train]
+    mean = sample.mean(axis=0, dtype=np.float64)
+    if dims >= vectors.shape[1]:
+        return np.asarray(vectors - mean, dtype=np.float32)
+    covariance = np.cov(sample - mean, rowvar=False)
+    values, axes = np.linalg.eigh(covariance)
+    top = axes[:, np.argsort(values)[::-1][:dims]]
+    return np.asarray((vectors - mean) @ top, dtype=np.float32)
+
+
+class Batches:
+    """Texts as flat table rows with offsets, for ``torch.nn.functional.embedding_bag``."""
+
+    def __init__(self, rows: Sequence[np.ndarray]) -> None:
+        self.lengths = np.array([len(r) for r in rows], dtype=np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
+        self.flat = np.concatenate(list(rows)).astype(np.int64) if len(rows) else np.zeros(0, np.int64)
+
+    def take(self, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lengths = self.lengths[chosen]
+        flat = np.concatenate([self.flat[s : s + n] for s, n in zip(self.starts[chosen], lengths, strict=True)])
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        return flat, offsets, lengths
+
+
+def train_table(
+    table: np.ndarray,
+    rows: Sequence[np.ndarray],
+    targets: np.ndarray,
+    settings: TrainSettings,
+    train: np.ndarray,
+    held: np.ndarray,
+    on_step: OnStep | None = None,
+) -> TrainResult:
+    """Fit ``table`` (rows, dims) so the mean of each text's rows (``rows[i]``, table row ids) points like
+    ``targets[i]``; returns the best table found on the held-out texts."""
+    import torch
+    import torch.nn.functional as F
+
+    started = time.perf_counter()
+    torch.manual_seed(settings.seed)
+    torch.set_num_threads(os.cpu_count() or 1)
+    batches = Batches(rows)
+    keep = batches.lengths > 0  # a text with no known token teaches nothing
+    train, held = train[keep[train]], held[keep[held]]
+    aligned = align_table(table, batches, targets, train)
+    vocab = aligned.shape[0]
+    embeddings = torch.nn.Parameter(torch.from_numpy(aligned))
+    scales = torch.nn.Parameter(torch.ones(vocab))
+    optimizer = torch.optim.AdamW([embeddings, scales], lr=settings.learning_rate, weight_decay=0.0)
+    target_tensor = torch.from_numpy(np.ascontiguousarray(targets))
+
+    def forward(chosen: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        flat, offsets, lengths = batches.take(chosen)
+        ids = torch.from_numpy(flat)
+        summed = F.embedding_bag(ids, embeddings, torch.from_numpy(offsets), mode="sum", per_sample_weights=scales[ids])
+        return summed / torch.from_numpy(lengths).float()[:, None], target_tensor[torch.from_numpy(chosen)]
+
+    def loss_of(pred: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+        if settings.loss is Loss.MSE:
+            return F.mse_loss(pred, gold)
+        return (1 - F.cosine_similarity(pred, gold, dim=1)).mean()
+
+    def validate() -> float:
+        with torch.no_grad():
+            total = 0.0
+            for start in range(0, len(held), 4096):
+                chosen = held[start : start + 4096]
+                total += float(loss_of(*forward(chosen))) * len(chosen)
+            return total / max(1, len(held))
+
+    rng = np.random.default_rng(settings.seed)
+    best = validate()
+    first = best
+    best_state = (embeddings.detach().clone(), scales.detach().clone())
+    best_step, steps, waited, tokens, history = 0, 0, 0, 0, []
+    train_loss = float("nan")
+    for epoch in range(1, settings.epochs + 1):
+        order = rng.permutation(train)
+        running, count = 0.0, 0
+        for start in range(0, len(order), settings.batch_size):
+            chosen = order[start : start + settings.batch_size]
+            loss = loss_of(*forward(chosen))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            steps += 1
+            tokens += int(batches.lengths[chosen].sum())
+            running += float(loss) * len(chosen)
+            count += len(chosen)
+        train_loss = running / max(1, count)
+        validation = validate()
+        record = {"epoch": epoch, "step": steps, "train_loss": train_loss, "validation_loss": validation}
+        history.append(record)
+        if on_step is not None:
+            on_step(record)
+        if validation < best - 1e-6:
+            best, best_step, waited = validation, steps, 0
+            best_state = (embeddings.detach().clone(), scales.detach().clone())
+        else:
+            waited += 1
+            if waited >= settings.patience:
+                break
+    final = (best_state[0] * best_state[1][:, None]).numpy().astype(np.float32)
+    return TrainResult(
+        table=final,
+        steps=steps,
+        best_step=best_step,
+        train_loss=train_loss,
+        validation_loss=best,
+        initial_validation_loss=first,
+        history=history,
+        texts={"train": len(train), "validation": len(held)},
+        tokens_seen=tokens,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def align_table(table: np.ndarray, batches: Batches, targets: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """``table`` mapped into the targets' space by the least-squares linear map from the model's own mean
+    vectors to the targets (fitted on up to ``ALIGN_TEXTS`` training texts)."""
+    chosen = train[: min(len(train), ALIGN_TEXTS)]
+    flat, offsets, lengths = batches.take(chosen)
+    means = np.add.reduceat(table[flat].astype(np.float64), offsets, axis=0) / lengths[:, None]
+    solution, *_ = np.linalg.lstsq(means, targets[chosen].astype(np.float64), rcond=None)
+    return np.asarray(table @ solution, dtype=np.float32)
