@@ -11,6 +11,7 @@ from m2vcli.console import err_console, progress_bar, stderr_is_terminal
 from m2vcli.distillation import Device, DistillConfig, DistillResult, Pooling, Precision, Quantize, Weighting, distill
 
 from ._options import ConfigOption, default, settings
+from .refine import CorpusOption, MaxTextsOption, TextFieldOption, print_epoch
 
 D = DistillConfig
 TeacherOption = Annotated[
@@ -121,6 +122,9 @@ def distill_command(
     batch_size: BatchSizeOption = None,
     trust_remote_code: TrustOption = False,
     force: ForceOption = False,
+    corpus: CorpusOption = None,
+    text_field: TextFieldOption = None,
+    max_texts: MaxTextsOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Distill a static model from a Sentence Transformer: no training data needed.
@@ -134,6 +138,8 @@ def distill_command(
         m2v distill --pca-dims 128 --quantize int8 -o small_model
 
         m2v distill --vocabulary wordfreq:en:50000 -o words_model
+
+        m2v distill -o refined_model --corpus texts.txt   (then refine it on your texts: see m2v refine)
     """
     if vocabulary and vocabulary_path:
         raise typer.BadParameter("give --vocabulary or --vocabulary-path, not both", param_hint="--vocabulary")
@@ -152,6 +158,9 @@ def distill_command(
         "batch_size": batch_size,
         "trust_remote_code": trust_remote_code or None,
         "force": force or None,
+        "corpus": corpus,
+        "text_field": text_field,
+        "max_texts": max_texts,
     }
     cfg = settings(DistillConfig, config, flags)
     if no_sif:
@@ -165,6 +174,7 @@ def distill_command(
             cfg,
             on_progress=on_progress,
             on_phase=lambda name: console.print(f"{name}...", markup=False) if show else None,
+            on_step=print_epoch,
         )
     render_summary(result)
 
@@ -187,6 +197,12 @@ def render_summary(result: DistillResult) -> None:
         ("bytes on disk", f"{result.bytes_on_disk:,}" if result.bytes_on_disk else "-"),
         ("time", ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())),
     ]
+    refined = result.refinement
+    if refined is not None:
+        training = refined.training
+        rows.append(("refined on", f"{refined.corpus}: {refined.texts:,} texts, {refined.pieces:,} pieces"))
+        loss = f"{training.initial_validation_loss:.4f} -> {training.validation_loss:.4f}"
+        rows.append(("training", f"{training.steps:,} steps (best {training.best_step:,}); held-out loss {loss}"))
     for key, value in rows:
         table.add_row(key, Text(value))
     err_console().print(table)

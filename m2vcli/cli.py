@@ -22,6 +22,7 @@ from m2vcli.commands.distill import distill_command
 from m2vcli.commands.encode import encode
 from m2vcli.commands.evaluate import evaluate_command
 from m2vcli.commands.leaderboard import leaderboard_command
+from m2vcli.commands.refine import refine_command
 from m2vcli.console import quiet_libraries
 from m2vcli.errors import M2VError, debug_enabled
 
@@ -37,6 +38,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("distill")(distill_command)
+app.command("refine")(refine_command)
 app.command("encode")(encode)
 app.command("evaluate")(evaluate_command)
 app.command("bench")(bench_command)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +37,9 @@ from m2vcli.model import StaticEmbedder
 from m2vcli.model.persistence import check_model_target
 from m2vcli.version import __version__
 
+if TYPE_CHECKING:
+    from m2vcli.refinement import RefineResult
+
 UNUSED_PATTERN = r"\[unused\d+\]"
 
 
@@ -59,6 +62,9 @@ class DistillConfig:
     normalize: bool = True
     trust_remote_code: bool = False
     force: bool = False
+    corpus: str | None = None  # refine on these texts after distilling (see m2vcli.refinement)
+    text_field: str = "text"
+    max_texts: int | None = None
 
     def __post_init__(self) -> None:
         for name, enum in (
@@ -74,6 +80,8 @@ class DistillConfig:
             raise ConfigError(f"sif_coefficient must be between 0 and 1 (exclusive), got {self.sif_coefficient}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {self.batch_size!r}")
+        if self.max_texts is not None and (not isinstance(self.max_texts, int) or self.max_texts < 1):
+            raise ConfigError(f"max_texts must be a whole number of at least 1, got {self.max_texts!r}")
 
 
 def parse_pca_dims(value: Any) -> int | float | None:
@@ -110,6 +118,7 @@ class DistillResult:
     timings: dict[str, float] = field(default_factory=dict)
     bytes_on_disk: int | None = None
     save_path: str | None = None
+    refinement: RefineResult | None = None
 
 
 def embed_items(
@@ -168,9 +177,15 @@ def distill(
     *,
     on_progress: OnProgress | None = None,
     on_phase: Callable[[str], None] | None = None,
+    on_corpus_progress: OnProgress | None = None,
+    on_step: Callable[[dict[str, float]], None] | None = None,
     **settings: Any,
 ) -> DistillResult:
-    """Distill a static model from a teacher; save it when ``save_path`` is set."""
+    """Distill a static model from a teacher; with ``corpus``, refine it on those texts with the same
+    teacher (``m2vcli.refinement``); save it when ``save_path`` is set.
+
+    ``on_progress`` hears the tokens embedded, ``on_corpus_progress`` the corpus texts featurized and
+    ``on_step`` each training epoch's losses."""
     cfg = config or DistillConfig(**settings)
     progress = on_progress or (lambda done, total: None)
     phase = on_phase or (lambda name: None)
@@ -185,8 +200,14 @@ def distill(
 
     if cfg.save_path:
         check_model_target(Path(cfg.save_path), force=cfg.force)
-    phase("Loading the teacher")
     words = load_word_list(cfg.vocabulary) if cfg.vocabulary is not None else None  # before the slow teacher load
+    corpus = None
+    if cfg.corpus:
+        from m2vcli.refinement import read_corpus
+
+        phase("Reading the corpus")
+        corpus = read_corpus(cfg.corpus, field=cfg.text_field, max_texts=cfg.max_texts)
+    phase("Loading the teacher")
     teacher = load_teacher(
         cfg.model,
         cfg.device,
@@ -204,9 +225,27 @@ def distill(
     vectors = reduce_dims(vectors, cfg.pca_dims)
     if cfg.sif_coefficient is not None:
         vectors *= row_weights(vocab, float(cfg.sif_coefficient), cfg.weighting)[:, None]
-    table, scale = quantize(vectors, cfg.quantize)
+    table, scale = quantize(vectors, Quantize.FLOAT32 if corpus else cfg.quantize)
     model = StaticEmbedder(table, vocab.tokenizer_json, config=model_config(cfg, teacher, table.shape[1], scale))
     lap("pca")
+    refined = None
+    if corpus is not None:
+        from m2vcli.refinement import RefineSettings, refine_model
+
+        refine_settings = RefineSettings(corpus=cfg.corpus, text_field=cfg.text_field, max_texts=cfg.max_texts)
+        refined = refine_model(
+            model,
+            teacher,
+            corpus,
+            refine_settings,
+            quantize_to=cfg.quantize,
+            on_progress=on_corpus_progress,
+            on_phase=phase,
+            on_step=on_step,
+        )
+        model = refined.model
+        timings.update(refined.timings)
+        clock = time.perf_counter()
     result = DistillResult(
         model=model,
         teacher=teacher.name,
@@ -219,6 +258,7 @@ def distill(
         device=teacher.device,
         precision=teacher.precision,
         timings=timings,
+        refinement=refined,
     )
     if cfg.save_path:
         phase("Saving")

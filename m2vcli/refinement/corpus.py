@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from m2vcli.errors import InputError
+from m2vcli.errors import HubError, InputError, first_line
 from m2vcli.files import decode_utf8, read_bytes
 
 TEXT_SUFFIXES = (".txt", ".text")
@@ -178,9 +178,15 @@ def _hub_texts(dataset: str, field: str, max_texts: int | None, seed: int) -> It
     name, config, split = parts[0], (parts[1] if len(parts) > 1 else None), (parts[2] if len(parts) > 2 else "train")
     rows = stream_dataset(name, config, split)
     limit = None if max_texts is None else max_texts * 4  # a sample of a stream: read a few times what is kept
-    for count, row in enumerate(rows):
-        if limit is not None and count >= limit:
-            break
+    count = 0
+    while limit is None or count < limit:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # a stream fails while it is read (the network went away)
+            raise HubError(f"data set {name} stopped after {count:,} rows: {first_line(exc, 160)}") from exc
+        count += 1
         if not isinstance(row, dict) or field not in row:
             raise InputError(f"data set {name} has no {field!r} field (choose one with --text-field)")
         value = row[field]

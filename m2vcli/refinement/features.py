@@ -99,10 +99,10 @@ def featurize(
     pooling: Pooling,
     folder: Path | None,
     on_progress: OnProgress | None = None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, int]:
     """The teacher's vector for each text (``token_ids``: each text's ids without special tokens, at most
-    ``teacher.max_tokens``), float32 ``(len(token_ids), teacher.dim)``. With a ``folder`` the shards are
-    read from and written to it; the result is then a read-only memory map of the joined shards."""
+    ``teacher.max_tokens``), float32 ``(len(token_ids), teacher.dim)``, and how many were read from the
+    cache. With a ``folder`` the shards are read from and written to it."""
     progress = on_progress or (lambda done, total: None)
     n = len(token_ids)
     shards = (n + SHARD_TEXTS - 1) // SHARD_TEXTS
@@ -112,13 +112,13 @@ def featurize(
             start = index * SHARD_TEXTS
             out[start : start + SHARD_TEXTS] = _embed(teacher, token_ids[start : start + SHARD_TEXTS], pooling)
             progress(min(n, start + SHARD_TEXTS), n)
-        return out
+        return out, 0
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot make the feature cache folder {folder}: {exc.strerror or exc}") from exc
     done = cached_shards(folder, n, teacher.dim)
-    finished = sum(_shard_size(i, n) for i in done)
+    finished = cached = sum(_shard_size(i, n) for i in done)
     progress(finished, n)
     for index in range(shards):
         if index in done:
@@ -129,7 +129,7 @@ def featurize(
             np.save(handle, vectors)
         finished += len(vectors)
         progress(finished, n)
-    return join_shards(folder, n, teacher.dim)
+    return join_shards(folder, n, teacher.dim), cached
 
 
 def join_shards(folder: Path, texts: int, dim: int) -> np.ndarray:

@@ -184,14 +184,7 @@ def refine_model(
     folder = Path(settings.cache_dir or default_cache_root()) / key.folder_name if settings.cache else None
     phase("Featurizing the corpus with the teacher")
     clock = time.perf_counter()
-    cached = [0]
-
-    def progress(done: int, total: int) -> None:
-        if not cached[0] and done and time.perf_counter() - clock < 0.5:
-            cached[0] = done  # read from the cache before any forward pass
-        (on_progress or (lambda d, t: None))(done, total)
-
-    vectors = featurize(teacher, ids, settings.pooling, folder, progress)
+    vectors, cached = featurize(teacher, ids, settings.pooling, folder, on_progress)
     timings["featurize"] = time.perf_counter() - clock
     phase("Training")
     clock = time.perf_counter()
@@ -220,7 +213,7 @@ def refine_model(
         training=result,
         timings=timings,
         cache=str(folder) if folder else None,
-        cached_texts=cached[0],
+        cached_texts=cached,
     )
 
 

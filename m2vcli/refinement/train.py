@@ -164,7 +164,7 @@ def train_table(
             optimizer.step()
             steps += 1
             tokens += int(batches.lengths[chosen].sum())
-            running += float(loss) * len(chosen)
+            running += float(loss.detach()) * len(chosen)
             count += len(chosen)
         train_loss = running / max(1, count)
         validation = validate()

@@ -1,0 +1,196 @@
+"""``m2v refine``: train a static model on a corpus to reproduce its teacher's text vectors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from m2vcli.console import err_console, progress_bar, stderr_is_terminal
+from m2vcli.distillation import Device, Pooling, Quantize
+from m2vcli.refinement import Loss, RefineConfig, RefineResult, refine
+
+from ._options import ConfigOption, default, settings
+
+R = RefineConfig
+CorpusOption = Annotated[
+    str | None,
+    typer.Option(
+        "--corpus",
+        help="Texts to refine on: a text file (one text per line), .jsonl, .csv/.tsv or .parquet with a text field, "
+        "a folder or glob of such files, or hf:ORG/NAME (a hub data set, streamed; hf:ORG/NAME:CONFIG:SPLIT "
+        "for one configuration and split).",
+        show_default=False,
+    ),
+]
+TextFieldOption = Annotated[
+    str | None,
+    typer.Option(
+        help=f"The field or column holding the text in JSONL, CSV, Parquet or a data set "
+        f"(default: {default(R, 'text_field')}).",
+        show_default=False,
+    ),
+]
+MaxTextsOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Use at most this many texts (a seeded sample).", show_default=False),
+]
+EpochsOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help=f"Passes over the corpus at most; training stops early when the held-out loss stops "
+        f"improving (default: {default(R, 'epochs')}).",
+        show_default=False,
+    ),
+]
+SeedOption = Annotated[
+    int | None,
+    typer.Option(
+        min=0, help=f"Seed of the sample, the split and training (default: {default(R, 'seed')}).", show_default=False
+    ),
+]
+
+
+def refine_command(
+    model: Annotated[
+        str | None, typer.Argument(help="The static model to refine: a folder or hub id.", show_default=False)
+    ] = None,
+    corpus: CorpusOption = None,
+    save_path: Annotated[
+        str | None,
+        typer.Option("--save-path", "-o", help="Folder to write the refined model to (required).", show_default=False),
+    ] = None,
+    teacher: Annotated[
+        str | None,
+        typer.Option(help="The teacher (default: the one the model's config.json names).", show_default=False),
+    ] = None,
+    text_field: TextFieldOption = None,
+    max_texts: MaxTextsOption = None,
+    epochs: EpochsOption = None,
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(help=f"AdamW learning rate (default: {default(R, 'learning_rate')}).", show_default=False),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(min=1, help=f"Texts per training step (default: {default(R, 'batch_size')}).", show_default=False),
+    ] = None,
+    loss: Annotated[
+        Loss | None,
+        typer.Option(help=f"What training minimises (default: {default(R, 'loss')}).", show_default=False),
+    ] = None,
+    pooling: Annotated[
+        Pooling | None,
+        typer.Option(
+            help="Teacher outputs per text: tokens (the text's own positions), mean (with the special tokens), "
+            f"blend, first or last (default: {default(R, 'pooling')}).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: SeedOption = None,
+    device: Annotated[
+        Device | None,
+        typer.Option(help=f"Where the teacher runs (default: {default(R, 'device')}).", show_default=False),
+    ] = None,
+    quantize: Annotated[
+        Quantize | None,
+        typer.Option(help=f"Storage type of the table (default: {default(R, 'quantize')}).", show_default=False),
+    ] = None,
+    cache_dir: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the teacher's vectors of the corpus are cached (default: $M2V_CACHE or ~/.cache/m2v/features).",
+            show_default=False,
+        ),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the feature cache.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace a save path that is not a static model.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Refine a static model on a corpus: train its table to reproduce the teacher's text vectors.
+
+    The teacher's vectors of the corpus are cached: a second run, or one after Ctrl-C, skips that part.
+
+    The result is a normal static model folder (m2v, model2vec and sentence-transformers load it).
+
+    Examples:
+
+        m2v refine my_model --corpus texts.txt -o my_model_refined
+
+        m2v refine my_model --corpus "data/*.jsonl" --text-field body --max-texts 100000 -o refined
+
+        m2v distill -o my_model --corpus texts.txt
+    """
+    flags = {
+        "model": model,
+        "corpus": corpus,
+        "save_path": save_path,
+        "teacher": teacher,
+        "text_field": text_field,
+        "max_texts": max_texts,
+        "epochs": epochs,
+        "learning_rate": learning_rate,
+        "batch_size": batch_size,
+        "loss": loss,
+        "pooling": pooling,
+        "seed": seed,
+        "device": device,
+        "quantize": quantize,
+        "cache_dir": cache_dir,
+        "cache": False if no_cache else None,
+        "force": force or None,
+    }
+    cfg = settings(RefineConfig, config, flags)
+    result = run_refinement(lambda **callbacks: refine(cfg, **callbacks))
+    render_summary(result, "Refined")
+
+
+def run_refinement(job: Callable[..., RefineResult]) -> RefineResult:
+    """Run ``job(on_progress=..., on_phase=..., on_step=...)`` with a featurizing bar and phase lines on stderr."""
+    console = err_console()
+    show = stderr_is_terminal()
+
+    def on_phase(name: str) -> None:
+        console.print(f"{name}...", markup=False, style=None if show else "dim")
+
+    with progress_bar("Featurizing", unit="texts", enabled=show) as on_progress:
+        return job(on_progress=on_progress, on_phase=on_phase, on_step=print_epoch)
+
+
+def print_epoch(record: dict[str, float]) -> None:
+    """One line on stderr per training epoch, with its losses."""
+    err_console().print(
+        f"epoch {record['epoch']:.0f}: step {record['step']:,.0f}, train loss {record['train_loss']:.4f}, "
+        f"validation loss {record['validation_loss']:.4f}",
+        markup=False,
+    )
+
+
+def render_summary(result: RefineResult, title: str) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    training = result.training
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    cached = f" ({result.cached_texts:,} from the cache)" if result.cached_texts else ""
+    rows = [
+        ("teacher", result.teacher),
+        ("corpus", f"{result.corpus}: {result.texts:,} texts, {result.pieces:,} pieces{cached}"),
+        ("split", f"{training.texts.get('train', 0):,} train, {training.texts.get('validation', 0):,} held out"),
+        ("training", f"{len(training.history)} epochs, {training.steps:,} steps, {training.tokens_seen:,} tokens"),
+        (
+            "validation loss",
+            f"{training.initial_validation_loss:.4f} -> {training.validation_loss:.4f} "
+            f"(best at step {training.best_step:,})",
+        ),
+        ("saved to", result.save_path or "-"),
+        ("size", f"{result.bytes_on_disk / 1e6:.1f} MB" if result.bytes_on_disk else "-"),
+        ("time", ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())),
+    ]
+    for key, value in rows:
+        table.add_row(key, Text(value))
+    err_console().print(table)

@@ -1,0 +1,321 @@
+"""Refinement: corpus reading, featurizing with its cache, training, the command, and bad input."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from m2vcli.distillation import distill
+from m2vcli.distillation.numerics import Pooling
+from m2vcli.distillation.teacher import Device, Precision, load_teacher
+from m2vcli.errors import ConfigError, HubError, InputError, M2VError
+from m2vcli.model import StaticEmbedder
+from m2vcli.refinement import features, read_corpus, refine
+from m2vcli.refinement.refine import split_long
+from tests.conftest import run_m2v
+
+WORDS = [
+    "hello",
+    "world",
+    "the",
+    "movie",
+    "was",
+    "great",
+    "good",
+    "film",
+    "unbelievable",
+    "dog",
+    "cat",
+    "everyone",
+    "has",
+    "a",
+    "secret",
+]
+
+
+def make_texts(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12))) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def student(tiny_teacher_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("student") / "model"
+    distill(model=str(tiny_teacher_dir), pca_dims=8, dtype="float32", save_path=str(path))
+    return path
+
+
+@pytest.fixture
+def corpus_file(tmp_path: Path) -> Path:
+    path = tmp_path / "texts.txt"
+    path.write_text("\n".join(make_texts(400)) + "\n")
+    return path
+
+
+def run_refine(student: Path, corpus: Path, out: Path, cache: Path, tiny_teacher_dir: Path, **kw: object):  # type: ignore[no-untyped-def]
+    settings = {"dtype": "float32", "epochs": 3, "cache_dir": str(cache), "teacher": str(tiny_teacher_dir), **kw}
+    return refine(model=str(student), corpus=str(corpus), save_path=str(out), **settings)
+
+
+# ----- corpus sources ------------------------------------------------------------------------------
+
+
+def test_every_corpus_format_gives_the_same_texts(tmp_path: Path) -> None:
+    texts = ["first text", "second, with a comma", 'third "quoted"']
+    (tmp_path / "a.txt").write_text("\n".join(texts) + "\n\n   \n")
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps({"body": t, "id": i}) for i, t in enumerate(texts)))
+    import csv
+
+    with (tmp_path / "a.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "body"])
+        writer.writerows([[i, t] for i, t in enumerate(texts)])
+    (tmp_path / "a.tsv").write_text("body\n" + "\n".join(t for t in texts) + "\n")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"body": texts}), tmp_path / "a.parquet")
+    assert read_corpus(str(tmp_path / "a.txt")).texts == texts
+    for name in ("a.jsonl", "a.csv", "a.parquet"):
+        assert read_corpus(str(tmp_path / name), field="body").texts == texts, name
+    assert read_corpus(str(tmp_path / "a.tsv"), field="body").texts[0] == "first text"
+    folder = read_corpus(str(tmp_path), field="body")  # a folder: every known file, in name order
+    assert folder.sources == 5 and len(folder) == 15
+    assert len(read_corpus(str(tmp_path / "a.*"), field="body")) == 15
+
+
+def test_max_texts_is_a_seeded_sample_in_corpus_order(tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_text("\n".join(f"text {i}" for i in range(100)))
+    one = read_corpus(str(path), max_texts=10, seed=1)
+    assert one.texts == read_corpus(str(path), max_texts=10, seed=1).texts
+    assert one.texts != read_corpus(str(path), max_texts=10, seed=2).texts
+    assert [int(t.split()[1]) for t in one.texts] == sorted(int(t.split()[1]) for t in one.texts)
+    assert one.content_hash != read_corpus(str(path)).content_hash
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "field", "message"),
+    [
+        ("empty.txt", b"", "text", "holds no text"),
+        ("blank.txt", b"\n  \n\t\n", "text", "holds no text"),
+        ("bad.txt", b"fine\nstill fine\nbad \xff here\n", "text", "line 3 is not valid UTF-8"),
+        ("binary.txt", b"abc\x00\x01def", "text", "is binary"),
+        ("rows.jsonl", b'{"text": "a"}\n{"body": "b"}\n', "text", "line 2 has no 'text' field"),
+        ("rows.jsonl", b'{"text": "a"}\nnot json\n', "text", "line 2 is not valid JSON"),
+        ("rows.jsonl", b'{"text": 3}\n', "text", "must be a string"),
+        ("table.csv", b"title,body\nx,y\n", "text", "has no 'text' column (it has: title, body)"),
+        ("table.parquet", b"PAR1 not really parquet", "text", "not a valid Parquet file"),
+    ],
+)
+def test_bad_corpus_files_are_one_line_errors(
+    tmp_path: Path, name: str, content: bytes, field: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")) as caught:
+        read_corpus(str(path), field=field)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_sources_and_offline_hub_data_sets_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        read_corpus(str(tmp_path / "nope.txt"))
+    with pytest.raises(InputError, match="matches no file"):
+        read_corpus(str(tmp_path / "*.jsonl"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="holds no"):
+        read_corpus(str(tmp_path / "empty"))
+    with pytest.raises(HubError, match="HF_HUB_OFFLINE is set; pass a local"):
+        read_corpus("hf:org/some-corpus")
+
+
+# ----- featurizing ---------------------------------------------------------------------------------
+
+
+def test_features_are_the_teachers_outputs_over_the_texts_own_positions(tiny_teacher_dir: Path) -> None:
+    import torch
+    from transformers import BertModel
+
+    teacher = load_teacher(str(tiny_teacher_dir), Device.CPU, Precision.FLOAT32, trust_remote_code=False)
+    texts = ["hello world", "the movie was great good film"]
+    _, ids = split_long(texts, teacher)
+    vectors, cached = features.featurize(teacher, ids, Pooling.TOKENS, None)
+    assert cached == 0
+    model = BertModel.from_pretrained(str(tiny_teacher_dir)).eval()
+    for text_ids, vector in zip(ids, vectors, strict=True):
+        full = torch.tensor([[*teacher.prefix, *text_ids.tolist(), *teacher.suffix]])
+        with torch.inference_mode():
+            hidden = model(input_ids=full).last_hidden_state[0]
+        expected = hidden[len(teacher.prefix) : len(teacher.prefix) + len(text_ids)].mean(dim=0).numpy()
+        np.testing.assert_allclose(vector, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_long_texts_are_cut_into_pieces_that_fit_the_teacher(tiny_teacher_dir: Path) -> None:
+    teacher = load_teacher(str(tiny_teacher_dir), Device.CPU, Precision.FLOAT32, trust_remote_code=False)
+    long_text = " ".join(WORDS * 12)  # 180 tokens; the tiny teacher takes 62
+    pieces, ids = split_long(["short one", long_text], teacher)
+    assert pieces[0] == "short one" and len(pieces) == 1 + 3
+    assert all(len(i) <= teacher.max_tokens for i in ids)
+    assert sum(len(i) for i in ids[1:]) == len(teacher.tokenizer.encode(long_text, add_special_tokens=False).ids)
+    assert " ".join(pieces[1:]) == long_text
+
+
+# ----- refining ------------------------------------------------------------------------------------
+
+
+def test_refining_lowers_the_held_out_loss_and_saves_a_normal_model(
+    student: Path, corpus_file: Path, tmp_path: Path, tiny_teacher_dir: Path
+) -> None:
+    result = run_refine(student, corpus_file, tmp_path / "out", tmp_path / "cache", tiny_teacher_dir, epochs=8)
+    training = result.training
+    assert training.validation_loss < training.initial_validation_loss
+    assert training.texts == {"train": 360, "validation": 40}
+    loaded = StaticEmbedder.from_pretrained(tmp_path / "out")
+    record = loaded.config["refinement"]
+    assert record["corpus"]["texts"] == 400 and record["corpus"]["sha256"] == read_corpus(str(corpus_file)).content_hash
+    assert record["best_step"] == training.best_step and record["validation_loss"] == round(training.validation_loss, 6)
+    assert loaded.dim == 8 and loaded.normalize
+    vectors = loaded.encode(["hello world", "the dog"])
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-3)
+    assert not np.allclose(loaded.float_table(), StaticEmbedder.from_pretrained(student).float_table())
+
+
+def test_refining_is_deterministic_and_the_second_run_reads_the_cache(
+    student: Path, corpus_file: Path, tmp_path: Path, tiny_teacher_dir: Path
+) -> None:
+    cache = tmp_path / "cache"
+    first = run_refine(student, corpus_file, tmp_path / "a", cache, tiny_teacher_dir)
+    second = run_refine(student, corpus_file, tmp_path / "b", cache, tiny_teacher_dir)
+    assert first.cached_texts == 0 and second.cached_texts == 400
+    np.testing.assert_array_equal(first.model.float_table(), second.model.float_table())
+    other = run_refine(student, corpus_file, tmp_path / "c", cache, tiny_teacher_dir, pooling="mean")
+    assert other.cached_texts == 0 and other.cache != first.cache  # other settings: another cache, never mixed
+    seeded = run_refine(student, corpus_file, tmp_path / "d", cache, tiny_teacher_dir, seed=5)
+    assert not np.array_equal(first.model.float_table(), seeded.model.float_table())
+
+
+def test_an_interrupted_featurizing_resumes_and_a_damaged_shard_is_redone(
+    student: Path, corpus_file: Path, tmp_path: Path, tiny_teacher_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(features, "SHARD_TEXTS", 100)
+    cache = tmp_path / "cache"
+    calls = []
+
+    def stop_after_two_shards(done: int, total: int) -> None:
+        calls.append(done)
+        if done >= 200:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        refine(
+            model=str(student),
+            corpus=str(corpus_file),
+            save_path=str(tmp_path / "out"),
+            teacher=str(tiny_teacher_dir),
+            dtype="float32",
+            cache_dir=str(cache),
+            on_progress=stop_after_two_shards,
+        )
+    assert not (tmp_path / "out").exists()  # no model from a stopped run
+    folder = next(cache.iterdir())
+    assert sorted(p.name for p in folder.iterdir()) == ["shard-00000.npy", "shard-00001.npy"]
+    (folder / "shard-00001.npy").write_bytes(b"damaged")
+    resumed = run_refine(student, corpus_file, tmp_path / "out", cache, tiny_teacher_dir)
+    assert resumed.cached_texts == 100  # shard 0 read back; shard 1 (damaged) and the rest recomputed
+    fresh = run_refine(student, corpus_file, tmp_path / "fresh", tmp_path / "other", tiny_teacher_dir)
+    np.testing.assert_array_equal(resumed.model.float_table(), fresh.model.float_table())
+
+
+def test_a_full_disk_while_caching_is_a_one_line_error(
+    student: Path, corpus_file: Path, tmp_path: Path, tiny_teacher_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(features.np, "save", full)
+    with pytest.raises(M2VError, match="No space left on device") as caught:
+        run_refine(student, corpus_file, tmp_path / "out", tmp_path / "cache", tiny_teacher_dir)
+    assert "\n" not in str(caught.value) and not (tmp_path / "out").exists()
+    folder = next((tmp_path / "cache").iterdir())
+    assert list(folder.iterdir()) == []  # no half-written shard
+
+
+def test_a_corpus_too_small_to_hold_out_texts_names_the_minimum(
+    student: Path, tmp_path: Path, tiny_teacher_dir: Path
+) -> None:
+    small = tmp_path / "small.txt"
+    small.write_text("\n".join(make_texts(50)))
+    with pytest.raises(InputError, match="has 50 texts; refining needs at least 200"):
+        run_refine(student, small, tmp_path / "out", tmp_path / "cache", tiny_teacher_dir)
+
+
+def test_a_model_that_names_no_teacher_needs_teacher(student: Path, corpus_file: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "bare"
+    model = StaticEmbedder.from_pretrained(student)
+    model.config.pop("distillation")
+    model.config.pop("tokenizer_name")
+    model.save_pretrained(bare)
+    with pytest.raises(ConfigError, match=r"does not name its teacher in config\.json; pass --teacher"):
+        refine(model=str(bare), corpus=str(corpus_file), save_path=str(tmp_path / "out"))
+
+
+# ----- the commands --------------------------------------------------------------------------------
+
+
+def test_m2v_refine_writes_a_model_and_a_summary(
+    student: Path, corpus_file: Path, tmp_path: Path, tiny_teacher_dir: Path
+) -> None:
+    out = tmp_path / "refined"
+    env = {"M2V_CACHE": str(tmp_path / "cache")}
+    ran = run_m2v(
+        "refine", str(student), "--corpus", str(corpus_file), "-o", str(out), "--teacher", str(tiny_teacher_dir),
+        "--epochs", "2", env=env,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == b""
+    text = ran.stderr.decode()
+    assert "Featurizing the corpus" in text and "epoch 2: step" in text and "validation loss" in text
+    assert StaticEmbedder.from_pretrained(out).config["refinement"]["epochs"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--corpus", "{corpus}"], 2, "no output folder given"),
+        (["-o", "{tmp}/out"], 2, "no corpus given"),
+        (["--corpus", "{tmp}/nope.txt", "-o", "{tmp}/out"], 1, "does not exist"),
+        (["--corpus", "{corpus}", "-o", "{tmp}/out", "--epochs", "0"], 2, "Invalid value for '--epochs'"),
+        (["--corpus", "{corpus}", "-o", "{tmp}/out", "--teacher", "{tmp}/nope"], 1, "does not exist"),
+    ],
+)
+def test_m2v_refine_bad_input(
+    student: Path, corpus_file: Path, tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    filled = [a.format(corpus=corpus_file, tmp=tmp_path) for a in args]
+    ran = run_m2v("refine", str(student), *filled)
+    assert ran.returncode == code, ran.stderr
+    assert message in ran.stderr.decode()
+    assert "Traceback" not in ran.stderr.decode() and not (tmp_path / "out").exists()
+
+
+def test_m2v_distill_with_a_corpus_refines_with_the_same_teacher(
+    tiny_teacher_dir: Path, corpus_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "model"
+    env = {"M2V_CACHE": str(tmp_path / "cache")}
+    ran = run_m2v(
+        "distill", "-m", str(tiny_teacher_dir), "--pca-dims", "8", "-o", str(out), "--corpus", str(corpus_file),
+        "--max-texts", "300", env=env,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["refinement"]["corpus"]["texts"] == 300
+    assert config["refinement"]["teacher"] == config["distillation"]["teacher"] == str(tiny_teacher_dir)
+    assert config["embedding_dtype"] == "float16"
