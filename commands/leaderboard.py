@@ -6,8 +6,16 @@ from typing import Annotated
 
 import typer
 
-from m2vcli.console import err_console, out_console
-from m2vcli.evaluation.leaderboard import LeaderboardConfig, TableFormat, leaderboard, make_leaderboard, rich_table
+from m2vcli.console import err_console
+from m2vcli.evaluation.leaderboard import (
+    LeaderboardConfig,
+    TableFormat,
+    coverage_notes,
+    leaderboard,
+    leaderboard_table,
+    per_task_table,
+)
+from m2vcli.tables import print_table
 
 from ._options import ConfigOption, default, settings
 
@@ -26,6 +34,14 @@ def leaderboard_command(
             show_default=False,
         ),
     ] = None,
+    per_task: Annotated[
+        bool | None,
+        typer.Option(
+            "--per-task/--per-model",
+            help="One row per task and a column per model, or one row per model (default: per model).",
+            show_default=False,
+        ),
+    ] = None,
     plot: Annotated[
         str | None,
         typer.Option(
@@ -34,34 +50,34 @@ def leaderboard_command(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Rank models by their average score per category, as in the seed's results table.
+    """Rank models by their average score per category, over the tasks every model has.
 
     Examples:
 
         m2v leaderboard results/
 
+        m2v leaderboard results/ --per-task
+
         m2v leaderboard results/ bench.json --format markdown
 
         m2v leaderboard results/ bench.json --plot speed_vs_score.png
     """
-    cfg = settings(
-        LeaderboardConfig,
-        config,
-        {"results": tuple(results) if results else None, "format": table_format, "plot": plot},
-    )
+    flags = {
+        "results": tuple(results) if results else None,
+        "format": table_format,
+        "plot": plot,
+        "per_task": per_task,
+    }
+    cfg = settings(LeaderboardConfig, config, flags)
     console = err_console()
     rows = leaderboard(
         cfg, warn=lambda message: console.print(f"warning: {message}", markup=False, style="yellow", soft_wrap=True)
     )
-    apart = [f"{row.model} ({', '.join(row.left_out)})" for row in rows if row.left_out]
-    if apart:  # like with like: what some models have and others lack is not averaged
-        console.print(f"note: averages are over the tasks every model has; left out: {'; '.join(apart)}", markup=False)
+    for line in coverage_notes(rows):  # like with like: what some models have and others lack is not averaged
+        console.print(line, markup=False)
     if cfg.plot:
         from m2vcli.evaluation.leaderboard import find_result_files, plot_speed_vs_score
 
         plotted = plot_speed_vs_score(rows, cfg.plot, inputs=find_result_files(cfg.results))
         console.print(f"Plotted {plotted} models to {cfg.plot}.", markup=False)
-    if cfg.format is TableFormat.TABLE:
-        out_console().print(rich_table(rows))
-    else:
-        typer.echo(make_leaderboard(rows, cfg.format), nl=False)
+    print_table(per_task_table(rows, cfg.format) if cfg.per_task else leaderboard_table(rows, cfg.format), cfg.format)

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from m2vcli.evaluation.leaderboard import find_result_files, make_leaderboard, parse_mteb_results, summarize_results
+from m2vcli.evaluation.leaderboard import (
+    TableFormat,
+    find_result_files,
+    make_leaderboard,
+    parse_mteb_results,
+    summarize_results,
+)
 
-__all__ = ["find_result_files", "make_leaderboard", "parse_mteb_results", "summarize_results"]
+__all__ = ["TableFormat", "find_result_files", "make_leaderboard", "parse_mteb_results", "summarize_results"]

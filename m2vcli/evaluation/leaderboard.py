@@ -1,38 +1,36 @@
-"""``m2v leaderboard``: the seed's results table from ``m2v evaluate`` (and ``m2v bench``) JSON files.
+"""``m2v leaderboard``: a results table from ``m2v evaluate`` (and ``m2v bench``) JSON files.
 
-One row per model: Avg (All), Avg (MTEB), then one column per category. A category with no result
-is missing (shown as a dash), never zero, and each row says which categories its averages cover.
+One row per model: Avg (All), Avg (MTEB), then one column per category; or, with ``per_task``, one row per
+task and one column per model. A category with no result is missing (shown as a dash), never zero. Models
+are compared like with like: every average is over the tasks that all the listed models have.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from m2vcli.config import clip, coerce_enum
 from m2vcli.errors import InputError, M2VError, MissingValueError, first_line
 from m2vcli.evaluation.registry import Category
 from m2vcli.files import read_limited
+from m2vcli.tables import EMPTY, Column, ResultTable, TableFormat, plain, render, shorten  # TableFormat: still here
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CATEGORIES = [c.value for c in Category]
 MTEB_CATEGORIES = [c.value for c in Category if c.is_mteb]
 Warn = Callable[[str], None]
 MAX_RESULT_BYTES = 64 * 1024**2  # one result or bench JSON file
-
-
-class TableFormat(str, Enum):
-    TABLE = "table"
-    MARKDOWN = "markdown"
-    CSV = "csv"
-    JSON = "json"
+OLD_TEACHER_ROW = re.compile(r"teacher \((.+)\)")  # how m2v bench named the teacher before it used its own name
 
 
 @dataclass(frozen=True)
@@ -42,6 +40,7 @@ class LeaderboardConfig:
     results: tuple[str, ...] = ()
     format: TableFormat = TableFormat.TABLE
     plot: str | None = None
+    per_task: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.results, str):
@@ -55,13 +54,16 @@ class LeaderboardConfig:
 @dataclass
 class Row:
     model: str
-    scores: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)  # category -> mean over the shared tasks
     avg_all: float | None = None
     avg_mteb: float | None = None
     covers: list[str] = field(default_factory=list)
     sentences_per_s: float | None = None
     parameters: int | None = None
     left_out: list[str] = field(default_factory=list)  # tasks not every listed model has: not in the averages
+    lacks: list[str] = field(default_factory=list)  # tasks another listed model has and this one does not
+    tasks: dict[str, dict[str, float]] = field(default_factory=dict)  # category -> task -> score, all tasks
+    bench: dict[str, Any] | None = None  # the machine and settings of the m2v bench run behind sentences_per_s
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -79,7 +81,11 @@ def _finite(value: Any, scale: float = 1.0) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _bench_row(row: Any, path: Path, warn: Warn) -> dict[str, Any] | None:
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _bench_row(row: Any, path: Path, setup: dict[str, Any], warn: Warn) -> dict[str, Any] | None:
     """A bench JSON row with a finite positive median speed, else None (a failed model's row silently)."""
     if not isinstance(row, dict) or not row.get("sentences_per_s"):
         return None
@@ -89,7 +95,12 @@ def _bench_row(row: Any, path: Path, warn: Warn) -> dict[str, Any] | None:
     if median is None or median <= 0 or not isinstance(name, str) or not isinstance(folder, (str, type(None))):
         warn(f"skipped a model in {path}: its name, path or sentences_per_s.median is not valid ({clip(name)})")
         return None
-    return {**row, "sentences_per_s": {**speed, "median": median}}
+    return {**row, "sentences_per_s": {**speed, "median": median}, "bench": setup}
+
+
+def _bench_setup(data: dict[str, Any]) -> dict[str, Any]:
+    """The machine and settings of a bench JSON file (each an empty dict when missing or not a dict)."""
+    return {key: data[key] if isinstance(data.get(key), dict) else {} for key in ("machine", "settings")}
 
 
 def parse_mteb_results(
@@ -114,10 +125,13 @@ def parse_mteb_results(
             continue
         if isinstance(data, dict) and isinstance(data.get("models"), list) and "machine" in data:
             for row in data["models"]:
-                bench_row = _bench_row(row, path, warn)
+                bench_row = _bench_row(row, path, _bench_setup(data), warn)
                 if bench_row is not None:
                     speeds[Path(bench_row.get("path") or bench_row["name"]).name] = bench_row
                     speeds[bench_row["name"]] = bench_row
+                    old_teacher = OLD_TEACHER_ROW.fullmatch(bench_row["name"])
+                    if old_teacher:  # an older bench file: the row also answers to the teacher's own name
+                        speeds.setdefault(old_teacher.group(1), bench_row)
             continue
         block = data.get("m2v") if isinstance(data, dict) else None
         if not isinstance(block, dict):
@@ -135,9 +149,7 @@ def parse_mteb_results(
             warn(f"skipped {path}: main_score must be a finite number, got {clip(main_score)}")
             continue
         scores.setdefault(model, {}).setdefault(category, {})[task_name(path, data)] = score
-        parameters = block.get("parameters")
-        valid = isinstance(parameters, int) and not isinstance(parameters, bool) and parameters >= 0
-        speeds.setdefault(f"params:{model}", parameters if valid else None)
+        speeds.setdefault(f"params:{model}", _count(block.get("parameters")))
     return scores, speeds
 
 
@@ -159,10 +171,12 @@ def summarize_results(
     """One row per model, sorted by Avg (All), best first; rows with no average go last.
 
     Models are compared like with like: every average is over the tasks that all the listed models have
-    (``shared_tasks``); a model's other tasks are named in its row's ``left_out``, not averaged.
+    (``shared_tasks``); a model's other tasks are named in its row's ``left_out``, not averaged, and the
+    tasks other models have and it does not in its ``lacks``.
     """
     speeds = speeds or {}
     shared = shared_tasks(scores)
+    every = {t for by_category in scores.values() for tasks in by_category.values() for t in tasks}
     rows = []
     for model, by_category in scores.items():
         kept = {c: [s for t, s in tasks.items() if (c, t) in shared] for c, tasks in by_category.items()}
@@ -170,6 +184,7 @@ def summarize_results(
         means = {c: sum(v) / len(v) for c, v in kept.items() if v}
         covers = [c for c in CATEGORIES if c in means] + sorted(c for c in means if c not in CATEGORIES)
         bench = speeds.get(model) or speeds.get(Path(model).name)
+        parameters = speeds.get(f"params:{model}")
         rows.append(
             Row(
                 model=model,
@@ -178,8 +193,11 @@ def summarize_results(
                 avg_mteb=_mean([means[c] for c in MTEB_CATEGORIES if c in means]),
                 covers=covers,
                 sentences_per_s=float(bench["sentences_per_s"]["median"]) if bench else None,
-                parameters=speeds.get(f"params:{model}"),
+                parameters=parameters if parameters is not None else _count((bench or {}).get("parameters")),
                 left_out=left_out,
+                lacks=sorted(every - {t for tasks in by_category.values() for t in tasks}),
+                tasks={c: dict(tasks) for c, tasks in by_category.items()},
+                bench=bench.get("bench") if bench else None,
             )
         )
     return sorted(rows, key=lambda r: (r.avg_all is None, -(r.avg_all or 0.0)))
@@ -206,124 +224,227 @@ def find_result_files(folders: Sequence[str]) -> list[Path]:
     return files
 
 
-def columns(rows: Sequence[Row]) -> list[str]:
-    head = ["Model", "Avg (All)", "Avg (MTEB)", *CATEGORIES]
-    extra = sorted({c for r in rows for c in r.scores if c not in CATEGORIES})
-    tail = ["Sentences/s"] if any(r.sentences_per_s for r in rows) else []
-    return head + extra + tail + ["Covers"]
+def coverage_notes(rows: Sequence[Row], most: int = 6) -> list[str]:
+    """Lines that say what the averages leave out: a first line, then one per model that lacks a task
+    or has tasks not every model has. Nothing when every model has the same tasks."""
 
+    def names(tasks: Sequence[str]) -> str:
+        more = f", and {len(tasks) - most} more" if len(tasks) > most else ""
+        return ", ".join(shorten(plain(t)) for t in tasks[:most]) + more
 
-def cells(row: Row, names: Sequence[str]) -> list[str]:
-    def fmt(value: float | None) -> str:
-        return "-" if value is None else f"{value:.2f}"
-
-    out = []
-    for name in names:
-        if name == "Model":
-            out.append(row.model)
-        elif name == "Avg (All)":
-            out.append(fmt(row.avg_all))
-        elif name == "Avg (MTEB)":
-            out.append(fmt(row.avg_mteb))
-        elif name == "Sentences/s":
-            out.append("-" if row.sentences_per_s is None else f"{row.sentences_per_s:,.0f}")
-        elif name == "Covers":
-            out.append(", ".join(row.covers))
-        else:
-            out.append(fmt(row.scores.get(name)))
-    return out
-
-
-def rich_table(rows: Sequence[Row]) -> Any:
-    """The table for a terminal. Cells are ``Text``, so a model named ``[bold]`` shows as written."""
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title="m2v leaderboard (scores x 100; Covers: the categories in the averages)")
-    names = columns(rows)
-    for name in names:
-        table.add_column(name, justify="left" if name in ("Model", "Covers") else "right")
+    lines = []
     for row in rows:
-        table.add_row(*(Text(cell) for cell in cells(row, names)))
-    return table
+        model = shorten(plain(row.model))
+        parts = [f"{model} lacks: {names(row.lacks)}"] if row.lacks else []
+        owner = "its" if row.lacks else f"{model}'s"
+        parts += [f"{owner} other tasks left out: {names(row.left_out)}"] if row.left_out else []
+        if parts:
+            lines.append("  " + "; ".join(parts))
+    if not lines:
+        return []
+    shared = sum(len(tasks) for tasks in rows[0].tasks.values()) - len(rows[0].left_out)
+    if not shared:
+        return ["note: no task is in every model's results, so there are no averages (compare with --per-task)"]
+    return [f"note: averages are over the {shared} task{'s' * (shared != 1)} every model has", *lines]
 
 
-def make_leaderboard(rows: Sequence[Row], fmt: TableFormat | str = TableFormat.MARKDOWN) -> str:
-    """The table as markdown, csv or json text (``rich_table`` draws it for a terminal)."""
+def _score(value: float | None) -> str:
+    return EMPTY if value is None or not math.isfinite(value) else f"{value:.2f}"
+
+
+def leaderboard_table(rows: Sequence[Row], fmt: TableFormat | str = TableFormat.TABLE) -> ResultTable:
+    """One row per model. Covers only when the rows differ in it; in CSV a speed has no thousands separator."""
+    extra = sorted({c for r in rows for c in r.scores if c not in CATEGORIES})
+    covers = len({tuple(r.covers) for r in rows}) > 1
+    names = ["Avg (All)", "Avg (MTEB)", *CATEGORIES, *extra, "Sentences/s"]
+    cols = [Column("Model", text=True), *(Column(name) for name in names)]
+    speed = "{:.0f}" if TableFormat(fmt) is TableFormat.CSV else "{:,.0f}"
+    body = []
+    for r in rows:
+        cells = [r.model, _score(r.avg_all), _score(r.avg_mteb), *(_score(r.scores.get(c)) for c in CATEGORIES)]
+        cells += [_score(r.scores.get(c)) for c in extra]
+        cells.append(EMPTY if r.sentences_per_s is None else speed.format(r.sentences_per_s))
+        body.append([*cells, ", ".join(r.covers)] if covers else cells)
+    if covers:
+        cols.append(Column("Covers", text=True))
+    records = [asdict(r) for r in rows]
+    return ResultTable("m2v leaderboard (scores x 100)", cols, body, records)
+
+
+def per_task_table(rows: Sequence[Row], fmt: TableFormat | str = TableFormat.TABLE) -> ResultTable:
+    """One row per task, one column per model (in the leaderboard's order). The tasks every model has come
+    first, each group by category; Averaged only when some task is left out of the averages."""
     fmt = TableFormat(fmt)
-    names = columns(rows)
-    if fmt is TableFormat.JSON:
-        return json.dumps([_json_safe(asdict(r)) for r in rows], indent=2, allow_nan=False)
-    if fmt is TableFormat.CSV:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([_csv_text(name) for name in names])
-        text_columns = [name in ("Model", "Covers") for name in names]
-        for r in rows:
-            writer.writerow(
-                [_csv_text(c) if text else c for c, text in zip(cells(r, names), text_columns, strict=True)]
-            )
-        return buffer.getvalue()
-    lines = ["| " + " | ".join(_markdown_cell(n) for n in names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join(_markdown_cell(c) for c in cells(r, names)) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+    found = {(c, t) for r in rows for c, tasks in r.tasks.items() for t in tasks}
+    shared = {(c, t) for c, t in found if all(t in r.tasks.get(c, {}) for r in rows)}
+    order = {c: i for i, c in enumerate(CATEGORIES)}
+    tasks = sorted(found, key=lambda ct: (ct not in shared, order.get(ct[0], len(order)), ct[0], ct[1]))
+    some_left_out = len(shared) < len(found)
+    cols = [Column("Task", text=True), Column("Category", text=True)]
+    cols += [Column("Averaged", text=True)] if some_left_out else []
+    names = {TableFormat.TABLE: lambda r: shorten(plain(r.model)), TableFormat.MARKDOWN: lambda r: plain(r.model)}
+    cols += [Column(names.get(fmt, lambda r: r.model)(r), key=r.model) for r in rows]
+    body, records = [], []
+    for category, task in tasks:
+        found_in = [r.tasks.get(category, {}).get(task) for r in rows]
+        averaged = (category, task) in shared
+        body.append([task, category, *(["yes" if averaged else "no"] if some_left_out else []), *map(_score, found_in)])
+        scores = dict(zip((r.model for r in rows), found_in, strict=True))
+        records.append({"task": task, "category": category, "averaged": averaged, "scores": scores})
+    return ResultTable("m2v leaderboard per task (scores x 100)", cols, body, records)
 
 
-def _json_safe(value: Any) -> Any:
-    """``value`` with every NaN or infinity replaced by None (null), so the JSON stays valid."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
+def make_leaderboard(
+    rows: Sequence[Row],
+    fmt: TableFormat | str = TableFormat.MARKDOWN,
+    *,
+    per_task: bool = False,
+    width: int | None = None,
+) -> str:
+    """The leaderboard as text in ``fmt`` (a table for a terminal ``width`` columns wide, or plain text)."""
+    table = per_task_table(rows, fmt) if per_task else leaderboard_table(rows, fmt)
+    return render(table, fmt, width=width)
 
 
-def _csv_text(cell: str) -> str:
-    """A text cell a spreadsheet will not run as a formula: one starting with =, +, -, @, tab or carriage
-    return gets a leading single quote (numbers are ours, formatted, and stay as they are).
+MAX_AREA, MIN_AREA = 1600.0, 60.0  # bubble areas in points squared
 
-    >>> _csv_text("=HYPERLINK(1)"), _csv_text("model-a")
-    ("'=HYPERLINK(1)", 'model-a')
+
+def _area(parameters: float | None, biggest: int) -> float:
+    """A bubble's area, proportional to its parameter count (never smaller than ``MIN_AREA``)."""
+    return MIN_AREA if not parameters else max(MIN_AREA, MAX_AREA * parameters / biggest)
+
+
+def count_label(count: float) -> str:
+    """A count in two significant digits with k, M or B.
+
+    >>> count_label(150), count_label(1000), count_label(22_713_216), count_label(7_500_000)
+    ('150', '1k', '23M', '7.5M')
     """
-    return "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r")) else cell
+    value = float(f"{count:.2g}")
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
 
 
-def _markdown_cell(cell: str) -> str:
-    """A cell that stays in its markdown table cell: ``|`` escaped, line breaks turned into spaces."""
-    return " ".join(cell.splitlines()).replace("|", "\\|")
+def _fit(centres: Sequence[float], radii: Sequence[float], least: float) -> tuple[float, float]:
+    """Axis limits in data units under which every bubble (centre, radius as a fraction of the axis length)
+    lies inside the axis, spanning at least ``least``."""
+    low, high = min(centres), max(centres)
+    if high - low < least:
+        low, high = (low + high - least) / 2, (low + high + least) / 2
+    for _ in range(100):  # a fixed point: the margins grow with the span they are a fraction of
+        span = high - low
+        low = min(low, *(c - r * span for c, r in zip(centres, radii, strict=True)))
+        high = max(high, *(c + r * span for c, r in zip(centres, radii, strict=True)))
+        if high - low <= span * (1 + 1e-9):
+            break
+    return low, high
 
 
-def plot_speed_vs_score(rows: Sequence[Row], path: str | Path, inputs: Sequence[Path] = ()) -> int:
-    """Scatter of sentences/s (log axis) against Avg (All), bubble area by parameter count. Returns the
-    number of models plotted (those with both a speed and a score). ``inputs``: the files the rows were
-    read from, which the plot must not overwrite."""
+def _reference_counts(counts: Sequence[int]) -> list[float]:
+    """Parameter counts for the size legend: the smallest, the largest and, when they are far apart, one
+    between (their geometric mean)."""
+    if not counts:
+        return []
+    low, high = min(counts), max(counts)
+    return [low, high] + ([math.sqrt(low * high)] if high > 4 * low else [])
+
+
+def _setup_note(points: Sequence[Row]) -> str:
+    """Where the speeds were measured, as the bench JSON says: the machine, and whether it was ``--quick``."""
+    seen = []
+    for bench in [r.bench for r in points if r.bench is not None]:
+        machine, settings = bench.get("machine", {}), bench.get("settings", {})
+        parts = [shorten(plain(machine["cpu"]), 50)] if isinstance(machine.get("cpu"), str) else []
+        parts += [f"{machine[k]} {k}" for k in ("cores", "threads") if _count(machine.get(k)) is not None]
+        text = ", ".join(parts) or "an unnamed machine"
+        text += "; m2v bench --quick (rough speeds)" if settings.get("quick") is True else ""
+        seen += [text] if text not in seen else []
+    if not seen:
+        return ""
+    return "speeds measured on " + " | ".join(seen) if len(seen) < 3 else f"speeds from {len(seen)} bench runs"
+
+
+def _size_legend(ax: Any, points: Sequence[Row], biggest: int) -> None:
+    """A legend beside the axes: reference bubbles labelled by parameter count (and one for unknown)."""
+    from matplotlib.lines import Line2D
+
+    known = [r.parameters for r in points if r.parameters]
+    sizes = sorted({float(f"{n:.2g}") for n in _reference_counts(known)})
+    handles = [
+        Line2D([], [], marker="o", linestyle="", markersize=math.sqrt(_area(n, biggest)), alpha=0.5, color="gray")
+        for n in sizes
+    ]
+    labels = [count_label(n) for n in sizes]
+    if any(not r.parameters for r in points):
+        handles.append(Line2D([], [], marker="o", linestyle="", markersize=math.sqrt(MIN_AREA), color="lightgray"))
+        labels.append("unknown")
+    widest = max((h.get_markersize() for h in handles), default=10.0) / 10  # in font sizes (10 points)
+    ax.legend(
+        handles, labels, title="parameters", loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
+        labelspacing=max(1.0, widest), handlelength=widest, handletextpad=1.0, borderpad=1.0,
+    )  # fmt: skip
+
+
+def speed_score_figure(rows: Sequence[Row]) -> Figure:
+    """Sentences/s (log axis) against Avg (All), bubble area by parameter count, every bubble whole inside
+    the axes, a legend of bubble sizes, and the machine the speeds come from."""
     try:
+        from matplotlib import ticker
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise InputError("--plot needs matplotlib: pip install matplotlib (or the m2v[plot] extra)") from exc
-    from m2vcli.files import atomic_file, check_output_file
 
-    target = check_output_file(path, "--plot", inputs=inputs)
     points = [r for r in rows if r.sentences_per_s and r.avg_all is not None]
     if not points:
         raise InputError("--plot needs models with both evaluate results and m2v bench results")
     biggest = max((r.parameters or 1) for r in points)
-    fig = Figure(figsize=(8, 5))
+    fig = Figure(figsize=(9, 5.5))
+    fig.subplots_adjust(left=0.09, right=0.78, top=0.86, bottom=0.12)
     ax = fig.subplots()
-    for r in points:
-        x, y = float(r.sentences_per_s or 0), float(r.avg_all or 0)
-        area = 100 + 2000 * (r.parameters or biggest / 20) / biggest
-        ax.scatter(x, y, s=area, alpha=0.5)
-        ax.annotate(r.model, (x, y), ha="center", va="center", fontsize=8)
+    box = ax.get_position()
+    size = (box.width * fig.get_figwidth() * 72, box.height * fig.get_figheight() * 72)  # the axes in points
+    xs, ys = [math.log10(r.sentences_per_s or 1.0) for r in points], [r.avg_all or 0.0 for r in points]
+    areas = [_area(r.parameters, biggest) for r in points]
+    pad = 1.25  # room around each bubble's edge, as a share of its radius
+    low, high = _fit(xs, [pad * math.sqrt(a) / 2 / size[0] for a in areas], least=1.0)
+    bottom, top = _fit(ys, [pad * math.sqrt(a) / 2 / size[1] for a in areas], least=5.0)
+    for r, x, y, area in zip(points, xs, ys, areas, strict=True):
+        ax.scatter([10**x], [y], s=area, alpha=0.5, clip_on=False, edgecolors="black", linewidths=0.5)
+        label = shorten(plain(r.model), 30).replace("$", r"\$")  # no mathtext from a model's name
+        side = 1 if x - low < (high - low) / 2 else -1  # the name on the side with more room
+        offset = (side * (math.sqrt(area) / 2 + 3), 0)
+        ax.annotate(
+            label, (10**x, y), xytext=offset, textcoords="offset points", fontsize=8, va="center",
+            ha="left" if side > 0 else "right",
+        )  # fmt: skip
     ax.set_xscale("log")
+    ax.set_xlim(10**low, 10**high)
+    ax.set_ylim(bottom, top)
+    subs = (1.0, 2.0, 5.0) if high - low <= 4 else (1.0,)
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=subs, numticks=30))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: count_label(value)))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("sentences per second (log scale)")
-    ax.set_ylabel("Avg (All)")
-    ax.set_title("Speed against score (bubble area: parameters)")
-    ax.grid(True, alpha=0.3)
+    ax.set_ylabel("Avg (All), scores x 100")
+    fig.suptitle("Speed against score", x=0.09, ha="left", fontsize=13)
+    ax.set_title(_setup_note(points).replace("$", r"\$"), loc="left", fontsize=8, color="dimgray")
+    ax.grid(True, which="major", alpha=0.3)
+    _size_legend(ax, points, biggest)
+    return fig
+
+
+def plot_speed_vs_score(rows: Sequence[Row], path: str | Path, inputs: Sequence[Path] = ()) -> int:
+    """Draw ``speed_score_figure`` to a PNG at ``path``. Returns the number of models plotted (those with
+    both a speed and a score). ``inputs``: the files the rows were read from, which the plot must not
+    overwrite."""
+    from m2vcli.files import atomic_file, check_output_file
+
+    target = check_output_file(path, "--plot", inputs=inputs)
+    fig = speed_score_figure(rows)
     image = io.BytesIO()  # rendered first: the output may be a FIFO, which cannot seek
     fig.savefig(image, format="png", dpi=120, bbox_inches="tight")
     with atomic_file(target) as handle:
         handle.write(image.getvalue())
-    return len(points)
+    return sum(1 for r in rows if r.sentences_per_s and r.avg_all is not None)
