@@ -122,9 +122,14 @@ def train_table(
     keep = batches.lengths > 0  # a text with no known token teaches nothing
     train, held = train[keep[train]], held[keep[held]]
     aligned = align_table(table, batches, targets, train)
-    vocab = aligned.shape[0]
-    embeddings = torch.nn.Parameter(torch.from_numpy(aligned))
-    scales = torch.nn.Parameter(torch.ones(vocab))
+    # Only rows the corpus uses are trained (the optimizer's work scales with them); the rest keep their
+    # aligned values.
+    seen = np.unique(batches.flat)
+    lookup = np.full(len(aligned), -1, dtype=np.int64)
+    lookup[seen] = np.arange(len(seen))
+    batches.flat = lookup[batches.flat]
+    embeddings = torch.nn.Parameter(torch.from_numpy(aligned[seen].copy()))
+    scales = torch.nn.Parameter(torch.ones(len(seen)))
     optimizer = torch.optim.AdamW([embeddings, scales], lr=settings.learning_rate, weight_decay=0.0)
     target_tensor = torch.from_numpy(np.ascontiguousarray(targets))
 
@@ -179,7 +184,8 @@ def train_table(
             waited += 1
             if waited >= settings.patience:
                 break
-    final = (best_state[0] * best_state[1][:, None]).numpy().astype(np.float32)
+    final = aligned.copy()
+    final[seen] = (best_state[0] * best_state[1][:, None]).numpy()
     return TrainResult(
         table=final,
         steps=steps,
