@@ -10,15 +10,21 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from m2vcli.config import build_config
 from m2vcli.errors import MissingValueError
 
 T = TypeVar("T")
+REQUIRED = "(required)"  # a value every run needs, given as a flag or in --config (so Typer cannot enforce it)
 
 ModelOption = Annotated[
     str | None,
     typer.Option("--model", "-m", help="Model folder or Hugging Face hub id.", show_default=False),
+]
+RequiredModelOption = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help=f"Model folder or Hugging Face hub id {REQUIRED}.", show_default=False),
 ]
 ConfigOption = Annotated[
     Path | None,
@@ -53,3 +59,26 @@ def settings(cls: type[T], config_file: Path | None, flags: dict[str, Any]) -> T
         return build_config(cls, config_file, flags)
     except MissingValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=exc.option) from exc
+
+
+def _without_flag_placeholders(params: list[Any]) -> list[Any]:
+    """On/off flags (``--force``, ``--normalize/--no-normalize``, ``--help``) take no value, so their help
+    row shows no value placeholder (Typer would show ``<bool>``)."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class Command(TyperCommand):
+    """An ``m2v`` command (see ``_without_flag_placeholders``)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _without_flag_placeholders(super().get_params(ctx))
+
+
+class Group(TyperGroup):
+    """The ``m2v`` command group (see ``_without_flag_placeholders``)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _without_flag_placeholders(super().get_params(ctx))

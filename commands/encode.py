@@ -11,7 +11,7 @@ import typer
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
 from m2vcli.encoding import EncodeConfig, InputErrors, OutputFormat, encode_lines
 
-from ._options import ConfigOption, ModelOption, default, settings
+from ._options import ConfigOption, RequiredModelOption, default, settings
 
 
 def encode(
@@ -24,7 +24,7 @@ def encode(
             readable=False,  # m2v reads it, and says in one line why it cannot
         ),
     ] = None,
-    model: ModelOption = None,
+    model: RequiredModelOption = None,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", help="Output file (default: standard output).", show_default=False),
@@ -46,7 +46,7 @@ def encode(
         typer.Option(
             "--batch-size",
             min=1,
-            help=f"Texts per batch (default: {default(EncodeConfig, 'batch_size')}).",
+            help=f"Batch size, counted in texts (input lines) (default: {default(EncodeConfig, 'batch_size')}).",
             show_default=False,
         ),
     ] = None,

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from m2vcli.errors import ConfigError, M2VError, ModelLoadError, first_line
-from m2vcli.hub import Fetch, resolve_model
+from m2vcli.errors import ConfigError, ModelLoadError, first_line
+from m2vcli.hub import Fetch, packaged_hub_id, resolve_model
 from m2vcli.model import StaticEmbedder
 from m2vcli.model.persistence import ModelKind, model_kind
 
@@ -129,15 +129,14 @@ class LoadedModel:
 
 def display_name(name_or_path: str | os.PathLike[str], folder: Path) -> str:
     """A model's name in reports: its folder's name for a path, the id for a hub id, and the teacher's
-    short name for the packaged teacher."""
-    from m2vcli.distillation.teacher import DEFAULT_TEACHER
-    from m2vcli.packaged_data import teacher_folder
+    short name for the packaged teacher, whether named by its hub id or by its folder.
 
-    try:
-        if folder.resolve() == teacher_folder().resolve():
-            return DEFAULT_TEACHER.split("/")[-1]
-    except M2VError:
-        pass  # the packaged teacher is not installed: nothing to compare with
+    >>> display_name("org/name", Path("/cache/snapshots/abc123"))
+    'org/name'
+    """
+    hub_id = packaged_hub_id(folder)
+    if hub_id is not None:
+        return hub_id.split("/")[-1]
     return folder.name if Path(name_or_path).exists() else str(name_or_path)
 
 

@@ -17,10 +17,12 @@ from typing import Annotated, Any
 
 import typer
 
+from m2vcli.commands._options import Command, Group
 from m2vcli.commands.bench import bench_command
 from m2vcli.commands.distill import distill_command
 from m2vcli.commands.encode import encode
 from m2vcli.commands.evaluate import evaluate_command
+from m2vcli.commands.info import info_command
 from m2vcli.commands.leaderboard import leaderboard_command
 from m2vcli.commands.refine import refine_command
 from m2vcli.console import quiet_libraries
@@ -36,13 +38,15 @@ app = typer.Typer(
     add_completion=True,  # --install-completion, --show-completion (bash, zsh, fish, PowerShell)
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
+    cls=Group,
 )
-app.command("distill")(distill_command)
-app.command("refine")(refine_command)
-app.command("encode")(encode)
-app.command("evaluate")(evaluate_command)
-app.command("bench")(bench_command)
-app.command("leaderboard")(leaderboard_command)
+app.command("distill", cls=Command)(distill_command)
+app.command("refine", cls=Command)(refine_command)
+app.command("encode", cls=Command)(encode)
+app.command("evaluate", cls=Command)(evaluate_command)
+app.command("bench", cls=Command)(bench_command)
+app.command("leaderboard", cls=Command)(leaderboard_command)
+app.command("info", cls=Command)(info_command)
 
 STOP_SIGNALS = {signal.SIGINT: "Interrupted.", signal.SIGTERM: "Terminated.", signal.SIGHUP: "Hung up."}
 

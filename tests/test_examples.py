@@ -12,6 +12,8 @@ from m2vcli.distillation import DistillConfig
 from m2vcli.encoding import EncodeConfig
 from m2vcli.evaluation import EvaluateConfig
 from m2vcli.evaluation.leaderboard import LeaderboardConfig
+from m2vcli.model.info import InfoConfig
+from m2vcli.refinement import RefineConfig
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -24,6 +26,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
         ("bench.yaml", BenchConfig),
         ("evaluate.yaml", EvaluateConfig),
         ("leaderboard.yaml", LeaderboardConfig),
+        ("info.yaml", InfoConfig),
+        ("refine.yaml", RefineConfig),
     ],
 )
 def test_yaml_examples_parse(name: str, cls: type) -> None:
@@ -37,6 +41,6 @@ def test_every_command_takes_a_config_file_and_has_a_yaml_example() -> None:
     from m2vcli.cli import app
 
     commands = {c.name: c.callback for c in app.registered_commands}
-    assert sorted(commands) == ["bench", "distill", "encode", "evaluate", "leaderboard"]
+    assert sorted(commands) == ["bench", "distill", "encode", "evaluate", "info", "leaderboard", "refine"]
     assert all(callback and "config" in inspect.signature(callback).parameters for callback in commands.values())
     assert {f"{c}.yaml" for c in commands} <= {p.name for p in EXAMPLES.glob("*.yaml")}

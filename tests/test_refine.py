@@ -223,10 +223,14 @@ def test_an_interrupted_featurizing_resumes_and_a_damaged_shard_is_redone(
         )
     assert not (tmp_path / "out").exists()  # no model from a stopped run
     folder = next(cache.iterdir())
-    assert sorted(p.name for p in folder.iterdir()) == ["shard-00000.npy", "shard-00001.npy"]
-    (folder / "shard-00001.npy").write_bytes(b"damaged")
+    shards = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    assert len(shards) == 2 and all(p.suffix == ".npy" for p in shards)
+    shards[1].write_bytes(b"damaged")
     resumed = run_refine(student, corpus_file, tmp_path / "out", cache, tiny_teacher_dir)
     assert resumed.cached_texts == 100  # shard 0 read back; shard 1 (damaged) and the rest recomputed
+    prefix = tmp_path / "prefix.txt"  # a corpus that begins like this one reuses the shards they share
+    prefix.write_text("\n".join(corpus_file.read_text().splitlines()[:250]))
+    assert run_refine(student, prefix, tmp_path / "p", cache, tiny_teacher_dir).cached_texts == 200
     fresh = run_refine(student, corpus_file, tmp_path / "fresh", tmp_path / "other", tiny_teacher_dir)
     np.testing.assert_array_equal(resumed.model.float_table(), fresh.model.float_table())
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from m2vcli.errors import ConfigError, ModelLoadError, first_line
-from m2vcli.hub import Fetch, resolve_model
+from m2vcli.hub import Fetch, packaged_hub_id, resolve_model
 
 DEFAULT_TEACHER = "sentence-transformers/all-MiniLM-L6-v2"
 DECODER_TYPES = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "mixtral", "qwen2", "qwen3", "phi", "phi3"}
@@ -50,10 +50,12 @@ def packaged_teacher() -> TeacherFolder:
 
 
 def find_teacher(model: str | None) -> TeacherFolder:
-    """A local folder for the teacher: the packaged default, a local path, or a hub id."""
+    """A local folder for the teacher: the packaged default, a local path, or a hub id. The packaged
+    teacher is named by its hub id however it was given (by that id, or by its folder)."""
     if model is None:
         return packaged_teacher()
-    return TeacherFolder(name=str(model), path=resolve_model(model, Fetch.TRANSFORMER, what="teacher"))
+    path = resolve_model(model, Fetch.TRANSFORMER, what="teacher")
+    return TeacherFolder(name=packaged_hub_id(path) or str(model), path=path)
 
 
 def transformer_folder(teacher: TeacherFolder) -> Path:

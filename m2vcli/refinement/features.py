@@ -3,9 +3,10 @@
 A text's vector is the teacher's output at the text's positions averaged as ``Pooling`` says (``tokens``:
 the text's own positions, special tokens left out). Texts are batched by length with a token budget, so
 a batch pads only to its own longest text. Shards of ``SHARD_TEXTS`` texts are written as they are done
-(atomically), so memory stays flat whatever the corpus size and an interrupted run resumes at the first
-missing shard. The cache folder is keyed by the teacher, the corpus content and every setting that
-changes a vector: a cache made by another teacher or other settings is never read.
+(atomically) under a name that hashes their texts, so an interrupted run resumes where it stopped and a
+corpus that shares its first shards with another reuses them. The cache folder is keyed by the teacher's
+weights and every setting that changes a vector: a cache made by another teacher or other settings is
+never read.
 """
 
 from __future__ import annotations
@@ -55,10 +56,9 @@ def teacher_fingerprint(teacher: LoadedTeacher) -> str:
 
 @dataclass(frozen=True)
 class FeatureKey:
-    """Everything that decides a text's vector."""
+    """Everything but the texts that decides a text's vector: names the cache folder."""
 
     teacher: str  # teacher_fingerprint
-    corpus: str  # Corpus.content_hash
     pooling: str
     precision: str
     max_tokens: int
@@ -69,28 +69,30 @@ class FeatureKey:
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def shard_path(folder: Path, index: int) -> Path:
-    return folder / f"shard-{index:05d}.npy"
+def shard_name(token_ids: TokenLists) -> str:
+    """A shard's file name: a hash of its texts' token ids, so a corpus that begins like another (a
+    ``head -n`` prefix, a resumed run) reuses the shards they share, and a changed text is recomputed.
+
+    >>> shard_name([[1, 2], [3]]) != shard_name([[1], [2, 3]])
+    True
+    """
+    digest = hashlib.sha256()
+    for ids in token_ids:
+        array = np.asarray(ids, dtype=np.int64)
+        digest.update(len(array).to_bytes(8, "little"))
+        digest.update(array.tobytes())
+    return f"{digest.hexdigest()[:40]}.npy"
 
 
-def cached_shards(folder: Path, texts: int, dim: int) -> set[int]:
-    """Indexes of the shards already complete in ``folder`` (right shape and dtype; others are redone)."""
-    done = set()
-    for index in range((texts + SHARD_TEXTS - 1) // SHARD_TEXTS):
-        path = shard_path(folder, index)
-        if not path.is_file():
-            continue
-        try:
-            array = np.load(path, mmap_mode="r")
-        except (OSError, ValueError):
-            continue
-        if array.dtype == np.float32 and array.shape == (_shard_size(index, texts), dim):
-            done.add(index)
-    return done
-
-
-def _shard_size(index: int, texts: int) -> int:
-    return min(SHARD_TEXTS, texts - index * SHARD_TEXTS)
+def _read_shard(path: Path, texts: int, dim: int) -> np.ndarray | None:
+    """A cached shard when it is complete (right shape and type), else None (it is then recomputed)."""
+    try:
+        array = np.load(path)
+    except (OSError, ValueError, EOFError):
+        return None
+    if array.dtype != np.float32 or array.shape != (texts, dim):
+        return None
+    return np.asarray(array)
 
 
 def featurize(
@@ -102,43 +104,31 @@ def featurize(
 ) -> tuple[np.ndarray, int]:
     """The teacher's vector for each text (``token_ids``: each text's ids without special tokens, at most
     ``teacher.max_tokens``), float32 ``(len(token_ids), teacher.dim)``, and how many were read from the
-    cache. With a ``folder`` the shards are read from and written to it."""
+    cache. With a ``folder``, each shard of ``SHARD_TEXTS`` texts is read from it when there, else
+    computed and written to it at once."""
     progress = on_progress or (lambda done, total: None)
     n = len(token_ids)
-    shards = (n + SHARD_TEXTS - 1) // SHARD_TEXTS
-    if folder is None:
-        out = np.empty((n, teacher.dim), dtype=np.float32)
-        for index in range(shards):
-            start = index * SHARD_TEXTS
-            out[start : start + SHARD_TEXTS] = _embed(teacher, token_ids[start : start + SHARD_TEXTS], pooling)
-            progress(min(n, start + SHARD_TEXTS), n)
-        return out, 0
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot make the feature cache folder {folder}: {exc.strerror or exc}") from exc
-    done = cached_shards(folder, n, teacher.dim)
-    finished = cached = sum(_shard_size(i, n) for i in done)
-    progress(finished, n)
-    for index in range(shards):
-        if index in done:
-            continue
-        start = index * SHARD_TEXTS
-        vectors = _embed(teacher, token_ids[start : start + SHARD_TEXTS], pooling)
-        with atomic_file(shard_path(folder, index)) as handle:
-            np.save(handle, vectors)
-        finished += len(vectors)
-        progress(finished, n)
-    return join_shards(folder, n, teacher.dim), cached
-
-
-def join_shards(folder: Path, texts: int, dim: int) -> np.ndarray:
-    """All shards as one array (read shard by shard; the cache stays the only copy on disk)."""
-    out = np.empty((texts, dim), dtype=np.float32)
-    for index in range((texts + SHARD_TEXTS - 1) // SHARD_TEXTS):
-        start = index * SHARD_TEXTS
-        out[start : start + SHARD_TEXTS] = np.load(shard_path(folder, index))
-    return out
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot make the feature cache folder {folder}: {exc.strerror or exc}") from exc
+    out = np.empty((n, teacher.dim), dtype=np.float32)
+    cached = 0
+    for start in range(0, n, SHARD_TEXTS):
+        items = token_ids[start : start + SHARD_TEXTS]
+        path = folder / shard_name(items) if folder is not None else None
+        vectors = _read_shard(path, len(items), teacher.dim) if path is not None and path.is_file() else None
+        if vectors is not None:
+            cached += len(items)
+        else:
+            vectors = _embed(teacher, items, pooling)
+            if path is not None:
+                with atomic_file(path) as handle:
+                    np.save(handle, vectors)
+        out[start : start + len(items)] = vectors
+        progress(min(n, start + SHARD_TEXTS), n)
+    return out, cached
 
 
 def _embed(

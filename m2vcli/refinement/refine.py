@@ -24,7 +24,7 @@ from m2vcli.errors import ConfigError, MissingValueError, ModelLoadError
 from m2vcli.files import folder_bytes
 from m2vcli.model import StaticEmbedder
 from m2vcli.model.persistence import check_model_target
-from m2vcli.refinement.corpus import Corpus, content_hash, read_corpus
+from m2vcli.refinement.corpus import Corpus, read_corpus
 from m2vcli.refinement.features import FeatureKey, default_cache_root, featurize, teacher_fingerprint
 from m2vcli.refinement.train import Loss, OnStep, TrainResult, TrainSettings, pca_targets, split_validation, train_table
 from m2vcli.version import __version__
@@ -176,7 +176,6 @@ def refine_model(
     timings["tokenize"] = time.perf_counter() - clock
     key = FeatureKey(
         teacher=teacher_fingerprint(teacher),
-        corpus=content_hash(pieces),
         pooling=settings.pooling.value,
         precision=teacher.precision,
         max_tokens=teacher.max_tokens,
