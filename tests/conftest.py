@@ -178,9 +178,11 @@ def tiny_teacher_dir(tiny_teachers: dict[str, Path]) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never reach the network: the hub counts as offline (``m2v evaluate`` then skips its probe)."""
+def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never reach the network: the hub counts as offline (``m2v evaluate`` then skips its probe);
+    the refinement feature cache lives in a temporary folder, never in the user's home."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("M2V_CACHE", str(tmp_path_factory.getbasetemp() / "feature-cache"))
 
 
 @dataclass

@@ -323,3 +323,23 @@ def test_m2v_distill_with_a_corpus_refines_with_the_same_teacher(
     assert config["refinement"]["corpus"]["texts"] == 300
     assert config["refinement"]["teacher"] == config["distillation"]["teacher"] == str(tiny_teacher_dir)
     assert config["embedding_dtype"] == "float16"
+
+
+def test_vocabulary_from_the_corpus_adds_its_frequent_words_the_teacher_splits(
+    tiny_teacher_dir: Path, tmp_path: Path
+) -> None:
+    texts = make_texts(300)
+    texts += ["the cats sat on the mat"] * 30 + ["dogs go alone"] * 20 + ["it filmed a movie"]
+    corpus = tmp_path / "texts.txt"
+    corpus.write_text("\n".join(texts))
+    common = {"model": str(tiny_teacher_dir), "pca_dims": 8, "dtype": "float32", "corpus": str(corpus)}
+    result = distill(vocabulary="corpus:5", **common)
+    vocab = json.loads(result.model.tokenizer_json)["model"]["vocab"]
+    assert "cats" in vocab and "dogs" in vocab and "filmed" not in vocab  # filmed: seen once
+    assert result.added == 2 and "hello" in vocab
+    one = distill(vocabulary="corpus:1", **common)
+    assert one.added == 1 and "cats" in json.loads(one.model.tokenizer_json)["model"]["vocab"]
+    with pytest.raises(ConfigError, match="corpus:N"):
+        distill(vocabulary="corpus:many", **common)
+    with pytest.raises(ConfigError, match="give --corpus too"):
+        distill(model=str(tiny_teacher_dir), vocabulary="corpus:5")

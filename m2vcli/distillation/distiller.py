@@ -30,7 +30,7 @@ from m2vcli.distillation.numerics import (
 )
 from m2vcli.distillation.teacher import Device, LoadedTeacher, Precision, load_teacher
 from m2vcli.distillation.vocabulary import Vocabulary, extend_vocabulary, teacher_vocabulary
-from m2vcli.distillation.wordlists import WordList, load_word_list
+from m2vcli.distillation.wordlists import CORPUS_PREFIX, WordList, corpus_word_list, load_word_list
 from m2vcli.errors import ConfigError
 from m2vcli.files import folder_bytes
 from m2vcli.model import StaticEmbedder
@@ -201,6 +201,9 @@ def distill(
     if cfg.save_path:
         check_model_target(Path(cfg.save_path), force=cfg.force)
     words = load_word_list(cfg.vocabulary) if cfg.vocabulary is not None else None  # before the slow teacher load
+    from_corpus = cfg.vocabulary is not None and cfg.vocabulary.startswith(CORPUS_PREFIX)
+    if from_corpus and not cfg.corpus:
+        raise ConfigError(f"--vocabulary {cfg.vocabulary} takes its words from the corpus: give --corpus too")
     corpus = None
     if cfg.corpus:
         from m2vcli.refinement import read_corpus
@@ -215,6 +218,9 @@ def distill(
         trust_remote_code=cfg.trust_remote_code,
         decoder_ok=cfg.pooling is Pooling.LAST,
     )
+    if from_corpus and corpus is not None:
+        phase("Counting the corpus's words")
+        words = corpus_word_list(str(cfg.vocabulary), corpus.texts, teacher.tokenizer)
     vocab = build_vocabulary(cfg, teacher, words)
     check_pca_dims(cfg.pca_dims, teacher.dim, len(vocab.tokens))  # before the long forward pass
     lap("load")

@@ -7,14 +7,17 @@ and the ``wordfreq`` package's frequency lists, named ``wordfreq:LANG:N`` (e.g. 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from m2vcli.config import clip
 from m2vcli.errors import ConfigError, InputError
 from m2vcli.files import read_text
 
 WORDFREQ_PREFIX = "wordfreq:"
+CORPUS_PREFIX = "corpus:"
 MAX_WORD_FILE_BYTES = 256 * 1024**2
 
 
@@ -28,8 +31,12 @@ class WordList:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
-def load_word_list(source: str) -> WordList:
-    """Read ``wordfreq:LANG:N`` or a word file."""
+def load_word_list(source: str) -> WordList | None:
+    """Read ``wordfreq:LANG:N`` or a word file; ``corpus:N`` gives None (its words come from the corpus,
+    once the teacher is loaded: see ``corpus_word_list``)."""
+    if source.startswith(CORPUS_PREFIX):
+        corpus_words_wanted(source)
+        return None
     if source.startswith(WORDFREQ_PREFIX):
         return wordfreq_list(source)
     return read_word_file(Path(source))
@@ -101,3 +108,41 @@ def read_word_file(path: Path) -> WordList:
             raise InputError(f"vocabulary file {path}: counts must be positive")
         frequencies = [c / total for c in counts]
     return WordList(source=str(path), words=words, frequencies=frequencies, skipped=skipped)
+
+
+def corpus_words_wanted(spec: str) -> int:
+    """N of ``corpus:N``.
+
+    >>> corpus_words_wanted("corpus:20000")
+    20000
+    """
+    count = spec[len(CORPUS_PREFIX) :]
+    if not count.isdigit() or int(count) < 1:
+        raise ConfigError(f"a corpus vocabulary is written corpus:N, e.g. corpus:20000; got {spec!r}")
+    return int(count)
+
+
+def corpus_word_list(spec: str, texts: list[str], tokenizer: Any) -> WordList:
+    """``corpus:N``: the N most frequent words of ``texts`` (as the teacher's normalizer and pre-tokenizer
+    cut them) that the teacher does not have as one token, with their share of all words as frequency."""
+    wanted = corpus_words_wanted(spec)
+    counts: Counter[str] = Counter()
+    normalizer, pre_tokenizer = tokenizer.normalizer, tokenizer.pre_tokenizer
+    for text in texts:
+        form = normalizer.normalize_str(text) if normalizer is not None else text
+        pieces = (
+            pre_tokenizer.pre_tokenize_str(form) if pre_tokenizer is not None else [(w, None) for w in form.split()]
+        )
+        counts.update(piece for piece, _ in pieces)
+    total = sum(counts.values()) or 1
+    words: list[str] = []
+    frequencies: list[float] = []
+    for word, count in counts.most_common():
+        if len(words) == wanted:
+            break
+        if count < 2 or not word.strip():  # a word seen once is not worth a row
+            break
+        if len(tokenizer.encode(word, add_special_tokens=False).ids) > 1:
+            words.append(word)
+            frequencies.append(count / total)
+    return WordList(source=spec, words=words, frequencies=frequencies)
