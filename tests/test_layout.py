@@ -18,7 +18,7 @@ TREES = ("m2vcli", "commands")
 
 # Where each library may be imported (a path ending in "/" is a folder and everything under it).
 ALLOWED: dict[str, tuple[str, ...]] = {
-    "torch": ("m2vcli/distillation/",),
+    "torch": ("m2vcli/distillation/", "m2vcli/refinement/"),
     "transformers": ("m2vcli/distillation/",),
     "mteb": ("m2vcli/evaluation/",),
     "datasets": ("m2vcli/evaluation/", "m2vcli/hub.py"),  # hub.load_dataset imports it lazily

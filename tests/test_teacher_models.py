@@ -116,7 +116,7 @@ def test_bench_adds_the_teacher_of_a_static_model(st_folder: Path, tiny_model_di
         (st_folder, Encoder.SENTENCE_TRANSFORMER, True, None),
         (static_dir, Encoder.STATIC, False, None),
     ]
-    assert targets[0].name == f"teacher ({st_folder.name})"
+    assert targets[0].name == st_folder.name  # as m2v evaluate names it
     assert not any("left out" in message for message in heard)
     alone = resolve_targets(BenchConfig(models=(str(static_dir),), cold_start=False, teacher=False))
     assert [(t.path, t.is_teacher) for t in alone] == [(static_dir, False)]  # bench --no-teacher

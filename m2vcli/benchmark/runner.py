@@ -8,6 +8,7 @@ start and peak memory come from a fresh process per model.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -22,9 +23,11 @@ from typing import Any
 
 from m2vcli.adapters import Encoder, LoadedModel, load_folder
 from m2vcli.benchmark.targets import Target
-from m2vcli.callbacks import OnMessage
+from m2vcli.callbacks import OnMessage, OnProgress
+from m2vcli.config import coerce_enum
 from m2vcli.errors import ConfigError, InputError, M2VError
 from m2vcli.files import atomic_file, check_output_file, folder_bytes, read_text
+from m2vcli.tables import TableFormat
 
 SHORT_TEXT = "It's dangerous to go alone!"
 MAX_CORPUS_BYTES = 1024**3  # the texts are held in memory while they are timed
@@ -48,13 +51,16 @@ class BenchConfig:
     quick: bool = False
     reference: bool = False
     cold_start: bool | None = None
-    json_path: str | None = None
+    output: str | None = None  # the JSON report
+    json_path: str | None = None  # the former name of ``output`` (``--json``); ``output`` wins when both are set
     teacher: bool = True  # time the static models' teacher beside them
+    format: TableFormat = TableFormat.TABLE  # how the command shows the report
 
     def __post_init__(self) -> None:
         if isinstance(self.models, str):
             object.__setattr__(self, "models", (self.models,))
         object.__setattr__(self, "models", tuple(self.models or ()))
+        coerce_enum(self, "format", TableFormat)
         for name, value in (QUICK if self.quick else FULL).items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
@@ -69,13 +75,24 @@ class BenchConfig:
     def texts(self) -> int:
         return int(self.n or FULL["n"])
 
+    @property
+    def report_file(self) -> str | None:
+        """Where the JSON report goes: ``output``, else ``json_path``."""
+        return self.output or self.json_path
+
+    @property
+    def report_option(self) -> str:
+        """The option that named ``report_file``, for messages."""
+        return "--json" if self.json_path and self.output in (None, self.json_path) else "--output"
+
 
 @dataclass
 class ModelReport:
-    name: str
+    name: str  # as ``m2v evaluate`` names the model (see ``m2vcli.adapters.display_name``)
     kind: str
     path: str | None = None
     error: str | None = None
+    teacher: bool = False  # the teacher the other models are compared with
     sentences_per_s: dict[str, float] = field(default_factory=dict)
     tokens_per_s: float | None = None
     latency_ms: dict[str, float] = field(default_factory=dict)
@@ -96,7 +113,18 @@ class BenchReport:
     models: list[ModelReport]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2)
+        """The report as JSON; a value that is not finite is written as null."""
+        return json.dumps(_finite(asdict(self)), indent=2, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def read_corpus(path: str) -> list[str]:
@@ -132,11 +160,20 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def time_encoding(model: LoadedModel, texts: Sequence[str], repeats: int, warmup: int = 64) -> list[float]:
-    """Wall seconds of ``repeats`` full passes over ``texts``, after one warm-up on a slice."""
+def time_encoding(
+    model: LoadedModel,
+    texts: Sequence[str],
+    repeats: int,
+    warmup: int = 64,
+    on_pass: Callable[[int], None] | None = None,
+) -> list[float]:
+    """Wall seconds of ``repeats`` full passes over ``texts``, after one warm-up on a slice; ``on_pass(i)``
+    hears before pass ``i`` (from 1)."""
     model.encode(texts[: min(len(texts), warmup)])
     times = []
-    for _ in range(repeats):
+    for i in range(1, repeats + 1):
+        if on_pass is not None:
+            on_pass(i)
         start = time.perf_counter()
         model.encode(texts)
         times.append(time.perf_counter() - start)
@@ -192,23 +229,31 @@ def measure(
     model: LoadedModel, texts: Sequence[str], cfg: BenchConfig, corpus_file: Path, progress: OnMessage
 ) -> ModelReport:
     report = ModelReport(name=model.name, kind=model.kind.value, path=str(model.path) if model.path else None)
-    progress(f"{model.name}: throughput")
     warmup = 8 if cfg.quick else 64
-    times = time_encoding(model, texts, cfg.repeats or 1, warmup)
+    repeats = cfg.repeats or 1
     n = len(texts)
+
+    def on_pass(i: int) -> None:
+        progress(f"{model.name}: throughput pass {i} of {repeats} ({n:,} texts)...")
+
+    times = time_encoding(model, texts, repeats, warmup, on_pass)
     report.sentences_per_s = {"median": n / statistics.median(times), "min": n / max(times), "max": n / min(times)}
     report.tokens_per_s = model.count_tokens(texts) / statistics.median(times)
-    progress(f"{model.name}: latency")
-    single = time_latency(model, cfg.latency_calls or 1)
+    calls = cfg.latency_calls or 1
+    progress(f"{model.name}: latency ({calls:,} single-text calls)...")
+    single = time_latency(model, calls)
     report.latency_ms = {"p50": 1000 * percentile(single, 50), "p99": 1000 * percentile(single, 99)}
     batch = list(texts[: cfg.batch_size])
     # a batch of all the texts is what the throughput passes timed already
-    batch_times = times if len(batch) == n else time_encoding(model, batch, cfg.repeats or 1, warmup)
+    if len(batch) != n:
+        passes = f"{repeats} pass" + ("" if repeats == 1 else "es")
+        progress(f"{model.name}: batch latency ({passes} over {len(batch):,} texts)...")
+    batch_times = times if len(batch) == n else time_encoding(model, batch, repeats, warmup)
     report.batch_latency_ms = 1000 * statistics.median(batch_times)
     report.parameters, report.dims = model.parameters, model.dims
     report.bytes_on_disk = folder_bytes(model.path)
     if cfg.cold_start and model.path is not None:
-        progress(f"{model.name}: cold start")
+        progress(f"{model.name}: cold start (a fresh process)...")
         report.cold_start_s, report.peak_mib = cold_start(model.kind, model.path, corpus_file, cfg.batch_size)
     return report
 
@@ -224,14 +269,14 @@ def run_bench(
     """Measure every target on ``texts``; a target that fails to load is reported, not fatal."""
     say = progress or (lambda message: None)
     load = loader or (lambda t, batch: load_folder(t.name, t.path, t.kind, batch))
-    if cfg.json_path:
-        check_output_file(cfg.json_path, "--json", inputs=[cfg.corpus])
+    if cfg.report_file:
+        check_output_file(cfg.report_file, cfg.report_option, inputs=[cfg.corpus])
     reports: list[ModelReport] = []
     with tempfile.TemporaryDirectory() as tmp:
         corpus_file = Path(tmp) / "corpus.txt"
         corpus_file.write_text("\n".join(texts), encoding="utf-8")
         for target in targets:
-            say(f"{target.name}: loading")
+            say(f"{target.name}: loading...")
             try:
                 if target.error:
                     raise M2VError(target.error)
@@ -241,6 +286,7 @@ def run_bench(
                 reports.append(
                     ModelReport(name=target.name, kind=target.kind.value, path=str(target.path), error=str(exc))
                 )
+            reports[-1].teacher = target.is_teacher
     teacher = next((r for r, t in zip(reports, targets, strict=True) if t.is_teacher and not r.error), None)
     for report in reports:
         if teacher is not None and report.sentences_per_s:
@@ -248,8 +294,8 @@ def run_bench(
     threads = _threads()
     settings = {"n": len(texts), "batch_size": cfg.batch_size, "repeats": cfg.repeats, "quick": cfg.quick}
     result = BenchReport(machine_info(threads), library_versions(), settings, reports)
-    if cfg.json_path:
-        with atomic_file(Path(cfg.json_path)) as handle:
+    if cfg.report_file:
+        with atomic_file(Path(cfg.report_file)) as handle:
             handle.write(result.to_json().encode())
     return result
 
@@ -260,9 +306,10 @@ def _threads() -> int:
     return os.cpu_count() or 1
 
 
-def bench(cfg: BenchConfig, *, progress: OnMessage | None = None) -> BenchReport:
+def bench(cfg: BenchConfig, *, progress: OnMessage | None = None, on_progress: OnProgress | None = None) -> BenchReport:
     """``m2v bench``: read the texts (``cfg.corpus``, else movie-review sentences), find the models to time
-    (see ``targets.resolve_targets``) and time them."""
+    (see ``targets.resolve_targets``) and time them. ``progress(message)`` hears each phase;
+    ``on_progress(done, total)`` the tokens embedded while the default model is distilled."""
     from m2vcli.benchmark.targets import resolve_targets
 
     if cfg.corpus:
@@ -271,4 +318,4 @@ def bench(cfg: BenchConfig, *, progress: OnMessage | None = None) -> BenchReport
         from m2vcli.packaged_data import movie_review_sentences
 
         texts = movie_review_sentences(cfg.texts, seed=0)
-    return run_bench(cfg, resolve_targets(cfg, progress), texts, progress=progress)
+    return run_bench(cfg, resolve_targets(cfg, progress, on_progress), texts, progress=progress)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from m2vcli.adapters import Encoder
-from m2vcli.callbacks import OnMessage
+from m2vcli.adapters import Encoder, display_name
+from m2vcli.callbacks import OnMessage, OnProgress
 from m2vcli.errors import M2VError
 from m2vcli.hub import Fetch, resolve_model
 from m2vcli.model.persistence import ModelKind, model_kind, peek_json
@@ -39,25 +39,33 @@ def default_model_cache() -> Path:
     return root / f"bench-default-{__version__}"
 
 
-def resolve_targets(cfg: BenchConfig, progress: OnMessage | None = None) -> list[Target]:
+def resolve_targets(
+    cfg: BenchConfig, progress: OnMessage | None = None, on_progress: OnProgress | None = None
+) -> list[Target]:
     """The models to time: the given ones (plus each static model's teacher when it can be loaded, and
     model2vec's encoder with ``--reference``), or by default the packaged teacher and a model distilled
-    from it (distilled once and cached)."""
+    from it (distilled once and cached; ``on_progress`` hears the tokens embedded). Each is named as
+    ``m2v evaluate`` names it (``display_name``), so bench rows and evaluation results join."""
     from m2vcli.distillation.teacher import DEFAULT_TEACHER, packaged_teacher
 
     say = progress or (lambda message: None)
     if not cfg.models:
         cached = default_model_cache()
         if model_kind(cached) is not ModelKind.STATIC:
-            say("distilling the default model once (cached for later runs)")
+            say("Distilling the default model (once, cached)...")
             from m2vcli.distillation import distill
 
-            distill(save_path=str(cached), force=True)
+            distill(
+                save_path=str(cached),
+                force=True,
+                on_progress=on_progress,
+                on_phase=lambda name: say(f"  {name}..."),
+            )
         defaults = []
         if cfg.teacher:
             teacher_path = packaged_teacher().path
             defaults.append(
-                Target(f"teacher ({DEFAULT_TEACHER.split('/')[-1]})", teacher_path, classify(teacher_path), True)
+                Target(display_name(DEFAULT_TEACHER, teacher_path), teacher_path, classify(teacher_path), True)
             )
         defaults.append(Target("m2v default", cached, Encoder.STATIC))
         if cfg.reference:
@@ -72,10 +80,11 @@ def resolve_targets(cfg: BenchConfig, progress: OnMessage | None = None) -> list
             targets.append(Target(name, Path(name), Encoder.STATIC, error=str(exc)))
             continue
         kind = classify(path)
-        targets.append(Target(name, path, kind))
+        shown = display_name(name, path)
+        targets.append(Target(shown, path, kind))
         if kind is Encoder.STATIC:
             if cfg.reference:
-                targets.append(Target(f"{name} (model2vec encode)", path, Encoder.REFERENCE))
+                targets.append(Target(f"{shown} (model2vec encode)", path, Encoder.REFERENCE))
             teacher = _teacher_of(path)
             if teacher and teacher not in teachers:
                 teachers.append(teacher)
@@ -88,9 +97,9 @@ def resolve_targets(cfg: BenchConfig, progress: OnMessage | None = None) -> list
                     else resolve_model(teacher, Fetch.TRANSFORMER, what="teacher")
                 )
             except M2VError as exc:
-                say(f"teacher {teacher} left out: {exc}")
+                say(f"Teacher {teacher} left out: {exc}")
                 continue
-            targets.insert(0, Target(f"teacher ({teacher.split('/')[-1]})", path, Encoder.SENTENCE_TRANSFORMER, True))
+            targets.insert(0, Target(display_name(teacher, path), path, Encoder.SENTENCE_TRANSFORMER, True))
     return targets
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from m2vcli.adapters import Encoder, LoadedModel, load_model, wrap_model
-from m2vcli.callbacks import OnCount
+import numpy as np
+
+from m2vcli.adapters import TRANSFORMER_BATCH_SIZE, Encoder, LoadedModel, load_model, wrap_model
+from m2vcli.callbacks import OnEncode
 from m2vcli.errors import ConfigError
 from m2vcli.files import folder_bytes
 
@@ -50,27 +54,68 @@ def for_mteb(loaded: LoadedModel) -> EvaluatedModel:
     return EvaluatedModel(loaded.name, encoder, meta)
 
 
-def evaluated_model(model: Any, name: str | None = None) -> EvaluatedModel:
+def evaluated_model(model: Any, name: str | None = None, batch_size: int | None = None) -> EvaluatedModel:
     """A model for MTEB from a path or hub id, a ``StaticEmbedder`` or a ``SentenceTransformer``."""
     if isinstance(model, (str, Path)):
-        return for_mteb(load_model(model, name=name))
+        return for_mteb(load_model(model, name=name, batch_size=batch_size or TRANSFORMER_BATCH_SIZE))
     if not name:
         raise ConfigError("a model given as an object needs a name= (its results folder and leaderboard row)")
     return for_mteb(wrap_model(model, name))
 
 
-class CountingEncoder:
-    """An MTEB encoder that tells ``on_encode`` how many texts each call encoded."""
+CHUNK_TEXTS = 1024
 
-    def __init__(self, inner: Any, on_encode: OnCount) -> None:
+
+class CountingEncoder:
+    """MTEB's encoder protocol around another encoder, for progress and settings.
+
+    With ``on_encode``, a call of more than ``chunk`` texts is encoded ``chunk`` texts at a time and
+    ``on_encode(n, seconds)`` hears after each part, so a task of 25,000 texts moves steadily; the vectors
+    are the same as from one call. ``batch_size``, when given, is the number of texts a Sentence Transformer
+    encodes at a time (a static model's encoder ignores it).
+    """
+
+    def __init__(
+        self,
+        inner: Any,
+        on_encode: OnEncode | None = None,
+        *,
+        batch_size: int | None = None,
+        chunk: int = CHUNK_TEXTS,
+    ) -> None:
         self.inner = inner
         self.on_encode = on_encode
+        self.batch_size = batch_size
+        self.chunk = chunk
         self.mteb_model_meta = inner.mteb_model_meta
 
-    def encode(self, *args: Any, **kwargs: Any) -> Any:
-        vectors = self.inner.encode(*args, **kwargs)
-        self.on_encode(len(vectors))
-        return vectors
+    def encode(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.batch_size is not None:
+            kwargs["batch_size"] = self.batch_size
+        if self.on_encode is None:
+            return self.inner.encode(inputs, *args, **kwargs)
+        parts = []
+        for part in split_inputs(inputs, self.chunk):
+            start = time.perf_counter()
+            vectors = self.inner.encode(part, *args, **kwargs)
+            self.on_encode(len(vectors), time.perf_counter() - start)
+            parts.append(vectors)
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([np.asarray(p) for p in parts], axis=0)
 
     def __getattr__(self, name: str) -> Any:  # similarity functions and the rest of MTEB's protocol
         return getattr(self.inner, name)
+
+
+def split_inputs(inputs: Any, chunk: int) -> Iterator[Any]:
+    """MTEB's input (a torch ``DataLoader`` over a ``datasets.Dataset``) as loaders of at most ``chunk``
+    rows each, in order; anything else, or a loader that small, as it is."""
+    dataset = getattr(inputs, "dataset", None)
+    if dataset is None or not hasattr(dataset, "select") or len(dataset) <= chunk:
+        yield inputs
+        return
+    loader = type(inputs)  # torch's DataLoader, taken from the input so that torch is imported only by mteb
+    for start in range(0, len(dataset), chunk):
+        rows = dataset.select(range(start, min(start + chunk, len(dataset))))
+        yield loader(rows, batch_size=inputs.batch_size, collate_fn=inputs.collate_fn, num_workers=inputs.num_workers)

@@ -16,13 +16,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from m2vcli.callbacks import OnCount, OnTaskStatus
+from m2vcli.callbacks import OnEncode, OnPlan, OnTaskStatus, PlannedTask
 from m2vcli.config import coerce_enum
-from m2vcli.errors import M2VError, MissingValueError, OutputError, first_line
+from m2vcli.errors import ConfigError, M2VError, MissingValueError, OutputError, first_line
 from m2vcli.evaluation.leaderboard import MAX_RESULT_BYTES
 from m2vcli.evaluation.models import CountingEncoder, EvaluatedModel, evaluated_model
 from m2vcli.evaluation.registry import Suite, category_of, get_tasks
 from m2vcli.files import atomic_file, read_limited
+from m2vcli.tables import TableFormat
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,17 @@ class EvaluateConfig:
     overwrite: bool = False
     pearl_data: str | None = None
     name: str | None = None  # the model's name in results and the leaderboard (default: its folder's or hub id)
+    batch_size: int = 32  # texts per encoder call of a Sentence Transformer (MTEB's default)
+    format: TableFormat = TableFormat.TABLE  # how the command shows the scores
 
     def __post_init__(self) -> None:
         if isinstance(self.tasks, str):
             object.__setattr__(self, "tasks", tuple(t.strip() for t in self.tasks.split(",") if t.strip()))
         object.__setattr__(self, "tasks", tuple(self.tasks or ()))
         coerce_enum(self, "suite", Suite)
+        coerce_enum(self, "format", TableFormat)
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ConfigError(f"batch_size must be a whole number of at least 1, got {self.batch_size!r}")
         if not self.model:
             raise MissingValueError(
                 "no model given: pass --model PATH (a static model or a Sentence Transformer)", option="--model"
@@ -173,8 +179,31 @@ def _run_task(task: Any, loaded: EvaluatedModel, path: Path, raise_errors: bool)
     return TaskOutcome(name, category, TaskStatus.DONE, score, seconds, path=str(path))
 
 
+def hub_source(task: Any) -> str | None:
+    """The Hugging Face hub data set a task will load its data from, or None when its data is local (a
+    pinned package, a task file, a local copy of PEARL, data already loaded). MTEB's own tasks load from
+    the hub (or its local cache); m2v's name a hub id (``org/name``) only when they read the hub."""
+    if getattr(task, "data_loaded", False):
+        return None
+    source = str(task.metadata.dataset.get("path") or "")
+    if getattr(task, "m2v_category", None) is None:
+        return source or None
+    if "/" not in source:
+        return None
+    if hasattr(task, "data_dir"):  # PEARL: a local copy wins
+        from m2vcli.evaluation.tasks.pearl import DATA_ENV
+
+        if task.data_dir or os.environ.get(DATA_ENV):
+            return None
+    return source
+
+
 def evaluate(
-    cfg: EvaluateConfig, *, on_task: OnTaskStatus | None = None, on_encode: OnCount | None = None
+    cfg: EvaluateConfig,
+    *,
+    on_task: OnTaskStatus | None = None,
+    on_encode: OnEncode | None = None,
+    on_plan: OnPlan | None = None,
 ) -> EvaluationReport:
     """Run the tasks ``cfg`` names on its model (see ``run_tasks``)."""
     wanted = cfg.tasks or cfg.suite or not cfg.task_file
@@ -189,8 +218,10 @@ def evaluate(
         name=cfg.name,
         output_dir=cfg.output_dir,
         overwrite=cfg.overwrite,
+        batch_size=cfg.batch_size,
         on_task=on_task,
         on_encode=on_encode,
+        on_plan=on_plan,
     )
 
 
@@ -201,30 +232,47 @@ def run_tasks(
     name: str | None = None,
     output_dir: str | Path = "results",
     overwrite: bool = False,
+    batch_size: int | None = None,
     on_task: OnTaskStatus | None = None,
-    on_encode: OnCount | None = None,
+    on_encode: OnEncode | None = None,
+    on_plan: OnPlan | None = None,
     raise_errors: bool = False,
 ) -> EvaluationReport:
     """Score ``model`` (a path or hub id, a ``StaticEmbedder`` or a ``SentenceTransformer``) on ``tasks``
     (from ``get_tasks``); write one result per task; keep going when one fails (its reason is reported).
 
-    ``on_task(name, status)`` hears "running", then "done", "failed" or "skipped" (a result is already there
-    and ``overwrite`` is false); ``on_encode(n)`` hears the number of texts of each encoder call.
-    ``raise_errors`` stops at an error in a task's own code instead of reporting it in its row.
+    ``on_plan(tasks)`` hears once, before the first task, which tasks will run or be skipped and where
+    their data comes from; ``on_task(name, status)`` hears "running", then "done" or "failed", or just
+    "skipped" (a result is already there and ``overwrite`` is false); ``on_encode(n, seconds)`` hears
+    the texts encoded, at most ``CHUNK_TEXTS`` at a time. ``batch_size``: texts per encoder call of a
+    Sentence Transformer. ``raise_errors`` stops at an error in a task's own code instead of reporting
+    it in its row.
     """
     say = on_task or (lambda task, status: None)
     output = Path(output_dir)
     if output.exists() and not output.is_dir():
         raise OutputError(f"output folder {output} exists and is a file")
-    loaded = evaluated_model(model, name)
-    if on_encode is not None:
-        loaded.encoder = CountingEncoder(loaded.encoder, on_encode)
+    loaded = evaluated_model(model, name, batch_size)
+    if on_encode is not None or batch_size is not None:
+        loaded.encoder = CountingEncoder(loaded.encoder, on_encode, batch_size=batch_size)
     report = EvaluationReport(model=loaded.name, meta=loaded.meta)
+    fingerprint = loaded.meta.get("fingerprint")
+    plan = []
     for task in tasks:
-        task_name = task.metadata.name
-        path = result_path(output, loaded.name, task_name)
-        fingerprint = loaded.meta.get("fingerprint")
+        path = result_path(output, loaded.name, task.metadata.name)
         previous = _read_main_score(path, fingerprint) if path.is_file() and not overwrite else None  # not a FIFO
+        plan.append((task, path, previous))
+    if on_plan is not None:
+        on_plan(
+            [
+                PlannedTask(task.metadata.name, skip=True)
+                if previous is not None
+                else PlannedTask(task.metadata.name, hub_id=hub_source(task))
+                for task, _, previous in plan
+            ]
+        )
+    for task, path, previous in plan:
+        task_name = task.metadata.name
         if previous is not None:
             outcome = TaskOutcome(task_name, category_of(task), TaskStatus.SKIPPED, previous, path=str(path))
             report.outcomes.append(outcome)
