@@ -176,10 +176,14 @@ def distill_command(
     console = err_console()
     show = stderr_is_terminal()  # a progress bar; off a terminal, plain lines (see PhaseLog)
     phases = PhaseLog()
-    with progress_bar("Embedding tokens", unit="tokens", enabled=show, log_lines=True) as on_progress:
+    with (
+        progress_bar("Embedding tokens", unit="tokens", enabled=show, log_lines=True) as on_progress,
+        progress_bar("Featurizing the corpus", unit="texts", enabled=show, log_lines=True) as on_corpus_progress,
+    ):  # each bar appears at its first update; the first is complete by then
         result = distill(
             cfg,
             on_progress=on_progress,
+            on_corpus_progress=on_corpus_progress,
             on_phase=(lambda name: console.print(f"{name}...", markup=False)) if show else phases,
             on_step=print_epoch,
         )
@@ -202,7 +206,7 @@ def render_summary(result: DistillResult) -> None:
         ("vocabulary", f"{result.vocab_size:,} rows; {added}skipped: {skipped}"),
         ("dims", f"{result.teacher_dim} -> {result.dims}"),
         ("device / precision", f"{result.device} / {result.precision}"),
-        ("bytes on disk", f"{result.bytes_on_disk:,}" if result.bytes_on_disk else "-"),
+        ("size on disk", f"{result.bytes_on_disk / 1e6:.1f} MB" if result.bytes_on_disk else "-"),
         ("time", ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())),
     ]
     refined = result.refinement

@@ -155,7 +155,7 @@ def run_refinement(job: Callable[..., RefineResult]) -> RefineResult:
     def on_phase(name: str) -> None:
         console.print(f"{name}...", markup=False, style=None if show else "dim")
 
-    with progress_bar("Featurizing", unit="texts", enabled=show) as on_progress:
+    with progress_bar("Featurizing the corpus", unit="texts", enabled=show, log_lines=True) as on_progress:
         return job(on_progress=on_progress, on_phase=on_phase, on_step=print_epoch)
 
 

@@ -107,7 +107,7 @@ def parse_mteb_results(
     results: Sequence[Path] | Any, warn: Warn | None = None
 ) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, Any]]:
     """Scores (x100) by model, category and task, and bench rows by model name, from result files (``m2v evaluate``
-    and ``m2v bench --json``) or from the report ``run_tasks`` returns. Unreadable files are skipped, each
+    and ``m2v bench -o``) or from the report ``run_tasks`` returns. Unreadable files are skipped, each
     with a call to ``warn`` (default: a Python warning)."""
     warn = warn or (lambda message: warnings.warn(message, stacklevel=3))
     outcomes = getattr(results, "outcomes", None)
