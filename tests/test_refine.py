@@ -343,3 +343,34 @@ def test_vocabulary_from_the_corpus_adds_its_frequent_words_the_teacher_splits(
         distill(vocabulary="corpus:many", **common)
     with pytest.raises(ConfigError, match="give --corpus too"):
         distill(model=str(tiny_teacher_dir), vocabulary="corpus:5")
+
+
+def test_a_teacher_that_cannot_be_found_says_to_pass_teacher(student: Path, corpus_file: Path, tmp_path: Path) -> None:
+    moved = tmp_path / "moved"
+    model = StaticEmbedder.from_pretrained(student)
+    model.config["distillation"]["teacher"] = "org/a-teacher-not-in-the-cache"
+    model.save_pretrained(moved)
+    ran = run_m2v("refine", str(moved), "--corpus", str(corpus_file), "-o", str(tmp_path / "out"))
+    assert ran.returncode == 1
+    message = ran.stderr.decode()
+    assert "the model's teacher cannot be loaded" in message and "pass --teacher MODEL" in message
+    assert len(message.strip().splitlines()) <= 4 and not (tmp_path / "out").exists()
+
+
+def test_stopping_during_training_writes_no_model(
+    student: Path, corpus_file: Path, tmp_path: Path, tiny_teacher_dir: Path
+) -> None:
+    def stop(record: dict[str, float]) -> None:
+        raise KeyboardInterrupt
+
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(KeyboardInterrupt):
+        refine(
+            model=str(student),
+            corpus=str(corpus_file),
+            save_path=str(tmp_path / "out"),
+            teacher=str(tiny_teacher_dir),
+            dtype="float32",
+            on_step=stop,
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no folder, no hidden temporary one
