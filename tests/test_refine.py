@@ -180,6 +180,8 @@ def test_refining_lowers_the_held_out_loss_and_saves_a_normal_model(
     assert record["corpus"]["texts"] == 400 and record["corpus"]["sha256"] == read_corpus(str(corpus_file)).content_hash
     assert record["best_step"] == training.best_step and record["validation_loss"] == round(training.validation_loss, 6)
     assert loaded.dim == 8 and loaded.normalize
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "## Refinement" in card and record["corpus"]["sha256"] in card and str(corpus_file) in card
     vectors = loaded.encode(["hello world", "the dog"])
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-3)
     assert not np.allclose(loaded.float_table(), StaticEmbedder.from_pretrained(student).float_table())

@@ -54,9 +54,43 @@ def model_card(name: str, config: dict[str, Any], *, rows: int, dim: int, vocab_
         "| setting | value |",
         "|---|---|",
     ]
+    refinement = config.get("refinement")
+    if isinstance(refinement, dict):
+        lines[lines.index("## Usage") : lines.index("## Usage")] = _refinement_lines(refinement)
     for key, value in config.items():
-        if key in _SKIP:
+        if key in _SKIP or key == "refinement":
             continue
         text = json.dumps(value) if isinstance(value, dict | list) else str(value)
         lines.append(f"| {key} | {text.replace('|', '/')} |")
     return "\n".join(lines) + "\n"
+
+
+def _refinement_lines(record: dict[str, Any]) -> list[str]:
+    """The card's account of a refinement (``m2v refine``): what the model was trained on, and how."""
+    found, timed = record.get("corpus"), record.get("seconds")
+    corpus: dict[str, Any] = found if isinstance(found, dict) else {}
+    seconds: dict[str, Any] = timed if isinstance(timed, dict) else {}
+    rows = [
+        ("corpus", corpus.get("name")),
+        ("texts", corpus.get("texts")),
+        ("corpus sha256", corpus.get("sha256")),
+        ("teacher", record.get("teacher")),
+        ("epochs / steps (best)", f"{record.get('epochs')} / {record.get('steps')} ({record.get('best_step')})"),
+        ("held-out loss", f"{record.get('initial_validation_loss')} -> {record.get('validation_loss')}"),
+        (
+            "loss / learning rate / batch",
+            f"{record.get('loss')} / {record.get('learning_rate')} / {record.get('batch_size')}",
+        ),
+        ("seconds", ", ".join(f"{k} {v}" for k, v in seconds.items())),
+    ]
+    lines = [
+        "## Refinement",
+        "",
+        "After distillation, the token table was trained so that the model reproduces the teacher's vector",
+        "of each text of an unlabeled corpus (`m2v refine`).",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    lines += [f"| {key} | {str(value).replace('|', '/')} |" for key, value in rows]
+    return [*lines, ""]
