@@ -74,7 +74,7 @@ def render(table: ResultTable, fmt: TableFormat | str = TableFormat.TABLE, *, wi
     fmt = TableFormat(fmt)
     if fmt is TableFormat.JSON:
         records = table.records if table.records is not None else _cell_records(table)
-        return json.dumps(_json_safe(records), indent=2, allow_nan=False) + "\n"
+        return json.dumps(json_safe(records), indent=2, allow_nan=False) + "\n"
     if fmt is TableFormat.CSV:
         return _csv(table)
     if fmt is TableFormat.MARKDOWN:
@@ -171,14 +171,14 @@ def markdown_cell(cell: str) -> str:
     return " ".join(cell.splitlines()).replace("|", "\\|")
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """``value`` with every NaN or infinity replaced by None (null), so the JSON stays valid."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 

@@ -8,7 +8,6 @@ start and peak memory come from a fresh process per model.
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import statistics
@@ -27,7 +26,7 @@ from m2vcli.callbacks import OnMessage, OnProgress
 from m2vcli.config import coerce_enum
 from m2vcli.errors import ConfigError, InputError, M2VError
 from m2vcli.files import atomic_file, check_output_file, folder_bytes, read_text
-from m2vcli.tables import TableFormat
+from m2vcli.tables import TableFormat, json_safe
 
 SHORT_TEXT = "It's dangerous to go alone!"
 MAX_CORPUS_BYTES = 1024**3  # the texts are held in memory while they are timed
@@ -114,17 +113,7 @@ class BenchReport:
 
     def to_json(self) -> str:
         """The report as JSON; a value that is not finite is written as null."""
-        return json.dumps(_finite(asdict(self)), indent=2, allow_nan=False)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
+        return json.dumps(json_safe(asdict(self)), indent=2, allow_nan=False)
 
 
 def read_corpus(path: str) -> list[str]:
