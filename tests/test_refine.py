@@ -376,3 +376,17 @@ def test_stopping_during_training_writes_no_model(
             on_step=stop,
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no folder, no hidden temporary one
+
+
+def test_pca_targets_are_the_principal_components_of_the_training_rows() -> None:
+    from m2vcli.refinement.train import pca_targets
+
+    rng = np.random.default_rng(0)
+    vectors = (rng.normal(size=(500, 6)) @ rng.normal(size=(6, 6)) + 3.0).astype(np.float32)
+    train = np.arange(0, 500, 2)
+    got = pca_targets(vectors, train, 3, chunk=64)  # several chunks
+    centred = vectors[train].astype(np.float64) - vectors[train].mean(axis=0, dtype=np.float64)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    expected = (vectors - vectors[train].mean(axis=0, dtype=np.float64)) @ axes[:3].T
+    np.testing.assert_allclose(np.abs(got), np.abs(expected), rtol=1e-4, atol=1e-4)  # each axis up to its sign
+    np.testing.assert_allclose(got, pca_targets(vectors, train, 3, chunk=500), atol=1e-5)

@@ -74,16 +74,28 @@ def split_validation(n: int, settings: TrainSettings) -> tuple[np.ndarray, np.nd
     return np.sort(order[held:]), np.sort(order[:held])
 
 
-def pca_targets(vectors: np.ndarray, train: np.ndarray, dims: int) -> np.ndarray:
-    """``vectors`` projected on the top ``dims`` principal axes of the training rows (centred on their mean)."""
-    sample = vectors[train]
-    mean = sample.mean(axis=0, dtype=np.float64)
-    if dims >= vectors.shape[1]:
-        return np.asarray(vectors - mean, dtype=np.float32)
-    covariance = np.cov(sample - mean, rowvar=False)
+def pca_targets(vectors: np.ndarray, train: np.ndarray, dims: int, chunk: int = 8192) -> np.ndarray:
+    """``vectors`` centred on the training rows' mean and projected on their top ``dims`` principal axes.
+
+    The covariance is summed chunk by chunk (float64), so the extra memory is a few chunks whatever the
+    number of texts. Each axis's sign is fixed (its largest entry positive), so the result is deterministic.
+    """
+    width = vectors.shape[1]
+    total = np.zeros(width, dtype=np.float64)
+    scatter = np.zeros((width, width), dtype=np.float64)
+    for start in range(0, len(train), chunk):
+        rows = vectors[train[start : start + chunk]].astype(np.float64)
+        total += rows.sum(axis=0)
+        scatter += rows.T @ rows
+    mean = total / max(1, len(train))
+    covariance = scatter / max(1, len(train)) - np.outer(mean, mean)
     values, axes = np.linalg.eigh(covariance)
-    top = axes[:, np.argsort(values)[::-1][:dims]]
-    return np.asarray((vectors - mean) @ top, dtype=np.float32)
+    top = axes[:, np.argsort(values)[::-1][: min(dims, width)]]
+    top *= np.where(top[np.abs(top).argmax(axis=0), np.arange(top.shape[1])] < 0, -1.0, 1.0)
+    out = np.empty((len(vectors), top.shape[1]), dtype=np.float32)
+    for start in range(0, len(vectors), chunk):
+        out[start : start + chunk] = (vectors[start : start + chunk].astype(np.float64) - mean) @ top
+    return out
 
 
 class Batches:
