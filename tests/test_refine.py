@@ -390,3 +390,19 @@ def test_pca_targets_are_the_principal_components_of_the_training_rows() -> None
     expected = (vectors - vectors[train].mean(axis=0, dtype=np.float64)) @ axes[:3].T
     np.testing.assert_allclose(np.abs(got), np.abs(expected), rtol=1e-4, atol=1e-4)  # each axis up to its sign
     np.testing.assert_allclose(got, pca_targets(vectors, train, 3, chunk=500), atol=1e-5)
+
+
+def test_no_cache_neither_reads_nor_writes_the_cache(
+    student: Path, corpus_file: Path, tmp_path: Path, tiny_teacher_dir: Path
+) -> None:
+    cache = tmp_path / "cache"
+    run_refine(student, corpus_file, tmp_path / "a", cache, tiny_teacher_dir)
+    shards = sorted(p.name for p in cache.rglob("*.npy"))
+    again = run_refine(student, corpus_file, tmp_path / "b", cache, tiny_teacher_dir, cache=False)
+    assert again.cached_texts == 0 and again.cache is None
+    assert sorted(p.name for p in cache.rglob("*.npy")) == shards
+    ran = run_m2v("refine", str(student), "--corpus", str(corpus_file), "-o", str(tmp_path / "c"),
+                  "--teacher", str(tiny_teacher_dir), "--no-cache", "--epochs", "1",
+                  env={"M2V_CACHE": str(tmp_path / "never")})  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert not (tmp_path / "never").exists()
