@@ -56,8 +56,8 @@ def corpus_file(tmp_path: Path) -> Path:
     return path
 
 
-def run_refine(student: Path, corpus: Path, out: Path, cache: Path, tiny_teacher_dir: Path, **kw: object):  # type: ignore[no-untyped-def]
-    settings = {"dtype": "float32", "epochs": 3, "cache_dir": str(cache), "teacher": str(tiny_teacher_dir), **kw}
+def run_refine(student: Path, corpus: Path, out: Path, cache_folder: Path, tiny_teacher_dir: Path, **kw: object):  # type: ignore[no-untyped-def]
+    settings = {"dtype": "float32", "epochs": 3, "cache_dir": str(cache_folder), "teacher": str(tiny_teacher_dir), **kw}
     return refine(model=str(student), corpus=str(corpus), save_path=str(out), **settings)
 
 
