@@ -90,6 +90,14 @@ def refine_command(
         ),
     ] = None,
     seed: SeedOption = None,
+    anchor: Annotated[
+        float | None,
+        typer.Option(
+            help="How strongly each trained row is held near its distilled value (0: not at all) "
+            f"(default: {default(R, 'anchor')}).",
+            show_default=False,
+        ),
+    ] = None,
     device: Annotated[
         Device | None,
         typer.Option(help=f"Where the teacher runs (default: {default(R, 'device')}).", show_default=False),
@@ -136,6 +144,7 @@ def refine_command(
         "loss": loss,
         "pooling": pooling,
         "seed": seed,
+        "anchor": anchor,
         "device": device,
         "quantize": quantize,
         "cache_dir": cache_dir,

@@ -406,3 +406,24 @@ def test_no_cache_neither_reads_nor_writes_the_cache(
                   env={"M2V_CACHE": str(tmp_path / "never")})  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     assert not (tmp_path / "never").exists()
+
+
+def test_anchor_holds_trained_rows_near_their_distilled_values() -> None:
+    from m2vcli.refinement.train import Batches, TrainSettings, align_table, split_validation, train_table
+
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(30, 4)).astype(np.float32)
+    rows = [rng.integers(0, 30, size=rng.integers(2, 8)) for _ in range(400)]
+    truth = rng.normal(size=(30, 4))
+    targets = np.stack([truth[r].mean(axis=0) for r in rows]).astype(np.float32)  # learnable from the rows
+    settings = TrainSettings(epochs=5, learning_rate=0.01)
+    train, held = split_validation(400, settings)
+    start = align_table(table, Batches(rows), targets, train)
+    free = train_table(table, rows, targets, settings, train, held)
+    assert free.validation_loss < free.initial_validation_loss
+    held_near = train_table(
+        table, rows, targets, TrainSettings(epochs=5, learning_rate=0.01, anchor=100.0), train, held
+    )
+    assert np.linalg.norm(held_near.table - start) < 0.5 * np.linalg.norm(free.table - start)
+    with pytest.raises(ConfigError, match="anchor must be"):
+        refine(model="m", corpus="c", save_path="o", anchor=-1)

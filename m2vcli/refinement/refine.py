@@ -46,6 +46,7 @@ class RefineSettings:
     batch_size: int = 256
     patience: int = 2
     seed: int = 0
+    anchor: float = 0.0
     cache_dir: str | None = None  # default: $M2V_CACHE or ~/.cache/m2v/features
     cache: bool = True
 
@@ -62,6 +63,7 @@ class RefineSettings:
             patience=self.patience,
             loss=self.loss,
             seed=self.seed,
+            anchor=float(self.anchor),
         )
 
 
@@ -73,6 +75,9 @@ def check_refine_values(cfg: Any) -> None:
             continue
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ConfigError(f"{name} must be a whole number of at least {low}, got {value!r}")
+    anchor = getattr(cfg, "anchor", 0.0)
+    if isinstance(anchor, bool) or not isinstance(anchor, (int, float)) or not 0 <= float(anchor) <= 1e6:
+        raise ConfigError(f"anchor must be a number from 0 to 1000000, got {anchor!r}")
     rate = getattr(cfg, "learning_rate", 1e-3)
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < float(rate) < 1:
         raise ConfigError(f"learning_rate must be between 0 and 1 (exclusive), got {rate!r}")

@@ -38,6 +38,7 @@ class TrainSettings:
     seed: int = 0
     validation_share: float = 0.1
     max_validation: int = 10_000
+    anchor: float = 0.0  # pull each trained row toward its distilled (aligned) value; 0: none
 
 
 @dataclass
@@ -144,6 +145,8 @@ def train_table(
     scales = torch.nn.Parameter(torch.ones(len(seen)))
     optimizer = torch.optim.AdamW([embeddings, scales], lr=settings.learning_rate, weight_decay=0.0)
     target_tensor = torch.from_numpy(np.ascontiguousarray(targets))
+    start_rows = embeddings.detach().clone()
+    row_scale = float((start_rows**2).sum(dim=1).mean()) or 1.0
 
     def forward(chosen: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         flat, offsets, lengths = batches.take(chosen)
@@ -176,6 +179,10 @@ def train_table(
         for start in range(0, len(order), settings.batch_size):
             chosen = order[start : start + settings.batch_size]
             loss = loss_of(*forward(chosen))
+            if settings.anchor > 0:
+                touched = torch.unique(torch.from_numpy(batches.take(chosen)[0]))
+                drift = embeddings[touched] * scales[touched, None] - start_rows[touched]
+                loss = loss + settings.anchor * (drift**2).sum(dim=1).mean() / row_scale
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
