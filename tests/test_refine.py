@@ -195,7 +195,7 @@ def test_refining_is_deterministic_and_the_second_run_reads_the_cache(
     second = run_refine(student, corpus_file, tmp_path / "b", cache, tiny_teacher_dir)
     assert first.cached_texts == 0 and second.cached_texts == 400
     np.testing.assert_array_equal(first.model.float_table(), second.model.float_table())
-    other = run_refine(student, corpus_file, tmp_path / "c", cache, tiny_teacher_dir, pooling="mean")
+    other = run_refine(student, corpus_file, tmp_path / "c", cache, tiny_teacher_dir, pooling="tokens")
     assert other.cached_texts == 0 and other.cache != first.cache  # other settings: another cache, never mixed
     seeded = run_refine(student, corpus_file, tmp_path / "d", cache, tiny_teacher_dir, seed=5)
     assert not np.array_equal(first.model.float_table(), seeded.model.float_table())
