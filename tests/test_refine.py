@@ -182,6 +182,9 @@ def test_refining_lowers_the_held_out_loss_and_saves_a_normal_model(
     assert loaded.dim == 8 and loaded.normalize
     card = (tmp_path / "out" / "README.md").read_text()
     assert "## Refinement" in card and record["corpus"]["sha256"] in card and str(corpus_file) in card
+    info = run_m2v("info", str(tmp_path / "out"), "--format", "json")
+    facts = json.loads(info.stdout)["distillation"]
+    assert facts["refined_on"] == str(corpus_file) and facts["refinement_steps"] == training.steps
     vectors = loaded.encode(["hello world", "the dog"])
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-3)
     assert not np.allclose(loaded.float_table(), StaticEmbedder.from_pretrained(student).float_table())

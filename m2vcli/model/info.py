@@ -226,8 +226,27 @@ def _static_facts(
         _setting(settings, "quantize", "quantize", _is_text),
         _setting(settings, "precision", "teacher precision", _is_text),
         _setting(settings, "token_remove_pattern", "token remove pattern", _is_text),
+        *_refinement_facts(config.get("refinement")),
     )
     return facts, distillation
+
+
+def _refinement_facts(recorded: Any) -> tuple[Fact, ...]:
+    """What ``m2v refine`` recorded: the corpus and how training went (nothing for a plain model)."""
+    if not isinstance(recorded, dict):
+        return ()
+    found = recorded.get("corpus")
+    corpus: dict[str, Any] = found if isinstance(found, dict) else {}
+    name, texts = _valid(corpus.get("name"), str), _valid(corpus.get("texts"), int)
+    steps, best = _valid(recorded.get("steps"), int), _valid(recorded.get("best_step"), int)
+    loss = recorded.get("validation_loss") if _is_number(recorded.get("validation_loss")) else None
+    return (
+        _fact("refined_on", "refined on", name, f"{name} ({texts:,} texts)" if texts is not None else name),
+        _fact(
+            "refinement_steps", "refinement steps", steps, f"{steps:,} (best {best:,})" if best is not None else None
+        ),
+        _fact("refinement_loss", "held-out loss", loss),
+    )
 
 
 # ----- Sentence Transformers ------------------------------------------------------------------------------
