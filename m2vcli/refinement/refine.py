@@ -177,7 +177,7 @@ def refine_model(
         base = base * model.weights[: len(base), None]
     phase("Tokenizing the corpus")
     pieces, ids = split_long(corpus.texts, teacher)
-    rows = model.table_rows(pieces)
+    rows = [row for start in range(0, len(pieces), 4096) for row in model.table_rows(pieces[start : start + 4096])]
     timings["tokenize"] = time.perf_counter() - clock
     key = FeatureKey(
         teacher=teacher_fingerprint(teacher),

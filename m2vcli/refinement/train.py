@@ -223,7 +223,9 @@ def align_table(table: np.ndarray, batches: Batches, targets: np.ndarray, train:
     """``table`` mapped into the targets' space by the least-squares linear map from the model's own mean
     vectors to the targets (fitted on up to ``ALIGN_TEXTS`` training texts)."""
     chosen = train[: min(len(train), ALIGN_TEXTS)]
-    flat, offsets, lengths = batches.take(chosen)
-    means = np.add.reduceat(table[flat].astype(np.float64), offsets, axis=0) / lengths[:, None]
+    means = np.empty((len(chosen), table.shape[1]), dtype=np.float64)
+    for start in range(0, len(chosen), 1024):  # a chunk's token rows at a time, not every text's at once
+        flat, offsets, lengths = batches.take(chosen[start : start + 1024])
+        means[start : start + 1024] = np.add.reduceat(table[flat], offsets, axis=0, dtype=np.float64) / lengths[:, None]
     solution, *_ = np.linalg.lstsq(means, targets[chosen].astype(np.float64), rcond=None)
     return np.asarray(table @ solution, dtype=np.float32)
