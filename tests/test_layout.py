@@ -218,3 +218,12 @@ def test_public_names_are_the_implementations() -> None:
     assert StaticEmbedder is Embedder
     assert all(getattr(leaderboard, name) is getattr(implementation, name) for name in leaderboard.__all__)
     assert len(readme_imports()) >= 2  # the README's examples were found
+
+
+def test_every_package_folder_is_in_the_wheel() -> None:
+    """A sub-package missing from pyproject's list installs without its files (the editable install hides it)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "m2vcli").rglob("__init__.py")}
+    assert found <= listed, f"missing from pyproject.toml's packages: {sorted(found - listed)}"
