@@ -1,6 +1,6 @@
 """m2v: turn any Sentence Transformer into a tiny, fast static-embedding model.
 
-``from m2vcli import StaticEmbedder, distill``
+``from m2vcli import StaticEmbedder, distill, refine``
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from m2vcli.errors import M2VError
 from m2vcli.model import StaticEmbedder
 from m2vcli.version import __version__
 
-__all__ = ["M2VError", "StaticEmbedder", "__version__", "distill"]
+__all__ = ["M2VError", "StaticEmbedder", "__version__", "distill", "refine"]
 
 
 def distill(**settings: Any) -> StaticEmbedder:
@@ -24,3 +24,22 @@ def distill(**settings: Any) -> StaticEmbedder:
     from m2vcli.distillation import distill as run
 
     return run(**settings).model
+
+
+def refine(model: str, corpus: str, save_path: str | None = None, **settings: Any) -> StaticEmbedder:
+    """Refine the static model ``model`` (a folder or hub id) on ``corpus`` (a text, JSONL, CSV or Parquet
+    file, a folder, a glob, or ``hf:ORG/NAME``) with its teacher, and return the refined model (also saved
+    when ``save_path`` is given).
+
+    The settings are those of ``m2vcli.refinement.RefineConfig`` (``teacher``, ``max_texts``, ``epochs``,
+    ...); ``m2vcli.refinement.refine`` also returns the training details. ``distill(corpus=...)`` distills
+    and refines in one step.
+    """
+    import tempfile
+
+    from m2vcli.refinement import refine as run
+
+    if save_path is not None:
+        return run(model=model, corpus=corpus, save_path=save_path, **settings).model
+    with tempfile.TemporaryDirectory() as folder:  # the command's path saves; here the model is returned
+        return run(model=model, corpus=corpus, save_path=f"{folder}/model", **settings).model

@@ -430,3 +430,13 @@ def test_anchor_holds_trained_rows_near_their_distilled_values() -> None:
     assert np.linalg.norm(held_near.table - start) < 0.5 * np.linalg.norm(free.table - start)
     with pytest.raises(ConfigError, match="anchor must be"):
         refine(model="m", corpus="c", save_path="o", anchor=-1)
+
+
+def test_the_python_api_refines_without_saving(
+    student: Path, corpus_file: Path, tmp_path: Path, tiny_teacher_dir: Path
+) -> None:
+    import m2vcli
+
+    model = m2vcli.refine(str(student), str(corpus_file), teacher=str(tiny_teacher_dir), dtype="float32", epochs=2)
+    assert isinstance(model, StaticEmbedder) and "refinement" in model.config
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["texts.txt"]  # nothing saved next to the inputs
