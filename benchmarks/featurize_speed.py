@@ -53,7 +53,8 @@ def memory(corpus: Path, sizes: list[int]) -> None:
             part = Path(tmp) / f"{size}.txt"
             part.write_text("\n".join(corpus.read_text(encoding="utf-8").splitlines()[:size]) + "\n")
             code = (
-                "import sys; sys.path.insert(0, sys.argv[1]); from featurize_speed import m2v_featurize; "
+                "import sys; sys.path.insert(0, sys.argv[1]); from m2vcli.console import quiet_libraries; "
+                "quiet_libraries(); from featurize_speed import m2v_featurize; "
                 "m2v_featurize(open(sys.argv[2]).read().splitlines(), 'auto')"
             )
             wall, mib = gnu_time([sys.executable, "-c", code, str(Path(__file__).parent), str(part)])
@@ -61,6 +62,9 @@ def memory(corpus: Path, sizes: list[int]) -> None:
 
 
 def main() -> None:
+    from m2vcli.console import quiet_libraries
+
+    quiet_libraries()  # the settings m2v's commands run with
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--texts", type=int, default=5000)

@@ -145,13 +145,16 @@ def embed_items(
     return out
 
 
-def pooled_outputs(teacher: LoadedTeacher, batch: Sequence[Sequence[int]], pooling: Pooling) -> np.ndarray:
+def pooled_outputs(
+    teacher: LoadedTeacher, batch: Sequence[Sequence[int]], pooling: Pooling, width: int | None = None
+) -> np.ndarray:
     """One teacher forward pass over ``batch`` (token ids without special tokens), padded to its longest
-    item, pooled over the positions ``pooling`` names. Call it under ``torch.inference_mode()``."""
+    item (or to ``width`` positions), pooled over the positions ``pooling`` names. Call it under
+    ``torch.inference_mode()``."""
     import torch
 
     lengths = [len(item) for item in batch]
-    weights = torch.from_numpy(pooling_weights(lengths, len(teacher.prefix), len(teacher.suffix), pooling))
+    weights = torch.from_numpy(pooling_weights(lengths, len(teacher.prefix), len(teacher.suffix), pooling, width))
     ids = torch.full(weights.shape, teacher.pad_id, dtype=torch.long)
     mask = torch.zeros(weights.shape, dtype=torch.long)
     for row, item in enumerate(batch):

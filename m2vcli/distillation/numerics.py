@@ -51,7 +51,9 @@ def sif_weights(n: int, coefficient: float) -> np.ndarray:
     return (coefficient / (coefficient + p)).astype(np.float32)
 
 
-def pooling_weights(lengths: list[int], prefix: int, suffix: int, pooling: Pooling) -> np.ndarray:
+def pooling_weights(
+    lengths: list[int], prefix: int, suffix: int, pooling: Pooling, width: int | None = None
+) -> np.ndarray:
     """Which output positions are averaged for each item (rows: items padded to the longest).
 
     >>> pooling_weights([1, 2], 1, 1, Pooling.TOKENS).tolist()
@@ -61,7 +63,7 @@ def pooling_weights(lengths: list[int], prefix: int, suffix: int, pooling: Pooli
     >>> pooling_weights([1, 2], 1, 1, Pooling.BLEND).tolist()
     [[0.5, 1.0, 0.5, 0.0], [0.5, 1.0, 1.0, 0.5]]
     """
-    width = max(lengths) + prefix + suffix
+    width = max(width or 0, max(lengths) + prefix + suffix)  # ``width``: pad to at least this many positions
     weights = np.zeros((len(lengths), width), dtype=np.float32)
     for row, length in enumerate(lengths):
         if pooling is Pooling.MEAN:

@@ -30,6 +30,7 @@ from m2vcli.files import atomic_file
 
 SHARD_TEXTS = 4096
 BATCH_TOKENS = 8192  # padded tokens per teacher batch
+LENGTH_STEP = 8  # inputs are padded to a multiple of this many positions
 FORMAT_VERSION = 1
 TokenLists = Sequence[Sequence[int]] | Sequence[np.ndarray]
 
@@ -142,13 +143,19 @@ def _embed(
     dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(teacher.precision)
     autocast = torch.autocast(device_type=teacher.device, dtype=dtype) if dtype is not None else nullcontext()
     wrap = len(teacher.prefix) + len(teacher.suffix)
+    # Batches take texts of one length bucket (a multiple of LENGTH_STEP positions) and a fixed count per
+    # bucket, so the teacher sees a few dozen input shapes, not one per batch: the math library builds
+    # and keeps kernels per shape, and their number, not the corpus, then bounds that memory.
+    bucket = [-(-(max(1, len(items[i])) + wrap) // LENGTH_STEP) * LENGTH_STEP for i in order]
     with torch.inference_mode(), autocast:
         start = 0
         while start < len(order):
-            stop = start + 1
-            while stop < len(order) and (stop - start + 1) * (len(items[order[stop]]) + wrap) <= BATCH_TOKENS:
-                stop += 1
+            width = bucket[start]
+            stop = min(len(order), start + max(1, BATCH_TOKENS // width))
+            while bucket[stop - 1] != width:
+                stop -= 1
             chosen = order[start:stop]
             start = stop
-            out[chosen] = pooled_outputs(teacher, [list(items[i]) or [teacher.pad_id] for i in chosen], pooling)
+            batch = [list(items[i]) or [teacher.pad_id] for i in chosen]
+            out[chosen] = pooled_outputs(teacher, batch, pooling, width)
     return out
