@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
-from m2vcli.encoding import EncodeConfig, InputErrors, OutputFormat, encode_lines
+from m2vcli.encoding import (
+    EncodeConfig,
+    Engine,
+    InputErrors,
+    InputFormat,
+    OutputFormat,
+    VectorDType,
+    encode_lines,
+)
+from m2vcli.encoding.ray_engine import RAY_BATCH_SIZE
+from m2vcli.model import DEFAULT_BATCH_SIZE
 
 from ._options import ConfigOption, RequiredModelOption, default, settings
 
@@ -19,7 +29,8 @@ def encode(
         Path | None,
         typer.Argument(
             metavar="[INPUT]",
-            help="Text file, one text per line (default: standard input).",
+            help="Text file (one text per line), .jsonl, .csv, .tsv or .parquet (default: standard input). "
+            "With --engine ray: files, a folder, a glob or a URI Ray can read (s3://...).",
             show_default=False,
             readable=False,  # m2v reads it, and says in one line why it cannot
         ),
@@ -27,13 +38,47 @@ def encode(
     model: RequiredModelOption = None,
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", help="Output file (default: standard output).", show_default=False),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file (default: standard output); with --engine ray, a folder of Parquet shards.",
+            show_default=False,
+        ),
     ] = None,
     output_format: Annotated[
         OutputFormat | None,
         typer.Option(
             "--format", "-f", help="Output format (default: from the -o extension, else npy).", show_default=False
         ),
+    ] = None,
+    input_format: Annotated[
+        InputFormat | None,
+        typer.Option(
+            "--input-format",
+            help="Input format (default: from the input's extension; else jsonl with --field, else text).",
+            show_default=False,
+        ),
+    ] = None,
+    field: Annotated[
+        str | None,
+        typer.Option(
+            "--field",
+            "--column",
+            help="The text's JSON field or CSV/TSV/Parquet column (default: text).",
+            show_default=False,
+        ),
+    ] = None,
+    id_field: Annotated[
+        str | None,
+        typer.Option(
+            "--id-field",
+            help="A field or column to keep beside each vector as its id (jsonl or parquet output).",
+            show_default=False,
+        ),
+    ] = None,
+    dtype: Annotated[
+        VectorDType | None,
+        typer.Option("--dtype", help=f"Vector values (default: {default(EncodeConfig, 'dtype')}).", show_default=False),
     ] = None,
     normalize: Annotated[
         bool | None,
@@ -46,7 +91,8 @@ def encode(
         typer.Option(
             "--batch-size",
             min=1,
-            help=f"Batch size, counted in texts (input lines) (default: {default(EncodeConfig, 'batch_size')}).",
+            help=f"Batch size, counted in texts (input lines) (default: {DEFAULT_BATCH_SIZE:,}; "
+            f"{RAY_BATCH_SIZE:,} with --engine ray, one output shard each).",
             show_default=False,
         ),
     ] = None,
@@ -77,9 +123,37 @@ def encode(
             show_default=False,
         ),
     ] = None,
+    engine: Annotated[
+        Engine | None,
+        typer.Option(
+            "--engine",
+            help=f"Run here, or on a Ray cluster (needs m2v[ray]) (default: {default(EncodeConfig, 'engine')}).",
+            show_default=False,
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="Ray: the cluster to join (auto, ray://host:10001); default: start Ray on this machine.",
+            show_default=False,
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency", min=1, help="Ray: model copies at work (default: one per CPU).", show_default=False
+        ),
+    ] = None,
+    force: Annotated[
+        bool | None,
+        typer.Option("--force", help="Ray: replace an existing output folder.", show_default=False),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Encode text, one vector per input line, in input order (a blank line gives a zero vector).
+    """Encode text, one vector per input text, in input order (a blank line gives a zero vector).
+
+    The input is streamed: memory does not grow with its size.
 
     Examples:
 
@@ -90,6 +164,10 @@ def encode(
         echo "It's dangerous to go alone!" | m2v encode -m my_model --format jsonl
 
         m2v encode -m my_model --text "It's dangerous to go alone!"
+
+        m2v encode -m my_model docs.jsonl --field body --id-field doc_id -o vectors.parquet
+
+        m2v encode -m my_model --engine ray 'data/*.parquet' --column text -o vectors/
     """
     flags = {
         "model": model,
@@ -101,16 +179,34 @@ def encode(
         "max_length": max_length,
         "errors": errors,
         "texts": tuple(text) if text else None,
+        "input_format": input_format,
+        "field": field,
+        "id_field": id_field,
+        "dtype": dtype,
+        "engine": engine,
+        "address": address,
+        "concurrency": concurrency,
+        "force": force,
     }
     cfg = settings(EncodeConfig, config, flags)
     show = stderr_is_terminal()
-    with progress_bar("Encoding", unit="lines", enabled=show) as on_progress:
+    if cfg.engine is Engine.ray:
+        from m2vcli.encoding.ray_engine import encode_with_ray
+
+        with progress_bar("Encoding", unit="texts", enabled=show) as on_progress:
+            result = encode_with_ray(cfg, on_progress=on_progress)
+        err_console().print(
+            f"Encoded {result.rows:,} texts to {result.dim}-dim vectors in {result.output} (Parquet shards).",
+            markup=False,
+        )
+        return
+    with progress_bar("Encoding", unit="texts", enabled=show) as on_progress:
         result = encode_lines(
             cfg, stdout_is_terminal=sys.stdout is not None and sys.stdout.isatty(), on_progress=on_progress
         )
     if result.output != "-" or show:
         err_console().print(
-            f"Encoded {result.rows:,} lines to {result.rows:,} x {result.dim} vectors ({result.format.value}) "
+            f"Encoded {result.rows:,} texts to {result.rows:,} x {result.dim} vectors ({result.format.value}) "
             f"in {result.output if result.output != '-' else 'standard output'}.",
             markup=False,
         )

@@ -80,7 +80,8 @@ def quiet_libraries() -> None:
 def progress_bar(
     description: str, *, unit: str = "items", enabled: bool = True, log_lines: bool = False
 ) -> Iterator[OnProgress]:
-    """Yield an ``on_progress(done, total)`` callback that drives a rich progress bar on stderr.
+    """Yield an ``on_progress(done, total)`` callback that drives a rich progress bar on stderr (a total of 0:
+    not known, so the bar shows the count and rate only).
 
     The bar appears at the first update (a step that turns out to have nothing to do shows nothing) and
     stays in place once ``done`` reaches ``total``, so what is printed next comes below it. When ``enabled``
@@ -115,8 +116,8 @@ def progress_bar(
         nonlocal row
         if row is None:
             progress.start()
-            row = progress.add_task(description, total=total)
-        progress.update(row, completed=done, total=total)
+            row = progress.add_task(description, total=total or None)
+        progress.update(row, completed=done, total=total or None)
         if total and done >= total:
             progress.stop()  # drawn once more, complete, and left in place
 

@@ -49,7 +49,9 @@ def read_limited(path: Path, what: str, limit: int, error: type[M2VError] = Inpu
         if size > limit:
             raise error(f"{what} {path} is {_megabytes(size)}, more than the {_megabytes(limit)} limit")
         with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+            data = handle.read(size + 1)  # read(n) reserves n bytes first: not the limit, for a small file
+            if len(data) > size:  # it grew meanwhile
+                data += handle.read(limit + 1 - len(data))
     except FileNotFoundError as exc:
         raise error(f"{what} {path} does not exist") from exc
     except OSError as exc:

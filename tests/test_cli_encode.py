@@ -228,15 +228,23 @@ def test_vectors_are_streamed_batch_by_batch(tiny_model_dir: Path) -> None:
     assert np.load(io.BytesIO(out.getvalue())).shape == (1000, 8)
 
 
-def test_progress_reports_reach_the_total(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_reports_reach_the_total(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from m2vcli.encoding import encode_lines
 
     seen: list[tuple[int, int]] = []
     lines = b"".join(b"hello world\n" for _ in range(300))
+    path = tmp_path / "lines.txt"
+    path.write_bytes(lines)
+    config = EncodeConfig(model=str(tiny_model_dir), batch_size=64, input=str(path))
+    encode_lines(config, stdout=io.BytesIO(), on_progress=lambda d, t: seen.append((d, t)))
+    assert seen[0] == (0, 300) and seen[-1] == (300, 300)  # a file's lines are counted first
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    seen.clear()  # a pipe cannot be counted ahead: the total is 0 (not known), the count still grows
     config = EncodeConfig(model=str(tiny_model_dir), batch_size=64)
     encode_lines(config, stdin=io.BytesIO(lines), stdout=io.BytesIO(), on_progress=lambda d, t: seen.append((d, t)))
-    assert seen[0] == (0, 300) and seen[-1] == (300, 300)
-    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[0] == (0, 0) and seen[-1] == (300, 0) and len(seen) == 6
     model = StaticEmbedder.from_pretrained(tiny_model_dir)
     heard: list[tuple[int, int]] = []
     out = model.encode(["hello world"] * 10, batch_size=3, on_progress=lambda d, t: heard.append((d, t)))

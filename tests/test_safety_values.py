@@ -83,7 +83,7 @@ def test_a_string_is_not_a_boolean(tmp_path: Path) -> None:
         ("model: 2020-01-02\n", DistillConfig, "model must be a string or null, got datetime.date(2020, 1, 2)"),
         ("normalize: yes please\n", DistillConfig, "normalize must be true or false, got 'yes please'"),
         ("normalize: 1\n", EncodeConfig, "normalize must be true, false or null, got 1"),
-        ("format: JSONL\n", EncodeConfig, "format must be npy, jsonl, safetensors or null, got 'JSONL'"),
+        ("format: JSONL\n", EncodeConfig, "format must be npy, jsonl, safetensors, parquet or null, got 'JSONL'"),
         ("models: [a, 1]\n", BenchConfig, "models must be a list of strings, got ['a', 1]"),
         ("models: {a: b}\n", BenchConfig, "models must be a list of strings, got {'a': 'b'}"),
         ("cold_start: 'no'\n", BenchConfig, "cold_start must be true, false or null, got 'no'"),
@@ -551,7 +551,7 @@ def test_jsonl_vectors_never_hold_nan() -> None:
     from m2vcli.encoding.vector_io import JsonlWriter
 
     stream = io.BytesIO()
-    writer = JsonlWriter(stream, rows=4, dim=2)
+    writer = JsonlWriter(stream, dim=2)
     writer.write(np.array([[0.5, -1.0], [1e-30, 3.0]], np.float32))
     with pytest.raises(OutputError) as exc:
         writer.write(np.array([[0.0, 1.0], [np.inf, 0.0]], np.float32))

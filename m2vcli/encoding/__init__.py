@@ -1,9 +1,21 @@
-"""The ``m2v encode`` job: lines of text in, one vector per line out, streamed to npy, JSON lines or
-safetensors. Nothing here imports torch, transformers, mteb or scikit-learn."""
+"""The ``m2v encode`` job: texts in (plain lines, JSON lines, CSV, TSV, Parquet), one vector per text out,
+streamed to npy, JSON lines, safetensors or Parquet, on this machine or on a Ray cluster
+(``m2vcli.encoding.ray_engine``, which needs the ``ray`` extra). Nothing here imports torch, transformers,
+mteb, scikit-learn or ray."""
 
 from __future__ import annotations
 
-from m2vcli.encoding.job import EncodeConfig, EncodeResult, InputErrors, encode_lines
-from m2vcli.encoding.vector_io import OutputFormat
+from m2vcli.encoding.job import EncodeConfig, EncodeResult, Engine, InputErrors, encode_lines
+from m2vcli.encoding.sources import InputFormat
+from m2vcli.encoding.vector_io import OutputFormat, VectorDType
 
-__all__ = ["EncodeConfig", "EncodeResult", "InputErrors", "OutputFormat", "encode_lines"]
+__all__ = [
+    "EncodeConfig",
+    "EncodeResult",
+    "Engine",
+    "InputErrors",
+    "InputFormat",
+    "OutputFormat",
+    "VectorDType",
+    "encode_lines",
+]

@@ -1,16 +1,28 @@
-"""The ``m2v encode`` job: lines of text in, one vector per line out, streamed.
+"""The ``m2v encode`` job: texts in, one vector per text out, streamed.
 
-Memory is bounded by the input text: the lines are read first (so the row count is known for the output
-header), then vectors are computed and written one batch at a time. A file output is written to a
-temporary sibling and renamed into place, so a failed run never leaves a half-written file.
+Memory does not grow with the input: texts are read a batch at a time (``m2vcli.encoding.sources``),
+encoded and written before the next batches are read. npy and safetensors record the row count in their
+header, written before the vectors, so the count is settled one of three ways:
+
+1. the output can seek (a file, ``> file`` on standard output): a header of fixed size is written first and
+   written again, in place, at the end;
+2. else the input is a file: its texts are counted first (for plain text, a newline count);
+3. else (a pipe into a pipe) the vectors are spooled to a temporary file, then header and vectors follow.
+
+A file output is written to a temporary sibling and renamed into place, so a failed or interrupted run
+never leaves a half-written file. Nothing here imports torch, transformers, mteb or scikit-learn.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
+import shutil
+import stat
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -18,9 +30,19 @@ from typing import Any, BinaryIO
 
 from m2vcli.callbacks import OnProgress
 from m2vcli.config import coerce_enum
-from m2vcli.encoding.vector_io import OutputFormat, make_writer
+from m2vcli.encoding.sources import (
+    Chunk,
+    InputFormat,
+    ReadSettings,
+    check_settings,
+    choose_input_format,
+    count_rows,
+    iter_lines,
+    read_chunks,
+)
+from m2vcli.encoding.vector_io import OutputFormat, VectorDType, VectorWriter, make_writer
 from m2vcli.errors import ConfigError, InputError, MissingValueError, OutputError
-from m2vcli.files import atomic_file, check_output_file, decode_utf8, read_bytes
+from m2vcli.files import atomic_file, check_output_file
 from m2vcli.model import DEFAULT_BATCH_SIZE, StaticEmbedder
 
 _NO_MODEL = "no model given: pass --model PATH (a model folder or hub id)"
@@ -33,6 +55,13 @@ class InputErrors(str, Enum):
     REPLACE = "replace"
 
 
+class Engine(str, Enum):
+    """Where the work runs: this process, or a Ray cluster (a local one when no address is given)."""
+
+    local = "local"
+    ray = "ray"
+
+
 @dataclasses.dataclass(frozen=True)
 class EncodeConfig:
     """Settings of ``m2v encode``."""
@@ -41,11 +70,19 @@ class EncodeConfig:
     input: str | None = None
     output: str | None = None
     format: OutputFormat | None = None
+    input_format: InputFormat | None = None
+    field: str | None = None  # the text's JSON field or CSV/Parquet column (default: "text")
+    id_field: str | None = None  # a field or column kept beside each vector
+    dtype: VectorDType = VectorDType.float32
     normalize: bool | None = None
-    batch_size: int = DEFAULT_BATCH_SIZE
+    batch_size: int | None = None  # texts per batch (default: DEFAULT_BATCH_SIZE; RAY_BATCH_SIZE on Ray)
     max_length: int | None = None
     errors: InputErrors = InputErrors.STRICT
     texts: tuple[str, ...] = ()  # texts given on the command line instead of an input
+    engine: Engine = Engine.local
+    address: str | None = None  # a Ray cluster to join: "auto", "ray://host:port"
+    concurrency: int | None = None  # Ray: model copies (actors); default one per CPU
+    force: bool = False  # Ray: replace an existing output folder
 
     def __post_init__(self) -> None:
         if isinstance(self.texts, str):
@@ -53,14 +90,41 @@ class EncodeConfig:
         object.__setattr__(self, "texts", tuple(self.texts or ()))
         if self.texts and self.input not in (None, "-"):
             raise ConfigError("give texts (--text) or an input file, not both")
-        coerce_enum(self, "format", OutputFormat)
-        coerce_enum(self, "errors", InputErrors)
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+        for name, enum in (
+            ("format", OutputFormat),
+            ("input_format", InputFormat),
+            ("errors", InputErrors),
+            ("dtype", VectorDType),
+            ("engine", Engine),
+        ):
+            coerce_enum(self, name, enum)
+        if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 1):
             raise ConfigError(f"batch_size must be a whole number of at least 1, got {self.batch_size!r}")
         if self.max_length is not None and (not isinstance(self.max_length, int) or self.max_length < 0):
             raise ConfigError(f"max_length must be 0 (no limit) or a positive whole number, got {self.max_length!r}")
+        if self.concurrency is not None and (not isinstance(self.concurrency, int) or self.concurrency < 1):
+            raise ConfigError(f"concurrency must be a whole number of at least 1, got {self.concurrency!r}")
+        for name in ("field", "id_field"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ConfigError(f"{name} must be a non-empty name, got {value!r}")
         if not self.model:
             raise MissingValueError(_NO_MODEL, option="--model")
+
+    def read_settings(
+        self, fmt: InputFormat, max_chars: int | None, name: str, rows: int | None = None
+    ) -> ReadSettings:
+        settings = ReadSettings(
+            format=fmt,
+            field=self.field or "text",
+            id_field=self.id_field,
+            errors=self.errors.value,
+            max_chars=max_chars,
+            rows=rows or self.batch_size or DEFAULT_BATCH_SIZE,
+            name=name,
+        )
+        check_settings(settings)
+        return settings
 
 
 @dataclass(frozen=True)
@@ -74,21 +138,17 @@ class EncodeResult:
 def split_lines(data: bytes, errors: InputErrors = InputErrors.STRICT) -> list[str]:
     """Decode UTF-8 input and split it into lines (``\\n`` or ``\\r\\n``); a final newline ends the last line.
 
-    Invalid UTF-8 is an error naming the line (see ``m2vcli.files.decode_utf8``), unless ``errors`` says
-    to replace it.
+    Invalid UTF-8 is an error naming the line, unless ``errors`` says to replace it. The same reader as
+    ``m2v encode`` uses on a stream.
 
     >>> split_lines(b"first\\r\\nsecond\\n\\nfourth")
     ['first', 'second', '', 'fourth']
     >>> split_lines(b"")
     []
     """
-    text = decode_utf8(data, "input", errors=errors.value, hint="fix the input or pass --errors replace")
-    if not text:
-        return []
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    import io
+
+    return list(iter_lines(io.BytesIO(data), ReadSettings(errors=errors.value)))
 
 
 def choose_format(fmt: OutputFormat | None, output: str | None) -> OutputFormat:
@@ -107,25 +167,11 @@ def choose_format(fmt: OutputFormat | None, output: str | None) -> OutputFormat:
 
 def _is_special(output: str) -> bool:
     """A FIFO or a device (``-o /dev/stdout``): it has no extension to go by."""
-    import stat
-
     try:
-        return not stat.S_ISREG(os.stat(output).st_mode) and not stat.S_ISDIR(os.stat(output).st_mode)
+        mode = os.stat(output).st_mode
     except (OSError, ValueError):
         return False
-
-
-def read_input(source: str | None, stdin: BinaryIO | None) -> bytes:
-    """The bytes of the input file, or of ``stdin`` (standard input when None) for no file or ``-``."""
-    if source is not None and source != "-":
-        return read_bytes(Path(source), "input file")
-    stream = stdin if stdin is not None else _std_buffer(sys.stdin)
-    if stream is None:
-        raise InputError("cannot read standard input: it is closed; give an input file")
-    try:
-        return stream.read()
-    except OSError as exc:
-        raise InputError(f"cannot read standard input: {exc.strerror or exc}") from exc
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def _std_buffer(stream: Any) -> BinaryIO | None:
@@ -141,6 +187,72 @@ def _fileno(stream: Any) -> int | None:
         return None
 
 
+def _regular_file(stream: Any) -> bool:
+    fd = _fileno(stream)
+    try:
+        return fd is not None and stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
+def can_rewrite(stream: Any) -> bool:
+    """Whether a header written at the stream's current place can be written again there later: a regular
+    file not opened for appending (``>>`` would put the second header at the end)."""
+    fd = _fileno(stream)
+    if fd is None:  # an in-memory stream
+        return bool(getattr(stream, "seekable", lambda: False)())
+    if not _regular_file(stream):
+        return False
+    try:
+        appending = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND
+        return bool(stream.seekable()) and not appending
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def input_format_of(config: EncodeConfig) -> InputFormat:
+    """The input's format, checked against the other settings before any work."""
+    if config.texts:
+        if config.field or config.id_field or config.input_format not in (None, InputFormat.text):
+            raise ConfigError("--text gives texts directly: --field, --id-field and --input-format do not apply")
+        return InputFormat.text
+    name = None if config.input in (None, "-") else config.input
+    fmt = choose_input_format(config.input_format, name, bool(config.field or config.id_field))
+    if not fmt.has_fields and (config.field or config.id_field):
+        what = f"{name}" if name else "standard input"
+        raise ConfigError(
+            f"--field/--column and --id-field apply to jsonl, csv, tsv and parquet input; {what} is read as "
+            "plain text (pass --input-format)"
+        )
+    if fmt is InputFormat.parquet and name is None:
+        raise ConfigError("Parquet input must be a file, not standard input")
+    return fmt
+
+
+def _open_input(path: str) -> BinaryIO:
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"input {path} is a directory, not a file")
+    try:
+        return target.open("rb")
+    except FileNotFoundError as exc:
+        raise InputError(f"input {path} does not exist") from exc
+    except OSError as exc:
+        raise InputError(f"cannot read input {path}: {exc.strerror or exc}") from exc
+
+
+def _checked_reads(chunks: Iterator[Chunk], name: str) -> Iterator[Chunk]:
+    """``chunks``, with a read failure (an I/O error mid-stream) turned into a one-line error."""
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except OSError as exc:
+            raise InputError(f"cannot read {name}: {exc.strerror or exc}") from exc
+        yield chunk
+
+
 def encode_lines(
     config: EncodeConfig,
     *,
@@ -150,15 +262,20 @@ def encode_lines(
     stdout_is_terminal: bool = False,
     on_progress: OnProgress | None = None,
 ) -> EncodeResult:
-    """Run ``m2v encode``: read lines, encode them in batches, write the vectors as they come."""
+    """Run ``m2v encode`` on this machine: read texts, encode them in batches, write vectors as they come."""
+    if config.engine is not Engine.local:
+        raise ConfigError("encode_lines runs the local engine; see m2vcli.encoding.ray_engine for Ray")
     to_stdout = config.output is None or config.output == "-"
     reading_stdin = not config.texts and (config.input is None or config.input == "-")
     stdin_fd = _fileno(stdin if stdin is not None else sys.stdin) if reading_stdin else None
+    in_fmt = input_format_of(config)
     # before any work: an output that is the input (named, linked or redirected) would replace it
     inputs = [stdin_fd if reading_stdin else config.input] if not config.texts else []
     target = None if to_stdout else check_output_file(str(config.output), "output path", inputs=inputs)
     quick_look = bool(config.texts) and to_stdout and config.format is None  # --text: readable by default
     fmt = OutputFormat.jsonl if quick_look else choose_format(config.format, config.output)
+    if config.id_field and not fmt.keeps_ids:
+        raise ConfigError(f"ids (--id-field) are kept in jsonl or parquet output, not {fmt.value}; pass --format")
     if to_stdout and fmt.is_binary and stdout_is_terminal:
         raise OutputError(
             f"refusing to write binary {fmt.value} to a terminal; redirect it (> vectors.{fmt.value}), "
@@ -169,33 +286,141 @@ def encode_lines(
         stream = stdout if stdout is not None else _std_buffer(sys.stdout)
         if stream is None:
             raise OutputError("cannot write standard output: it is closed; pass -o FILE")
+    source: BinaryIO | None = None
+    if reading_stdin:
+        source = stdin if stdin is not None else _std_buffer(sys.stdin)
+        if source is None:
+            raise InputError("cannot read standard input: it is closed; give an input file")
     if not config.model:  # EncodeConfig checks it too; this also tells mypy
         raise ConfigError(_NO_MODEL)
     model = load_model(config.model)
-    lines = list(config.texts) if config.texts else split_lines(read_input(config.input, stdin), config.errors)
     max_length = None if config.max_length == 0 else (config.max_length or model.max_length)
-    batches = model.encode_batches(
-        lines, batch_size=config.batch_size, normalize=config.normalize, max_length=max_length
-    )
-    progress = on_progress or (lambda done, total: None)
+    name = "input" if reading_stdin or config.texts else f"input {config.input}"
+    settings = config.read_settings(in_fmt, model.longest_text(max_length), name)
+    job = _Job(config, settings, model, max_length, fmt, on_progress or (lambda done, total: None))
+    job.source_name = "standard input" if reading_stdin else settings.name
+    try:
+        if source is None and not config.texts:
+            assert config.input is not None
+            source = _open_input(config.input)
+        if target is None:
+            assert stream is not None
+            try:
+                rows = job.run(source, stream, input_is_file=not reading_stdin and not config.texts)
+                stream.flush()
+            except OSError as exc:
+                raise OutputError(f"cannot write standard output: {exc.strerror or exc}") from exc
+        else:
+            with atomic_file(target) as handle:
+                rows = job.run(source, handle, input_is_file=not reading_stdin and not config.texts)
+    finally:
+        if source is not None and not reading_stdin:
+            source.close()
+    return EncodeResult(rows=rows, dim=model.dim, format=fmt, output=str(target or "-"))
 
-    def write_all(out: BinaryIO) -> None:
-        writer = make_writer(fmt, out, len(lines), model.dim)
-        writer.header()
-        progress(0, len(lines))
-        for vectors in batches:
-            writer.write(vectors)
-            progress(writer.written, len(lines))
-        writer.finish()
 
-    if target is None:
-        assert stream is not None
+@dataclass
+class _Job:
+    config: EncodeConfig
+    settings: ReadSettings
+    model: StaticEmbedder
+    max_length: int | None
+    fmt: OutputFormat
+    progress: OnProgress
+
+    def chunks(self, source: BinaryIO | None) -> Iterator[Chunk]:
+        if source is None:  # texts given directly
+            texts = list(self.config.texts)
+            size = self.settings.rows
+            for start in range(0, len(texts), size):
+                cut = self.settings.max_chars
+                part = [t[:cut] if cut else t for t in texts[start : start + size]]
+                yield Chunk(part, list(range(start, start + len(part))))
+            return
+        yield from _checked_reads(read_chunks(source, self.settings), self.source_name)
+
+    def count(self, source: BinaryIO | None, input_is_file: bool) -> int | None:
+        """The number of texts, when it is cheap to know (or the header needs it); the input is left where
+        it was."""
+        if source is None:
+            return len(self.config.texts)
+        if not input_is_file or not source.seekable():
+            return None
+        cheap = self.settings.format in (InputFormat.text, InputFormat.parquet)
+        if not cheap and not (self.fmt.needs_count and not self._rewritable):
+            return None
+        start = source.tell()
         try:
-            write_all(stream)
-            stream.flush()
+            return count_rows(source, self.settings)
         except OSError as exc:
-            raise OutputError(f"cannot write standard output: {exc.strerror or exc}") from exc
-    else:
-        with atomic_file(target) as handle:
-            write_all(handle)
-    return EncodeResult(rows=len(lines), dim=model.dim, format=fmt, output=str(target or "-"))
+            raise InputError(f"cannot read {self.settings.name}: {exc.strerror or exc}") from exc
+        finally:
+            source.seek(start)
+
+    def run(self, source: BinaryIO | None, out: BinaryIO, *, input_is_file: bool) -> int:
+        """Encode everything to ``out``. Nothing is written before the first batch is encoded (an input
+        that fails early leaves ``out`` untouched); on a failure later, an output that can seek is cut back
+        to where it began."""
+        self._rewritable = can_rewrite(out)
+        total = self.count(source, input_is_file)
+        writer = make_writer(self.fmt, out, self.model.dim, self.config.dtype)
+        if not self._rewritable:
+            return self._write(source, out, writer, total)
+        start = out.tell()
+        try:
+            return self._write(source, out, writer, total)
+        except BaseException:
+            out.seek(start)
+            out.truncate()
+            raise
+
+    def _write(self, source: BinaryIO | None, out: BinaryIO, writer: VectorWriter, total: int | None) -> int:
+        if not self.fmt.needs_count:
+            return self._stream(source, writer, total, lambda: None)
+        if self._rewritable:
+            start = out.tell()
+            rows = self._stream(source, writer, total, lambda: out.write(writer.header(total or 0)))
+            if rows != total:
+                out.seek(start)
+                out.write(writer.header(rows))
+                out.seek(0, os.SEEK_END)
+            return rows
+        if total is not None:
+            rows = self._stream(source, writer, total, lambda: out.write(writer.header(total)))
+            if rows != total:
+                raise InputError(
+                    f"{self.settings.name} changed while it was read: counted {total:,} texts, then read {rows:,}"
+                )
+            return rows
+        with tempfile.TemporaryFile(prefix="m2v-encode-") as spool:  # a pipe into a pipe
+            writer.stream = spool
+            rows = self._stream(source, writer, None, lambda: None)
+            out.write(writer.header(rows))
+            spool.seek(0)
+            shutil.copyfileobj(spool, out, 1 << 20)
+        return rows
+
+    _rewritable: bool = False
+    source_name: str = "input"
+
+    def _stream(
+        self, source: BinaryIO | None, writer: VectorWriter, total: int | None, begin: Callable[[], Any]
+    ) -> int:
+        """Encode and write every chunk; ``begin()`` runs once, just before the first vectors are written."""
+        self.progress(0, total or 0)  # 0: not known
+        started = False
+        for chunk, vectors in self.model.encode_stream(
+            self.chunks(source),
+            texts=lambda chunk: chunk.texts,
+            normalize=self.config.normalize,
+            max_length=self.max_length,
+        ):
+            if not started:
+                begin()
+                started = True
+            writer.write(vectors, chunk.positions, chunk.ids)
+            self.progress(writer.written, total or 0)
+        if not started:
+            begin()
+        writer.finish()
+        return writer.written

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
@@ -30,6 +30,10 @@ from m2vcli.model.tokenization import TokenIds, load_tokenizer, unk_token_id
 DEFAULT_MAX_LENGTH = 512
 DEFAULT_BATCH_SIZE = 1024
 PREFETCH_BATCHES = 2  # one batch ahead hides the pooling; a second absorbs uneven batches; more only costs memory
+
+
+B = TypeVar("B")
+_END: Any = object()
 
 
 class _Unset(Enum):
@@ -222,6 +226,15 @@ class StaticEmbedder:
             sums[keep] /= norms[keep, None]
         return sums
 
+    def longest_text(self, max_length: int | _Unset | None = _Unset.TOKEN) -> int | None:
+        """The most characters of a text that encoding can look at under ``max_length`` (None: all of them).
+
+        A text cut to this many characters encodes exactly as the whole text does, so a reader may cut a
+        long line as it reads it instead of holding it whole.
+        """
+        limit = self._resolve_max_length(max_length)
+        return None if limit is None else self._ids.longest_text(limit)
+
     def encode_batches(
         self,
         texts: Sequence[str],
@@ -230,34 +243,47 @@ class StaticEmbedder:
         normalize: bool | None = None,
         max_length: int | _Unset | None = _Unset.TOKEN,
     ) -> Iterator[np.ndarray]:
-        """Yield float32 ``(<=batch_size, dim)`` arrays for consecutive batches of ``texts``, in order.
-
-        Worker threads tokenize the next ``PREFETCH_BATCHES`` batches while the current one is pooled (the
-        tokenizer releases the GIL while it works, and parallelises each batch itself).
-        """
+        """Yield float32 ``(<=batch_size, dim)`` arrays for consecutive batches of ``texts``, in order."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        norm = self.normalize if normalize is None else normalize
-        limit = self._resolve_max_length(max_length)
-        starts = range(0, len(texts), batch_size)
-        if len(starts) <= 1:
-            for start in starts:
-                yield self._pool(self._token_rows(texts[start : start + batch_size], limit), norm)
-            return
+        batches = (texts[start : start + batch_size] for start in range(0, len(texts), batch_size))
+        for _, vectors in self.encode_stream(batches, normalize=normalize, max_length=max_length):
+            yield vectors
+
+    def encode_stream(
+        self,
+        batches: Iterable[B],
+        *,
+        texts: Callable[[B], Sequence[str]] | None = None,
+        normalize: bool | None = None,
+        max_length: int | _Unset | None = _Unset.TOKEN,
+    ) -> Iterator[tuple[B, np.ndarray]]:
+        """Yield ``(batch, vectors)`` for each batch of an iterable, in order, pulling batches only as needed.
+
+        ``texts(batch)`` gives a batch's texts (default: the batch is a sequence of texts). Worker threads
+        tokenize the next ``PREFETCH_BATCHES`` batches while the current one is pooled (the tokenizer releases
+        the GIL while it works, and parallelises each batch itself), so at most that many batches beyond the
+        current one are held.
+        """
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
+        norm = self.normalize if normalize is None else normalize
+        limit = self._resolve_max_length(max_length)
+        texts_of: Callable[[B], Sequence[str]] = texts or (lambda batch: batch)  # type: ignore[assignment,return-value]
+        source = iter(batches)
         with ThreadPoolExecutor(max_workers=PREFETCH_BATCHES, thread_name_prefix="m2v-tokenize") as pool:
-            pending = deque(
-                pool.submit(self._token_rows, texts[start : start + batch_size], limit)
-                for start in starts[:PREFETCH_BATCHES]
-            )
-            for start in starts[PREFETCH_BATCHES:]:
-                tokens = pending.popleft().result()
-                pending.append(pool.submit(self._token_rows, texts[start : start + batch_size], limit))
-                yield self._pool(tokens, norm)
-            while pending:
-                yield self._pool(pending.popleft().result(), norm)
+            pending: deque[tuple[B, Any]] = deque()
+            while True:
+                while len(pending) <= PREFETCH_BATCHES:
+                    batch = next(source, _END)
+                    if batch is _END:
+                        break
+                    pending.append((batch, pool.submit(self._token_rows, texts_of(batch), limit)))
+                if not pending:
+                    return
+                batch, tokens = pending.popleft()
+                yield batch, self._pool(tokens.result(), norm)
 
     @overload
     def encode(

@@ -84,6 +84,21 @@ class TokenIds:
             extra = "".join(re.escape(c) for c in sorted(firsts) if c.isascii())
             self._unsafe = re.compile(f"[\\x00-\\x1f\\x7f{extra}]")
 
+    def longest_text(self, max_length: int) -> int:
+        """The most characters ``id_lists`` looks at in a text under ``max_length``: a text cut to this many
+        gives the same ids as the whole text (the last retry's cut, and one more character so that the
+        piece still ends at whitespace as it does in the whole text).
+
+        >>> from tokenizers import Tokenizer, models
+        >>> ids = TokenIds(Tokenizer(models.WordPiece({"[UNK]": 0, "ab": 1}, unk_token="[UNK]")), {})
+        >>> ids.longest_text(2) == 2 * ids.chars_per_token * 16 * 16 + 1
+        True
+        """
+        cut = max_length * self.chars_per_token
+        for scale in CUT_RETRIES:
+            cut *= scale
+        return cut + 1
+
     def id_lists(self, texts: Sequence[str], max_length: int | None) -> list[list[int]]:
         """Each text's ids without special tokens, cut to its first ``max_length`` (None: no limit).
 

@@ -1,0 +1,554 @@
+"""``m2v encode --engine ray``: the same job as ``m2v encode``, spread over a Ray cluster.
+
+Ray Data reads the inputs through ``TextSource`` (one read task per text file, or per Parquet row group),
+with the same readers as the local job, so every text carries its input file and position. ``map_batches``
+runs ``ShardWriter`` actors: each loads the model once, encodes its batches and writes each one as a Parquet
+shard straight from the worker, so no vector passes through the driver. A shard's name comes from its input
+file and first row, so a retried batch (a worker that died) rewrites the same shard, never a second copy.
+
+The output folder appears only when the job has finished: a local folder is built under a hidden temporary
+name beside it and renamed into place (on a cluster it must be a path every node sees, such as a shared
+volume); a URI (``s3://...``) is written in place and holds ``_m2v.json`` only once complete.
+
+``encode_dataset`` is the same encoding for a ``ray.data.Dataset`` of the user's own pipeline.
+Importing this module does not import ray; each function does, with a one-line error naming the extra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import functools
+import glob
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from m2vcli.callbacks import OnProgress
+from m2vcli.encoding.job import EncodeConfig, EncodeResult, Engine
+from m2vcli.encoding.sources import InputFormat, ReadSettings, choose_input_format, read_chunks, read_parquet
+from m2vcli.encoding.vector_io import OutputFormat, VectorDType, vector_table
+from m2vcli.errors import ConfigError, InputError, M2VError, OutputError, first_line
+from m2vcli.files import atomic_folder
+
+RAY_HINT = 'Ray is not installed: pip install "m2v[ray]" (it pins ray[data]==2.60.0)'
+RAY_BATCH_SIZE = 8192  # texts per read block, batch and output shard: large enough to hide Ray's per-task costs
+MODEL_BYTES_LIMIT = 4 << 30  # a static model folder shipped through the object store
+MANIFEST = "_m2v.json"
+ACTORS_PER_READER = 8  # a reader turns Parquet or text into batches far faster than one actor encodes them
+
+
+def import_ray() -> Any:
+    """The ``ray`` module with Ray Data, or a one-line error saying how to install it."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # errors reach the user as exceptions instead
+    try:
+        import ray
+        import ray.data
+    except ImportError as exc:
+        raise ConfigError(RAY_HINT) from exc
+    return ray
+
+
+# ----- inputs ---------------------------------------------------------------------------------------
+
+
+def _is_uri(path: str) -> bool:
+    return "://" in path
+
+
+def _filesystem(uri: str) -> tuple[Any, str]:
+    import pyarrow.fs as pafs
+
+    try:
+        return pafs.FileSystem.from_uri(uri)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others for a bad URI
+        raise InputError(f"cannot open {uri}: {first_line(exc)}") from exc
+
+
+def list_inputs(pattern: str) -> list[str]:
+    """The files an input names: a file, a folder (its files, recursively, sorted), or a glob; a URI
+    (``s3://bucket/data/``, ``s3://bucket/data/*.parquet``) is listed through its pyarrow filesystem."""
+    if not _is_uri(pattern):
+        if any(c in pattern for c in "*?["):
+            found = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+        elif os.path.isdir(pattern):
+            found = sorted(
+                str(p) for p in Path(pattern).rglob("*") if p.is_file() and not p.name.startswith((".", "_"))
+            )
+        elif os.path.isfile(pattern):
+            found = [pattern]
+        else:
+            raise InputError(f"input {pattern} does not exist")
+        if not found:
+            raise InputError(f"no input files match {pattern}")
+        return [os.path.abspath(p) for p in found]
+    import pyarrow.fs as pafs
+
+    scheme = pattern.split("://", 1)[0]
+    wild = any(c in pattern for c in "*?[")
+    base = pattern.rsplit("/", 1)[0] if wild else pattern
+    fs, root = _filesystem(base)
+    try:
+        info = fs.get_file_info(root)
+        if info.type == pafs.FileType.File and not wild:
+            return [pattern]
+        if info.type != pafs.FileType.Directory:
+            raise InputError(f"input {pattern} does not exist")
+        entries = fs.get_file_info(pafs.FileSelector(root, recursive=not wild))
+    except OSError as exc:
+        raise InputError(f"cannot list {pattern}: {first_line(exc)}") from exc
+    name_pattern = pattern.rsplit("/", 1)[1] if wild else None
+    found = sorted(
+        e.path
+        for e in entries
+        if e.type == pafs.FileType.File
+        and not e.base_name.startswith((".", "_"))
+        and (name_pattern is None or fnmatch.fnmatch(e.base_name, name_pattern))
+    )
+    if not found:
+        raise InputError(f"no input files match {pattern}")
+    return [f"{scheme}://{p}" if scheme != "file" else f"file://{p}" for p in found]
+
+
+def _open(path: str) -> Any:
+    """A binary input stream for a local path or a URI."""
+    if not _is_uri(path):
+        return open(path, "rb")
+    fs, inner = _filesystem(path)
+    return fs.open_input_file(inner)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One read task: a file, or some row groups of a Parquet file."""
+
+    path: str
+    index: int  # the file's place among the inputs
+    row_groups: tuple[int, ...] | None = None
+
+
+def plan_units(paths: list[str], settings: ReadSettings) -> list[Unit]:
+    """One unit per file; a Parquet file gives one per row group, so one large file is read in parallel."""
+    units = []
+    for index, path in enumerate(paths):
+        fmt = choose_input_format(None, path, False) if settings.format is None else settings.format
+        if fmt is not InputFormat.parquet:
+            units.append(Unit(path, index))
+            continue
+        with contextlib.closing(_open(path)) as stream:
+            import pyarrow.parquet as pq
+
+            try:
+                groups = pq.ParquetFile(stream).num_row_groups
+            except Exception as exc:  # pyarrow raises ArrowInvalid and OSError for a broken file
+                raise InputError(f"input {path} is not a readable Parquet file: {first_line(exc)}") from exc
+        units.extend(Unit(path, index, (g,)) for g in range(groups))
+    return units
+
+
+def read_unit(unit: Unit, settings: ReadSettings) -> Any:
+    """Yield pyarrow tables of ``file``, ``row``, ``text`` and ``id`` (when asked) for one unit."""
+    import pyarrow as pa
+
+    named = replace(settings, name=f"input {unit.path}")
+    with contextlib.closing(_open(unit.path)) as stream:
+        if unit.row_groups is not None:
+            chunks = read_parquet(stream, named, row_groups=list(unit.row_groups))
+        else:
+            chunks = read_chunks(stream, named)
+        for chunk in chunks:
+            columns: dict[str, Any] = {
+                "file": pa.array([unit.index] * len(chunk), pa.int32()),
+                "row": pa.array(chunk.positions, pa.int64()),
+                "text": pa.array(chunk.texts, pa.large_string()),
+            }
+            if chunk.ids is not None:
+                columns["id"] = pa.array(chunk.ids)
+            yield pa.table(columns)
+
+
+def text_source(units: list[Unit], settings: ReadSettings) -> Any:
+    """A Ray Data datasource reading ``units`` (built here so that this module imports without ray)."""
+    from ray.data.block import BlockMetadata
+    from ray.data.datasource import Datasource, ReadTask
+
+    class TextSource(Datasource):
+        def get_name(self) -> str:
+            return "M2VTexts"
+
+        def estimate_inmemory_data_size(self) -> int | None:
+            return None
+
+        def get_read_tasks(
+            self, parallelism: int, per_task_row_limit: int | None = None, data_context: Any = None
+        ) -> list[Any]:
+            tasks = []
+            for unit in units:
+                meta = BlockMetadata(num_rows=None, size_bytes=None, exec_stats=None, input_files=(unit.path,))
+                tasks.append(ReadTask(functools.partial(read_unit, unit, settings), meta))
+            return tasks
+
+    return TextSource()
+
+
+# ----- the model on the workers ---------------------------------------------------------------------
+
+
+def model_files(model: str) -> dict[str, bytes]:
+    """The files of a model folder (resolved as every command does: a folder, the hub cache, the hub)."""
+    from m2vcli.model.persistence import resolve_model_folder
+
+    folder = resolve_model_folder(model)
+    files: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            total += path.stat().st_size
+            if total > MODEL_BYTES_LIMIT:
+                raise ConfigError(f"model {model} holds more than {MODEL_BYTES_LIMIT >> 30} GiB of files")
+            files[str(path.relative_to(folder))] = path.read_bytes()
+    return files
+
+
+def load_shipped(files: Any) -> Any:
+    """Write shipped model files to a private temporary folder on this worker and load them."""
+    from m2vcli.model import StaticEmbedder
+
+    with tempfile.TemporaryDirectory(prefix="m2v-model-") as folder:
+        for name, data in files.items():
+            path = Path(folder, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        return StaticEmbedder.from_pretrained(folder)
+
+
+@dataclass(frozen=True)
+class Options:
+    normalize: bool | None
+    max_length: int | None  # 0: no limit
+    dtype: VectorDType
+    text_column: str = "text"
+    output_column: str = "vector"
+
+
+class _Encoder:
+    """Holds one model per actor: loaded once, when the actor starts."""
+
+    def __init__(self, files: Any, options: Options) -> None:
+        import ray
+
+        shipped = ray.get(files[0]) if isinstance(files, list) else files  # [ref]: fetched here, once
+        os.environ.setdefault("RAYON_NUM_THREADS", "1")  # the actor has one CPU: no tokenizer threads to spare
+        self.model = load_shipped(shipped)
+        self.options = options
+        limit = options.max_length
+        self.max_length = None if limit == 0 else (limit or self.model.max_length)
+
+    def vectors(self, texts: list[str]) -> Any:
+        encoded = self.model.encode(
+            texts, batch_size=len(texts) or 1, normalize=self.options.normalize, max_length=self.max_length
+        )
+        return encoded.astype(self.options.dtype.numpy, copy=False)
+
+
+class ShardWriter(_Encoder):
+    """Encodes a batch and writes it as one Parquet shard; returns one row saying what it wrote."""
+
+    def __init__(self, files: Any, options: Options, folder: str) -> None:
+        super().__init__(files, options)
+        self.folder = folder
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        texts = batch.column("text").to_pylist()
+        ids = batch.column("id").to_pylist() if "id" in batch.column_names else None
+        rows = batch.column("row").to_pylist()
+        files = batch.column("file").to_pylist()
+        table = vector_table(self.vectors(texts), rows, ids)
+        table = table.add_column(0, "file", pa.array(files, pa.int32()))
+        name = f"part-{files[0]:05d}-{rows[0]:012d}.parquet" if rows else f"part-empty-{uuid.uuid4().hex}.parquet"
+        final = f"{self.folder}/{name}"
+        partial = f"{self.folder}/.{name}.{uuid.uuid4().hex[:8]}.partial"
+        if _is_uri(self.folder):
+            fs, _ = _filesystem(self.folder)
+            inner = lambda p: _filesystem(p)[1]  # noqa: E731
+            pq.write_table(table, inner(partial), filesystem=fs)
+            fs.move(inner(partial), inner(final))
+        else:
+            pq.write_table(table, partial)
+            os.replace(partial, final)
+        return pa.table({"shard": [name], "rows": [len(texts)]})
+
+
+class VectorAdder(_Encoder):
+    """Adds a vector column (a fixed-size list) to each batch."""
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+
+        texts = batch.column(self.options.text_column).to_pylist()
+        values = self.vectors(texts)
+        flat = pa.array(values.reshape(-1))
+        return batch.append_column(self.options.output_column, pa.FixedSizeListArray.from_arrays(flat, values.shape[1]))
+
+
+def encode_dataset(
+    dataset: Any,
+    model: str,
+    *,
+    column: str = "text",
+    output_column: str = "vector",
+    batch_size: int = RAY_BATCH_SIZE,
+    concurrency: int | None = None,
+    normalize: bool | None = None,
+    max_length: int | None = None,
+    dtype: VectorDType | str = VectorDType.float32,
+) -> Any:
+    """``dataset`` (a ``ray.data.Dataset`` with a text column) with a vector column added, computed by
+    actors that each load ``model`` once (a folder or hub id, shipped from here through the object store).
+
+    Lazy, as Ray Data is: nothing runs until the dataset is consumed or written.
+    """
+    ray = import_ray()
+    files = ray.put(model_files(model))
+    options = Options(normalize, max_length, VectorDType(dtype), column, output_column)
+    return dataset.map_batches(
+        VectorAdder,
+        fn_constructor_kwargs={"files": [files], "options": options},
+        batch_size=batch_size,
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=concurrency or _cpus(ray)),
+        num_cpus=1,
+    )
+
+
+def _cpus(ray: Any) -> int:
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+# ----- the command ----------------------------------------------------------------------------------
+
+
+def check_ray_config(config: EncodeConfig) -> None:
+    """What ``--engine ray`` cannot do, refused before any work."""
+    if config.texts or config.input in (None, "-"):
+        raise ConfigError("--engine ray reads files: give an input file, folder, glob or URI (not standard input)")
+    if not config.output or config.output == "-":
+        raise ConfigError("--engine ray writes a folder of Parquet shards: pass -o FOLDER")
+    if config.format not in (None, OutputFormat.parquet):
+        raise ConfigError(f"--engine ray writes Parquet shards, not {config.format.value}; leave out --format")
+    if config.input_format is not None and config.input_format is not InputFormat.parquet:
+        pass  # any format can be read
+
+
+def _check_output(output: str, force: bool) -> None:
+    if _is_uri(output):
+        import pyarrow.fs as pafs
+
+        fs, inner = _filesystem(output)
+        try:
+            info = fs.get_file_info(inner)
+        except OSError as exc:
+            raise OutputError(f"cannot check output {output}: {first_line(exc)}") from exc
+        if info.type != pafs.FileType.NotFound and not force:
+            raise OutputError(f"output {output} exists; pass --force to replace it")
+        return
+    path = Path(output)
+    if os.path.lexists(path):
+        if not path.is_dir():
+            raise OutputError(f"output {output} exists and is not a folder")
+        if not force:
+            raise OutputError(f"output folder {output} exists; pass --force to replace it")
+    parent = Path(os.path.realpath(path)).parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {output}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write {output}: permission denied")
+
+
+def _connect(ray: Any, address: str | None) -> bool:
+    """Join the cluster at ``address``, or start Ray here; True when this call started it."""
+    if ray.is_initialized():
+        return False
+    kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": "ERROR", "log_to_driver": False}
+    if address is None:
+        kwargs["num_cpus"] = os.cpu_count() or 1
+    else:
+        probe_address(address)
+    try:
+        with _quiet_stderr():
+            ray.init(address=address, **kwargs)
+    except Exception as exc:  # ConnectionError, ValueError, RuntimeError: Ray is not specific
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        raise ConfigError(f"cannot reach {where}: {first_line(exc)}") from exc
+    return True
+
+
+def probe_address(address: str, timeout: float = 5.0) -> None:
+    """A cluster address that names a host and port must accept a connection within ``timeout`` seconds
+    (Ray itself retries an unreachable one for minutes). ``auto`` and other forms are left to Ray.
+
+    >>> probe_address("auto")
+    """
+    import socket
+
+    found = re.fullmatch(r"(?:ray://)?\[?([^\]/]+?)\]?:(\d+)/?", address)
+    if found is None:
+        return
+    host, port = found.group(1), int(found.group(2))
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: {reason}") from exc
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Any:
+    """Standard error silenced at the descriptor, for Ray's start-up lines written from C++ (a failure still
+    reaches the user, as the exception)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The m2v error behind a Ray task failure, when there is one."""
+    seen = 0
+    cause: BaseException | None = exc
+    while cause is not None and seen < 10:
+        if isinstance(cause, M2VError):
+            return cause
+        cause = getattr(cause, "cause", None) or cause.__cause__
+        seen += 1
+    return exc
+
+
+def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = None) -> EncodeResult:
+    """Run ``m2v encode --engine ray``: returns the rows written, the dims and the output folder."""
+    if config.engine is not Engine.ray:
+        config = replace(config, engine=Engine.ray)
+    check_ray_config(config)
+    assert config.input is not None and config.output is not None and config.model is not None
+    ray = import_ray()
+    _check_output(config.output, config.force)
+    paths = list_inputs(config.input)
+    formats = {choose_input_format(config.input_format, p, bool(config.field or config.id_field)) for p in paths}
+    if len(formats) > 1:
+        kinds = ", ".join(sorted(f.value for f in formats))
+        raise ConfigError(f"the inputs mix formats ({kinds}); pass --input-format or narrow the glob")
+    fmt = formats.pop()
+    if not fmt.has_fields and (config.field or config.id_field):
+        raise ConfigError("--field/--column and --id-field apply to jsonl, csv, tsv and parquet input")
+    files = model_files(config.model)
+    model = load_shipped(files)  # checks the model here, once, before any worker does
+    limit = None if config.max_length == 0 else (config.max_length or model.max_length)
+    rows_per_batch = config.batch_size or RAY_BATCH_SIZE
+    settings = config.read_settings(fmt, model.longest_text(limit), "input", rows=rows_per_batch)
+    units = plan_units(paths, settings)
+    options = Options(config.normalize, config.max_length, config.dtype)
+    progress = on_progress or (lambda done, total: None)
+    started = _connect(ray, config.address)
+    written = [0]
+    shards = [0]
+
+    def run(folder: str) -> None:
+        from ray.data import DataContext
+
+        context = DataContext.get_current()
+        context.enable_progress_bars = False  # m2v shows its own
+        context.print_on_execution_start = False
+        for name in ("ray", "ray.data"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module=r"ray\.")
+        # reading is light: it takes no CPU of its own, so it never waits behind the encoding actors, and one
+        # reader keeps ACTORS_PER_READER actors busy (each reader is a process: more would only cost start-ups)
+        actors = config.concurrency or _cpus(ray)
+        readers = max(1, -(-actors // ACTORS_PER_READER))
+        dataset = ray.data.read_datasource(text_source(units, settings), num_cpus=0, concurrency=readers)
+        out = dataset.map_batches(
+            ShardWriter,
+            fn_constructor_kwargs={"files": [ray.put(files)], "options": options, "folder": folder},
+            batch_size=rows_per_batch,
+            batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(size=actors),
+            num_cpus=1,
+        )
+        progress(0, 0)
+        for batch in out.iter_batches(batch_size=None, batch_format="pyarrow"):
+            written[0] += sum(batch.column("rows").to_pylist())
+            shards[0] += batch.num_rows
+            progress(written[0], 0)
+        manifest = {
+            "model": config.model,
+            "dim": model.dim,
+            "dtype": config.dtype.value,
+            "rows": written[0],
+            "shards": shards[0],
+            "inputs": paths,
+            "columns": ["file", "row", *(["id"] if config.id_field else []), "vector"],
+        }
+        text = json.dumps(manifest, indent=2) + "\n"
+        if _is_uri(folder):
+            fs, inner = _filesystem(folder)
+            with fs.open_output_stream(f"{inner}/{MANIFEST}") as stream:
+                stream.write(text.encode())
+        else:
+            Path(folder, MANIFEST).write_text(text, encoding="utf-8")
+
+    start = time.perf_counter()
+    try:
+        if _is_uri(config.output):
+            _run_in_place(config.output, run, config.force)
+        else:
+            atomic_folder(Path(config.output), lambda tmp: _stop_on_interrupt(ray, started, run, str(tmp.resolve())))
+    except M2VError:
+        raise
+    except Exception as exc:
+        found = _unwrap(exc)
+        if isinstance(found, M2VError):
+            raise found from None
+        raise OutputError(f"the Ray job failed: {first_line(found)}") from exc
+    finally:
+        if started and ray.is_initialized():
+            ray.shutdown()
+    del start
+    return EncodeResult(rows=written[0], dim=model.dim, format=OutputFormat.parquet, output=config.output)
+
+
+def _stop_on_interrupt(ray: Any, started: bool, run: Any, folder: str) -> None:
+    """Run the job; on Ctrl-C stop a Ray started here first, so no worker writes into a folder being removed."""
+    try:
+        run(folder)
+    except KeyboardInterrupt:
+        if started and ray.is_initialized():
+            ray.shutdown()
+        raise
+
+
+def _run_in_place(output: str, run: Any, force: bool) -> None:
+    """A URI output: shards are written in place, and the manifest, written last, marks it complete."""
+    fs, inner = _filesystem(output)
+    if force:
+        with contextlib.suppress(FileNotFoundError, OSError):
+            fs.delete_dir(inner)
+    fs.create_dir(inner, recursive=True)
+    run(output.rstrip("/"))
