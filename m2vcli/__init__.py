@@ -1,6 +1,6 @@
 """m2v: turn any Sentence Transformer into a tiny, fast static-embedding model.
 
-``from m2vcli import StaticEmbedder, distill, refine``
+``from m2vcli import StaticEmbedder, distill, refine, encode_dataset``
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from m2vcli.errors import M2VError
 from m2vcli.model import StaticEmbedder
 from m2vcli.version import __version__
 
-__all__ = ["M2VError", "StaticEmbedder", "__version__", "distill", "refine"]
+__all__ = ["M2VError", "StaticEmbedder", "__version__", "distill", "encode_dataset", "refine"]
 
 
 def distill(**settings: Any) -> StaticEmbedder:
@@ -43,3 +43,15 @@ def refine(model: str, corpus: str, save_path: str | None = None, **settings: An
         return run(model=model, corpus=corpus, save_path=save_path, **settings).model
     with tempfile.TemporaryDirectory() as folder:  # the command's path saves; here the model is returned
         return run(model=model, corpus=corpus, save_path=f"{folder}/model", **settings).model
+
+
+def encode_dataset(dataset: Any, model: str, **settings: Any) -> Any:
+    """``dataset`` (a ``ray.data.Dataset`` with a ``text`` column) with a ``vector`` column added by actors
+    that each load the static model ``model`` (a folder or hub id) once. Lazy, as Ray Data is.
+
+    The settings are those of ``m2vcli.encoding.ray_engine.encode_dataset`` (``column``, ``output_column``,
+    ``batch_size``, ``concurrency``, ``normalize``, ``max_length``, ``dtype``). Needs the ``ray`` extra.
+    """
+    from m2vcli.encoding.ray_engine import encode_dataset as run
+
+    return run(dataset, model, **settings)

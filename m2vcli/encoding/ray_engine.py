@@ -432,13 +432,17 @@ def _quiet_stderr() -> Any:
 
 def _unwrap(exc: BaseException) -> BaseException:
     """The m2v error behind a Ray task failure, when there is one."""
-    seen = 0
     cause: BaseException | None = exc
-    while cause is not None and seen < 10:
+    for _ in range(10):
+        if cause is None:
+            break
+        inner = getattr(cause, "cause", None)  # a RayTaskError: the worker's own exception
+        if isinstance(inner, BaseException):
+            cause = inner
+            continue
         if isinstance(cause, M2VError):
             return cause
-        cause = getattr(cause, "cause", None) or cause.__cause__
-        seen += 1
+        cause = cause.__cause__
     return exc
 
 
@@ -476,8 +480,8 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
         context = DataContext.get_current()
         context.enable_progress_bars = False  # m2v shows its own
         context.print_on_execution_start = False
-        for name in ("ray", "ray.data"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+        for name in ("ray", "ray.data"):  # a failure reaches the user as the exception, in one line
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         warnings.filterwarnings("ignore", module=r"ray\.")
         # reading is light: it takes no CPU of its own, so it never waits behind the encoding actors, and one
         # reader keeps ACTORS_PER_READER actors busy (each reader is a process: more would only cost start-ups)
@@ -520,12 +524,12 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
             _run_in_place(config.output, run, config.force)
         else:
             atomic_folder(Path(config.output), lambda tmp: _stop_on_interrupt(ray, started, run, str(tmp.resolve())))
-    except M2VError:
-        raise
     except Exception as exc:
         found = _unwrap(exc)
-        if isinstance(found, M2VError):
-            raise found from None
+        if found is exc and isinstance(exc, M2VError):
+            raise
+        if isinstance(found, M2VError):  # raised in a worker: told as it was, without Ray's wrapping
+            raise type(found)(first_line(found)) from None  # Ray appends its retry advice
         raise OutputError(f"the Ray job failed: {first_line(found)}") from exc
     finally:
         if started and ray.is_initialized():
