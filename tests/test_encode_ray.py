@@ -192,7 +192,7 @@ from m2vcli.encoding import EncodeConfig, Engine
 from m2vcli.encoding.ray_engine import encode_with_ray
 ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
          runtime_env={"worker_process_setup_hook": "m2v_fault_hook.crash_once",
-                      "env_vars": {"PYTHONPATH": os.environ["PYTHONPATH"], "M2V_TEST_MARKER": os.environ["M2V_TEST_MARKER"]}})
+                      "env_vars": {k: os.environ[k] for k in ("PYTHONPATH", "M2V_TEST_MARKER")}})
 model, src, out = sys.argv[1:]
 print(encode_with_ray(EncodeConfig(model=model, input=src, output=out, engine=Engine.ray, batch_size=250)).rows)
 """
