@@ -18,6 +18,7 @@ from m2vcli.encoding import (
     VectorDType,
     encode_lines,
 )
+from m2vcli.encoding.job import input_format_of
 from m2vcli.encoding.ray_engine import RAY_BATCH_SIZE
 from m2vcli.model import DEFAULT_BATCH_SIZE
 
@@ -200,7 +201,8 @@ def encode(
             markup=False,
         )
         return
-    with progress_bar("Encoding", unit="texts", enabled=show) as on_progress:
+    unit = "lines" if input_format_of(cfg) is InputFormat.text else "texts"
+    with progress_bar("Encoding", unit=unit, enabled=show) as on_progress:
         result = encode_lines(
             cfg, stdout_is_terminal=sys.stdout is not None and sys.stdout.isatty(), on_progress=on_progress
         )

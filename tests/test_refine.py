@@ -134,6 +134,40 @@ def test_missing_sources_and_offline_hub_data_sets_are_clear(tmp_path: Path) -> 
         read_corpus("hf:org/some-corpus")
 
 
+def test_a_hub_data_set_is_streamed_row_by_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The online path, with the hub replaced by a local file read through datasets' own streaming."""
+    import datasets
+
+    rows = [{"text": f"text number {i}", "label": i} for i in range(50)] + [{"text": "  ", "label": -1}]
+    source = tmp_path / "rows.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    real = datasets.load_dataset
+    asked: list[tuple[object, ...]] = []
+
+    def from_hub(path: str, name: str | None = None, *, split: str, streaming: bool) -> object:
+        asked.append((path, name, split, streaming))
+        return real("json", data_files=str(source), split="train", streaming=True)
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(datasets, "load_dataset", from_hub)
+    corpus = read_corpus("hf:org/corpus:en:validation")
+    assert asked == [("org/corpus", "en", "validation", True)]  # streamed, never downloaded whole
+    assert corpus.texts == [f"text number {i}" for i in range(50)]  # blank rows left out
+    with pytest.raises(InputError, match="has no 'body' field"):
+        read_corpus("hf:org/corpus", field="body")
+
+    def broken(path: str, name: str | None = None, *, split: str, streaming: bool) -> object:
+        def stream() -> object:
+            yield {"text": "first"}
+            raise ConnectionError("connection reset by peer")
+
+        return stream()
+
+    monkeypatch.setattr(datasets, "load_dataset", broken)
+    with pytest.raises(HubError, match=r"^data set org/corpus stopped after 1 rows: connection reset by peer$"):
+        read_corpus("hf:org/corpus")
+
+
 # ----- featurizing ---------------------------------------------------------------------------------
 
 

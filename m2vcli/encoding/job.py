@@ -265,6 +265,8 @@ def encode_lines(
     """Run ``m2v encode`` on this machine: read texts, encode them in batches, write vectors as they come."""
     if config.engine is not Engine.local:
         raise ConfigError("encode_lines runs the local engine; see m2vcli.encoding.ray_engine for Ray")
+    if config.address or config.concurrency or config.force:
+        raise ConfigError("--address, --concurrency and --force apply to --engine ray")
     to_stdout = config.output is None or config.output == "-"
     reading_stdin = not config.texts and (config.input is None or config.input == "-")
     stdin_fd = _fileno(stdin if stdin is not None else sys.stdin) if reading_stdin else None

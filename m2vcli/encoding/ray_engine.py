@@ -135,6 +135,7 @@ class Unit:
     path: str
     index: int  # the file's place among the inputs
     row_groups: tuple[int, ...] | None = None
+    rows: int | None = None  # known ahead for Parquet
 
 
 def plan_units(paths: list[str], settings: ReadSettings) -> list[Unit]:
@@ -149,10 +150,10 @@ def plan_units(paths: list[str], settings: ReadSettings) -> list[Unit]:
             import pyarrow.parquet as pq
 
             try:
-                groups = pq.ParquetFile(stream).num_row_groups
+                meta = pq.ParquetFile(stream).metadata
             except Exception as exc:  # pyarrow raises ArrowInvalid and OSError for a broken file
                 raise InputError(f"input {path} is not a readable Parquet file: {first_line(exc)}") from exc
-        units.extend(Unit(path, index, (g,)) for g in range(groups))
+        units.extend(Unit(path, index, (g,), meta.row_group(g).num_rows) for g in range(meta.num_row_groups))
     return units
 
 
@@ -349,8 +350,6 @@ def check_ray_config(config: EncodeConfig) -> None:
         raise ConfigError("--engine ray writes a folder of Parquet shards: pass -o FOLDER")
     if config.format not in (None, OutputFormat.parquet):
         raise ConfigError(f"--engine ray writes Parquet shards, not {config.format.value}; leave out --format")
-    if config.input_format is not None and config.input_format is not InputFormat.parquet:
-        pass  # any format can be read
 
 
 def _check_output(output: str, force: bool) -> None:
@@ -496,11 +495,13 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=1,
         )
-        progress(0, 0)
+        known = [u.rows for u in units]
+        total = sum(r for r in known if r is not None) if None not in known else 0  # 0: not known
+        progress(0, total)
         for batch in out.iter_batches(batch_size=None, batch_format="pyarrow"):
             written[0] += sum(batch.column("rows").to_pylist())
             shards[0] += batch.num_rows
-            progress(written[0], 0)
+            progress(written[0], total)
         manifest = {
             "model": config.model,
             "dim": model.dim,
