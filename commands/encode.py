@@ -208,7 +208,7 @@ def encode(
         )
     if result.output != "-" or show:
         err_console().print(
-            f"Encoded {result.rows:,} texts to {result.rows:,} x {result.dim} vectors ({result.format.value}) "
+            f"Encoded {result.rows:,} {unit} to {result.rows:,} x {result.dim} vectors ({result.format.value}) "
             f"in {result.output if result.output != '-' else 'standard output'}.",
             markup=False,
         )

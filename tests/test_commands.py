@@ -18,7 +18,6 @@ import pytest
 from m2vcli.benchmark.runner import FULL, QUICK, BenchConfig, BenchReport
 from m2vcli.cli import app
 from m2vcli.distillation import DistillConfig
-from m2vcli.encoding import EncodeConfig
 from m2vcli.evaluation import EvaluateConfig, EvaluationReport, Suite
 from m2vcli.evaluation.leaderboard import LeaderboardConfig, TableFormat, make_leaderboard
 from tests.conftest import run_m2v
@@ -251,7 +250,6 @@ def field_default(cls: type[Any], name: str) -> str:
         ("distill", "--pooling", DistillConfig, "pooling"),
         ("distill", "--quantize", DistillConfig, "quantize"),
         ("distill", "--weighting", DistillConfig, "weighting"),
-        ("encode", "--batch-size", EncodeConfig, "batch_size"),
         ("evaluate", "--output-dir", EvaluateConfig, "output_dir"),
         ("evaluate", "--batch-size", EvaluateConfig, "batch_size"),
         ("evaluate", "--format", EvaluateConfig, "format"),
@@ -265,6 +263,14 @@ def test_help_defaults_are_the_config_defaults(command: str, option: str, cls: t
     found = re.search(re.escape(option) + r" .{0,400}?\(default: ([^)]*)\)", options)
     assert found, f"{command} {option}: no default shown"
     assert found.group(1) == field_default(cls, field)
+
+
+def test_encode_help_shows_the_batch_size_of_each_engine() -> None:
+    from m2vcli.encoding.ray_engine import RAY_BATCH_SIZE
+    from m2vcli.model import DEFAULT_BATCH_SIZE
+
+    options = flat_help("encode").split(" Options ", 1)[1]
+    assert f"(default: {DEFAULT_BATCH_SIZE:,}; {RAY_BATCH_SIZE:,} with --engine ray" in options
 
 
 def test_bench_help_shows_the_full_and_quick_counts() -> None:
@@ -334,7 +340,7 @@ def test_encode_text_gives_json_lines_of_the_given_texts(tiny_model_dir: Path, t
 
 def test_shell_completion_completes_commands_and_options(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("_M2V_COMPLETE", "complete_bash")
-    monkeypatch.setenv("COMP_WORDS", "m2v encode --for")
+    monkeypatch.setenv("COMP_WORDS", "m2v encode --form")
     monkeypatch.setenv("COMP_CWORD", "2")
     ran = run_m2v()
     assert ran.returncode == 0 and ran.stdout.decode().split() == ["--format"]

@@ -19,7 +19,7 @@ from safetensors.numpy import load as load_safetensors
 
 from m2vcli import StaticEmbedder
 from m2vcli.encoding import EncodeConfig, encode_lines
-from m2vcli.encoding.sources import ReadSettings, iter_lines
+from m2vcli.encoding.sources import READ_BYTES, ReadSettings, iter_lines
 from m2vcli.errors import ConfigError, InputError
 from tests.conftest import run_m2v
 
@@ -195,7 +195,7 @@ class CountingReader(io.RawIOBase):
 
 
 def test_memory_does_not_grow_with_the_input(tiny_model_dir: Path) -> None:
-    """When the first vectors are written, only a few batches of a 16 MB input have been read."""
+    """When the first vectors are written, only a few batches of a 16 MB input have been read (and one 1 MiB block)."""
     line = b"the cat sat on the mat with a dog\n"
     data = line * (16_000_000 // len(line))
     reader = CountingReader(data)
@@ -211,7 +211,8 @@ def test_memory_does_not_grow_with_the_input(tiny_model_dir: Path) -> None:
     config = EncodeConfig(model=str(tiny_model_dir), batch_size=256, format="jsonl")  # type: ignore[arg-type]
     result = encode_lines(config, stdin=io.BufferedReader(reader, buffer_size=1 << 16), stdout=out)
     assert result.rows == len(data) // len(line)
-    assert read_at_first_write[0] < 256 * 5 * len(line) + (1 << 16)  # the batch written, two ahead, one reading
+    # the batch written, two ahead, one being read, and the block it came from
+    assert read_at_first_write[0] < 256 * 5 * len(line) + READ_BYTES + (1 << 16)
 
 
 def test_a_huge_line_is_cut_as_it_is_read_and_encodes_as_the_whole_line(tiny_model_dir: Path) -> None:
@@ -336,3 +337,16 @@ def test_npy_header_has_a_fixed_size_whatever_the_count() -> None:
         size = struct.unpack("<Q", meta[:8])[0]
         assert json.loads(meta[8 : 8 + size])["embeddings"]["shape"] == [rows, 1024]
         assert len(meta) == len(writer.header(0))
+
+
+def test_a_csv_field_longer_than_the_csv_modules_limit_is_read_and_the_limit_kept(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    long_text = "the cat sat " * 30_000  # 360,000 characters: beyond csv's default 131,072
+    src = tmp_path / "long.csv"
+    src.write_text(f'id,text\n1,"{long_text}"\n2,the mat\n', encoding="utf-8")
+    before = csv.field_size_limit()
+    config = EncodeConfig(model=str(tiny_model_dir), input=str(src), output=str(tmp_path / "v.npy"))
+    assert encode_lines(config).rows == 2
+    assert csv.field_size_limit() == before  # other readers in the process keep theirs
+    np.testing.assert_array_equal(np.load(tmp_path / "v.npy"), expected(tiny_model_dir, [long_text, "the mat"]))

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 
 from m2vcli.errors import ConfigError, InputError
 
-READ_BYTES = 1 << 20  # how much a long line's rest is read at a time while it is skipped
+READ_BYTES = 1 << 20  # input is read in blocks of this size (and a long line's rest, while it is skipped)
 BOM = b"\xef\xbb\xbf"
 DEFAULT_FIELD = "text"
 
@@ -133,31 +133,52 @@ def _utf8_error(settings: ReadSettings, line: int, data: bytes, exc: UnicodeDeco
 def iter_lines(stream: BinaryIO, settings: ReadSettings, *, cut: bool = True) -> Iterator[str]:
     """The input's lines, decoded (``\\n`` or ``\\r\\n`` ends a line; a final newline ends the last one).
 
-    With ``cut`` and ``settings.max_chars``, a line is cut to that many characters, and a line longer than
-    four bytes per character allows is not kept whole: its first part is decoded, the rest only checked.
+    The input is read in blocks of ``READ_BYTES``, each block's whole lines decoded at once. With ``cut``
+    and ``settings.max_chars``, a line is cut to that many characters, and a line longer than four bytes per
+    character allows is not kept whole: its first part is decoded, the rest only checked.
     """
-    limit = settings.max_chars * 4 + 4 if cut and settings.max_chars is not None else -1
-    number = 0
+    max_chars = settings.max_chars if cut else None
+    limit = max_chars * 4 + 4 if max_chars is not None else None
+    number = 0  # lines yielded so far
+    pending: list[bytes] = []  # the start of a line that no block has ended yet
+    pending_size = 0
     first = True
     while True:
-        data = stream.readline(limit)
-        if not data:
-            return
-        number += 1
+        block = stream.read(READ_BYTES)
         if first:
             first = False
-            if data.startswith(BOM):
-                data = data[3:]
-        if limit > 0 and len(data) == limit and not data.endswith(b"\n"):
-            yield _long_line(stream, data, number, settings)
+            if block.startswith(BOM):
+                block = block[3:]
+        if not block:
+            break
+        end = block.rfind(b"\n")
+        if end < 0:
+            pending.append(block)
+            pending_size += len(block)
+            if limit is not None and pending_size >= limit:  # a long line: keep its start, check the rest
+                number += 1
+                yield _long_line(stream, b"".join(pending), number, settings)
+                pending, pending_size = [], 0
             continue
-        if data.endswith(b"\n"):
-            data = data[:-2] if data.endswith(b"\r\n") else data[:-1]
+        data = b"".join([*pending, block[:end]]) if pending else block[:end]
+        pending, pending_size = [block[end + 1 :]], len(block) - end - 1
         try:
             text = data.decode("utf-8", settings.errors)
         except UnicodeDecodeError as exc:
-            raise _utf8_error(settings, number, data, exc) from exc
-        yield text[: settings.max_chars] if cut and settings.max_chars is not None else text
+            raise _utf8_error(settings, number + data.count(b"\n", 0, exc.start) + 1, data, exc) from exc
+        lines = text.split("\n")
+        for line in lines:
+            if line.endswith("\r"):
+                line = line[:-1]
+            yield line if max_chars is None else line[:max_chars]
+        number += len(lines)
+    if pending_size:
+        data = b"".join(pending)
+        try:
+            line = data.decode("utf-8", settings.errors)
+        except UnicodeDecodeError as exc:
+            raise _utf8_error(settings, number + 1, data, exc) from exc
+        yield line if max_chars is None else line[:max_chars]
 
 
 def _long_line(stream: BinaryIO, head: bytes, number: int, settings: ReadSettings) -> str:
@@ -258,12 +279,25 @@ def _csv_lines(stream: BinaryIO, settings: ReadSettings, counter: list[int]) -> 
             raise _utf8_error(settings, number, data, exc) from exc
 
 
+def _records(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The reader's records, each parsed with no field size limit (a long text is one field, cut later);
+    the module-wide limit is put back between records, for every other reader in the process."""
+    while True:
+        saved = csv.field_size_limit(2**31 - 1)
+        try:
+            record = next(reader, None)
+        finally:
+            csv.field_size_limit(saved)
+        if record is None:
+            return
+        yield record
+
+
 def read_csv(stream: BinaryIO, settings: ReadSettings) -> Iterator[Chunk]:
     """CSV or TSV whose first record names the columns; positions count the records after it."""
-    csv.field_size_limit(2**31 - 1)  # a long text is one field; it is cut below
     counter = [0]
     delimiter = "\t" if settings.format is InputFormat.tsv else ","
-    records = csv.reader(_csv_lines(stream, settings, counter), delimiter=delimiter)
+    records = _records(csv.reader(_csv_lines(stream, settings, counter), delimiter=delimiter))
     try:
         header = next(records, None)
         if header is None:

@@ -22,7 +22,7 @@ from m2vcli.errors import InputError, OutputError
 
 NPY_HEADER_BYTES = 128  # magic, version, length and a dict that holds any 20-digit shape
 SAFETENSORS_HEADER_BYTES = 160
-PARQUET_GROUP_BYTES = 32 << 20  # vectors buffered per Parquet row group
+PARQUET_GROUP_BYTES = 8 << 20  # vectors buffered per Parquet row group (8,192 rows of 256 float32)
 
 
 class OutputFormat(str, Enum):
