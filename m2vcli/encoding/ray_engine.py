@@ -17,16 +17,12 @@ Importing this module does not import ray; each function does, with a one-line e
 from __future__ import annotations
 
 import contextlib
-import fnmatch
-import functools
-import glob
 import json
 import logging
 import os
 import re
 import sys
 import tempfile
-import time
 import uuid
 import warnings
 from dataclasses import dataclass, replace
@@ -35,9 +31,10 @@ from typing import Any
 
 from m2vcli.callbacks import OnProgress
 from m2vcli.encoding.job import EncodeConfig, EncodeResult, Engine
-from m2vcli.encoding.sources import InputFormat, ReadSettings, choose_input_format, read_chunks, read_parquet
+from m2vcli.encoding.ray_inputs import filesystem, is_uri, list_inputs, plan_units, text_source
+from m2vcli.encoding.sources import choose_input_format
 from m2vcli.encoding.vector_io import OutputFormat, VectorDType, vector_table
-from m2vcli.errors import ConfigError, InputError, M2VError, OutputError, first_line
+from m2vcli.errors import ConfigError, M2VError, OutputError, first_line
 from m2vcli.files import atomic_folder
 
 RAY_HINT = 'Ray is not installed: pip install "m2v[ray]" (it pins ray[data]==2.60.0)'
@@ -57,149 +54,6 @@ def import_ray() -> Any:
     except ImportError as exc:
         raise ConfigError(RAY_HINT) from exc
     return ray
-
-
-# ----- inputs ---------------------------------------------------------------------------------------
-
-
-def _is_uri(path: str) -> bool:
-    return "://" in path
-
-
-def _filesystem(uri: str) -> tuple[Any, str]:
-    import pyarrow.fs as pafs
-
-    try:
-        return pafs.FileSystem.from_uri(uri)
-    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others for a bad URI
-        raise InputError(f"cannot open {uri}: {first_line(exc)}") from exc
-
-
-def list_inputs(pattern: str) -> list[str]:
-    """The files an input names: a file, a folder (its files, recursively, sorted), or a glob; a URI
-    (``s3://bucket/data/``, ``s3://bucket/data/*.parquet``) is listed through its pyarrow filesystem."""
-    if not _is_uri(pattern):
-        if any(c in pattern for c in "*?["):
-            found = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
-        elif os.path.isdir(pattern):
-            found = sorted(
-                str(p) for p in Path(pattern).rglob("*") if p.is_file() and not p.name.startswith((".", "_"))
-            )
-        elif os.path.isfile(pattern):
-            found = [pattern]
-        else:
-            raise InputError(f"input {pattern} does not exist")
-        if not found:
-            raise InputError(f"no input files match {pattern}")
-        return [os.path.abspath(p) for p in found]
-    import pyarrow.fs as pafs
-
-    scheme = pattern.split("://", 1)[0]
-    wild = any(c in pattern for c in "*?[")
-    base = pattern.rsplit("/", 1)[0] if wild else pattern
-    fs, root = _filesystem(base)
-    try:
-        info = fs.get_file_info(root)
-        if info.type == pafs.FileType.File and not wild:
-            return [pattern]
-        if info.type != pafs.FileType.Directory:
-            raise InputError(f"input {pattern} does not exist")
-        entries = fs.get_file_info(pafs.FileSelector(root, recursive=not wild))
-    except OSError as exc:
-        raise InputError(f"cannot list {pattern}: {first_line(exc)}") from exc
-    name_pattern = pattern.rsplit("/", 1)[1] if wild else None
-    found = sorted(
-        e.path
-        for e in entries
-        if e.type == pafs.FileType.File
-        and not e.base_name.startswith((".", "_"))
-        and (name_pattern is None or fnmatch.fnmatch(e.base_name, name_pattern))
-    )
-    if not found:
-        raise InputError(f"no input files match {pattern}")
-    return [f"{scheme}://{p}" if scheme != "file" else f"file://{p}" for p in found]
-
-
-def _open(path: str) -> Any:
-    """A binary input stream for a local path or a URI."""
-    if not _is_uri(path):
-        return open(path, "rb")
-    fs, inner = _filesystem(path)
-    return fs.open_input_file(inner)
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One read task: a file, or some row groups of a Parquet file."""
-
-    path: str
-    index: int  # the file's place among the inputs
-    row_groups: tuple[int, ...] | None = None
-    rows: int | None = None  # known ahead for Parquet
-
-
-def plan_units(paths: list[str], settings: ReadSettings) -> list[Unit]:
-    """One unit per file; a Parquet file gives one per row group, so one large file is read in parallel."""
-    units = []
-    for index, path in enumerate(paths):
-        fmt = choose_input_format(None, path, False) if settings.format is None else settings.format
-        if fmt is not InputFormat.parquet:
-            units.append(Unit(path, index))
-            continue
-        with contextlib.closing(_open(path)) as stream:
-            import pyarrow.parquet as pq
-
-            try:
-                meta = pq.ParquetFile(stream).metadata
-            except Exception as exc:  # pyarrow raises ArrowInvalid and OSError for a broken file
-                raise InputError(f"input {path} is not a readable Parquet file: {first_line(exc)}") from exc
-        units.extend(Unit(path, index, (g,), meta.row_group(g).num_rows) for g in range(meta.num_row_groups))
-    return units
-
-
-def read_unit(unit: Unit, settings: ReadSettings) -> Any:
-    """Yield pyarrow tables of ``file``, ``row``, ``text`` and ``id`` (when asked) for one unit."""
-    import pyarrow as pa
-
-    named = replace(settings, name=f"input {unit.path}")
-    with contextlib.closing(_open(unit.path)) as stream:
-        if unit.row_groups is not None:
-            chunks = read_parquet(stream, named, row_groups=list(unit.row_groups))
-        else:
-            chunks = read_chunks(stream, named)
-        for chunk in chunks:
-            columns: dict[str, Any] = {
-                "file": pa.array([unit.index] * len(chunk), pa.int32()),
-                "row": pa.array(chunk.positions, pa.int64()),
-                "text": pa.array(chunk.texts, pa.large_string()),
-            }
-            if chunk.ids is not None:
-                columns["id"] = pa.array(chunk.ids)
-            yield pa.table(columns)
-
-
-def text_source(units: list[Unit], settings: ReadSettings) -> Any:
-    """A Ray Data datasource reading ``units`` (built here so that this module imports without ray)."""
-    from ray.data.block import BlockMetadata
-    from ray.data.datasource import Datasource, ReadTask
-
-    class TextSource(Datasource):
-        def get_name(self) -> str:
-            return "M2VTexts"
-
-        def estimate_inmemory_data_size(self) -> int | None:
-            return None
-
-        def get_read_tasks(
-            self, parallelism: int, per_task_row_limit: int | None = None, data_context: Any = None
-        ) -> list[Any]:
-            tasks = []
-            for unit in units:
-                meta = BlockMetadata(num_rows=None, size_bytes=None, exec_stats=None, input_files=(unit.path,))
-                tasks.append(ReadTask(functools.partial(read_unit, unit, settings), meta))
-            return tasks
-
-    return TextSource()
 
 
 # ----- the model on the workers ---------------------------------------------------------------------
@@ -282,9 +136,9 @@ class ShardWriter(_Encoder):
         name = f"part-{files[0]:05d}-{rows[0]:012d}.parquet" if rows else f"part-empty-{uuid.uuid4().hex}.parquet"
         final = f"{self.folder}/{name}"
         partial = f"{self.folder}/.{name}.{uuid.uuid4().hex[:8]}.partial"
-        if _is_uri(self.folder):
-            fs, _ = _filesystem(self.folder)
-            inner = lambda p: _filesystem(p)[1]  # noqa: E731
+        if is_uri(self.folder):
+            fs, _ = filesystem(self.folder)
+            inner = lambda p: filesystem(p)[1]  # noqa: E731
             pq.write_table(table, inner(partial), filesystem=fs)
             fs.move(inner(partial), inner(final))
         else:
@@ -353,10 +207,10 @@ def check_ray_config(config: EncodeConfig) -> None:
 
 
 def _check_output(output: str, force: bool) -> None:
-    if _is_uri(output):
+    if is_uri(output):
         import pyarrow.fs as pafs
 
-        fs, inner = _filesystem(output)
+        fs, inner = filesystem(output)
         try:
             info = fs.get_file_info(inner)
         except OSError as exc:
@@ -512,16 +366,15 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
             "columns": ["file", "row", *(["id"] if config.id_field else []), "vector"],
         }
         text = json.dumps(manifest, indent=2) + "\n"
-        if _is_uri(folder):
-            fs, inner = _filesystem(folder)
+        if is_uri(folder):
+            fs, inner = filesystem(folder)
             with fs.open_output_stream(f"{inner}/{MANIFEST}") as stream:
                 stream.write(text.encode())
         else:
             Path(folder, MANIFEST).write_text(text, encoding="utf-8")
 
-    start = time.perf_counter()
     try:
-        if _is_uri(config.output):
+        if is_uri(config.output):
             _run_in_place(config.output, run, config.force)
         else:
             atomic_folder(Path(config.output), lambda tmp: _stop_on_interrupt(ray, started, run, str(tmp.resolve())))
@@ -535,7 +388,6 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
     finally:
         if started and ray.is_initialized():
             ray.shutdown()
-    del start
     return EncodeResult(rows=written[0], dim=model.dim, format=OutputFormat.parquet, output=config.output)
 
 
@@ -551,7 +403,7 @@ def _stop_on_interrupt(ray: Any, started: bool, run: Any, folder: str) -> None:
 
 def _run_in_place(output: str, run: Any, force: bool) -> None:
     """A URI output: shards are written in place, and the manifest, written last, marks it complete."""
-    fs, inner = _filesystem(output)
+    fs, inner = filesystem(output)
     if force:
         with contextlib.suppress(FileNotFoundError, OSError):
             fs.delete_dir(inner)
