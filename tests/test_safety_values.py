@@ -17,7 +17,7 @@ from m2vcli import StaticEmbedder
 from m2vcli.benchmark.runner import BenchConfig
 from m2vcli.config import build_config, clip, describe_type, read_yaml
 from m2vcli.distillation import DistillConfig
-from m2vcli.encoding.job import EncodeConfig
+from m2vcli.encoding import EncodeConfig
 from m2vcli.errors import ConfigError, InputError, M2VError, ModelFormatError, OutputError
 from m2vcli.evaluation.leaderboard import (
     LeaderboardConfig,

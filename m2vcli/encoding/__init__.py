@@ -5,7 +5,8 @@ mteb, scikit-learn or ray."""
 
 from __future__ import annotations
 
-from m2vcli.encoding.job import EncodeConfig, EncodeResult, Engine, InputErrors, encode_lines
+from m2vcli.encoding.job import encode_lines
+from m2vcli.encoding.settings import EncodeConfig, EncodeResult, Engine, InputErrors
 from m2vcli.encoding.sources import InputFormat
 from m2vcli.encoding.vector_io import OutputFormat, VectorDType
 

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from m2vcli.callbacks import OnProgress
-from m2vcli.encoding.job import EncodeConfig, EncodeResult, Engine
 from m2vcli.encoding.ray_inputs import filesystem, is_uri, list_inputs, plan_units, text_source
+from m2vcli.encoding.settings import EncodeConfig, EncodeResult, Engine
 from m2vcli.encoding.sources import choose_input_format
 from m2vcli.encoding.vector_io import OutputFormat, VectorDType, vector_table
 from m2vcli.errors import ConfigError, M2VError, OutputError, first_line
