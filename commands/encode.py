@@ -128,7 +128,7 @@ def encode(
         Engine | None,
         typer.Option(
             "--engine",
-            help=f"Run here, or on a Ray cluster (needs m2v[ray]) (default: {default(EncodeConfig, 'engine')}).",
+            help=f"Run here, or on a Ray cluster (needs the ray extra) (default: {default(EncodeConfig, 'engine')}).",
             show_default=False,
         ),
     ] = None,
