@@ -235,9 +235,9 @@ def _connect(ray: Any, address: str | None) -> bool:
     """Join the cluster at ``address``, or start Ray here; True when this call started it."""
     if ray.is_initialized():
         return False
-    kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": "ERROR", "log_to_driver": False}
+    kwargs: dict[str, Any] = {"logging_level": "ERROR", "log_to_driver": False}
     if address is None:
-        kwargs["num_cpus"] = os.cpu_count() or 1
+        kwargs.update(num_cpus=os.cpu_count() or 1, include_dashboard=False)
     else:
         probe_address(address)
     try:
