@@ -1,6 +1,6 @@
 """``m2v encode --engine ray``: the same job as ``m2v encode``, spread over a Ray cluster.
 
-Ray Data reads the inputs through ``TextSource`` (one read task per text file, or per Parquet row group),
+Ray Data reads the inputs through ``ray_inputs.text_source`` (one read task per text file or Parquet row group),
 with the same readers as the local job, so every text carries its input file and position. ``map_batches``
 runs ``ShardWriter`` actors: each loads the model once, encodes its batches and writes each one as a Parquet
 shard straight from the worker, so no vector passes through the driver. A shard's name comes from its input
