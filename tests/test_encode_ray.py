@@ -145,6 +145,33 @@ def test_bad_input_and_output_are_one_line_errors(local_ray: None, tiny_model_di
     assert json.loads((tmp_path / "v5" / "_m2v.json").read_text())["rows"] == 0
 
 
+def test_uri_input_and_output_are_written_in_place_with_the_manifest_last(
+    local_ray: None, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """The object-store path (s3://, gs://) through pyarrow's filesystem, run here with file:// URIs."""
+    lines = texts(1200, seed=5)
+    (tmp_path / "in").mkdir()
+    for i in range(2):
+        (tmp_path / "in" / f"part{i}.txt").write_text(
+            "\n".join(lines[i * 600 : (i + 1) * 600]) + "\n", encoding="utf-8"
+        )
+    out = tmp_path / "vectors"
+    result = run(tiny_model_dir, f"file://{tmp_path}/in/*.txt", f"file://{out}", batch_size=250)  # type: ignore[arg-type]
+    assert result.rows == 1200  # type: ignore[attr-defined]
+    manifest = json.loads((out / "_m2v.json").read_text())
+    assert manifest["inputs"] == [f"file://{tmp_path}/in/part{i}.txt" for i in range(2)] and manifest["rows"] == 1200
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no partial shard left
+    table, vectors = read_output(out)
+    assert table.column("file").to_pylist() == [0] * 600 + [1] * 600
+    np.testing.assert_array_equal(vectors, StaticEmbedder.from_pretrained(tiny_model_dir).encode(lines))
+    with pytest.raises(OutputError, match="exists; pass --force to replace it"):
+        run(tiny_model_dir, f"file://{tmp_path}/in/part0.txt", f"file://{out}")  # type: ignore[arg-type]
+    run(tiny_model_dir, f"file://{tmp_path}/in/part0.txt", f"file://{out}", force=True)  # type: ignore[arg-type]
+    assert json.loads((out / "_m2v.json").read_text())["rows"] == 600 and pq.read_table(out).num_rows == 600
+    with pytest.raises(InputError, match="does not exist"):
+        run(tiny_model_dir, f"file://{tmp_path}/nothing.txt", tmp_path / "v2")
+
+
 def test_without_ray_or_a_reachable_cluster_the_error_says_what_to_do(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
