@@ -77,9 +77,17 @@ def decode_utf8(data: bytes, what: str, *, errors: str = "strict", hint: str = "
     try:
         return data.decode("utf-8", errors=errors)
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        message = f"{what} line {line} is not valid UTF-8 (byte {data[exc.start]:#04x})"
-        raise InputError(f"{message}; {hint}" if hint else message) from exc
+        raise utf8_error(what, data.count(b"\n", 0, exc.start) + 1, data[exc.start], hint) from exc
+
+
+def utf8_error(what: str, line: int, byte: int, hint: str = "") -> InputError:
+    """The one-line error for invalid UTF-8 on ``line`` (counted from 1) of ``what``, at ``byte``.
+
+    >>> str(utf8_error("input", 3, 0xFF))
+    'input line 3 is not valid UTF-8 (byte 0xff)'
+    """
+    message = f"{what} line {line} is not valid UTF-8 (byte {byte:#04x})"
+    return InputError(f"{message}; {hint}" if hint else message)
 
 
 def read_text(path: Path, what: str, limit: int | None = None) -> str:

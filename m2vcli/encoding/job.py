@@ -207,8 +207,8 @@ def encode_lines(
     max_length = None if config.max_length == 0 else (config.max_length or model.max_length)
     name = "input" if reading_stdin or config.texts else f"input {config.input}"
     settings = config.read_settings(in_fmt, model.longest_text(max_length), name)
-    job = _Job(config, settings, model, max_length, fmt, on_progress or (lambda done, total: None))
-    job.source_name = "standard input" if reading_stdin else settings.name
+    source_name = "standard input" if reading_stdin else settings.name
+    job = _Job(config, settings, model, max_length, fmt, on_progress or (lambda done, total: None), source_name)
     try:
         if source is None and not config.texts:
             assert config.input is not None
@@ -237,6 +237,7 @@ class _Job:
     max_length: int | None
     fmt: OutputFormat
     progress: OnProgress
+    source_name: str  # how a read failure names the input
 
     def chunks(self, source: BinaryIO | None) -> Iterator[Chunk]:
         if source is None:  # texts given directly
@@ -249,7 +250,7 @@ class _Job:
             return
         yield from _checked_reads(read_chunks(source, self.settings), self.source_name)
 
-    def count(self, source: BinaryIO | None, input_is_file: bool) -> int | None:
+    def count(self, source: BinaryIO | None, input_is_file: bool, rewritable: bool) -> int | None:
         """The number of texts, when it is cheap to know (or the header needs it); the input is left where
         it was."""
         if source is None:
@@ -257,7 +258,7 @@ class _Job:
         if not input_is_file or not source.seekable():
             return None
         cheap = self.settings.format in (InputFormat.text, InputFormat.parquet)
-        if not cheap and not (self.fmt.needs_count and not self._rewritable):
+        if not cheap and not (self.fmt.needs_count and not rewritable):
             return None
         start = source.tell()
         try:
@@ -271,23 +272,25 @@ class _Job:
         """Encode everything to ``out``. Nothing is written before the first batch is encoded (an input
         that fails early leaves ``out`` untouched); on a failure later, an output that can seek is cut back
         to where it began."""
-        self._rewritable = can_rewrite(out)
-        total = self.count(source, input_is_file)
+        rewritable = can_rewrite(out)
+        total = self.count(source, input_is_file, rewritable)
         writer = make_writer(self.fmt, out, self.model.dim, self.config.dtype)
-        if not self._rewritable:
-            return self._write(source, out, writer, total)
+        if not rewritable:
+            return self._write(source, out, writer, total, rewritable)
         start = out.tell()
         try:
-            return self._write(source, out, writer, total)
+            return self._write(source, out, writer, total, rewritable)
         except BaseException:
             out.seek(start)
             out.truncate()
             raise
 
-    def _write(self, source: BinaryIO | None, out: BinaryIO, writer: VectorWriter, total: int | None) -> int:
+    def _write(
+        self, source: BinaryIO | None, out: BinaryIO, writer: VectorWriter, total: int | None, rewritable: bool
+    ) -> int:
         if not self.fmt.needs_count:
             return self._stream(source, writer, total, lambda: None)
-        if self._rewritable:
+        if rewritable:
             start = out.tell()
             rows = self._stream(source, writer, total, lambda: out.write(writer.header(total or 0)))
             if rows != total:
@@ -309,9 +312,6 @@ class _Job:
             spool.seek(0)
             shutil.copyfileobj(spool, out, 1 << 20)
         return rows
-
-    _rewritable: bool = False
-    source_name: str = "input"
 
     def _stream(
         self, source: BinaryIO | None, writer: VectorWriter, total: int | None, begin: Callable[[], Any]

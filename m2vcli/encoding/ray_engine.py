@@ -59,18 +59,15 @@ def import_ray() -> Any:
 # ----- the model on the workers ---------------------------------------------------------------------
 
 
-def model_files(model: str) -> dict[str, bytes]:
-    """The files of a model folder (resolved as every command does: a folder, the hub cache, the hub)."""
-    from m2vcli.model.persistence import resolve_model_folder
-
-    folder = resolve_model_folder(model)
+def model_files(folder: Path) -> dict[str, bytes]:
+    """The files of a model folder (see ``m2vcli.model.persistence.resolve_model_folder``), to ship."""
     files: dict[str, bytes] = {}
     total = 0
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             total += path.stat().st_size
             if total > MODEL_BYTES_LIMIT:
-                raise ConfigError(f"model {model} holds more than {MODEL_BYTES_LIMIT >> 30} GiB of files")
+                raise ConfigError(f"model {folder} holds more than {MODEL_BYTES_LIMIT >> 30} GiB of files")
             files[str(path.relative_to(folder))] = path.read_bytes()
     return files
 
@@ -177,7 +174,9 @@ def encode_dataset(
     Lazy, as Ray Data is: nothing runs until the dataset is consumed or written.
     """
     ray = import_ray()
-    files = ray.put(model_files(model))
+    from m2vcli.model.persistence import resolve_model_folder
+
+    files = ray.put(model_files(resolve_model_folder(model)))
     options = Options(normalize, max_length, VectorDType(dtype), column, output_column)
     return dataset.map_batches(
         VectorAdder,
@@ -315,8 +314,12 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
     fmt = formats.pop()
     if not fmt.has_fields and (config.field or config.id_field):
         raise ConfigError("--field/--column and --id-field apply to jsonl, csv, tsv and parquet input")
-    files = model_files(config.model)
-    model = load_shipped(files)  # checks the model here, once, before any worker does
+    from m2vcli.model import StaticEmbedder
+    from m2vcli.model.persistence import resolve_model_folder
+
+    model_folder = resolve_model_folder(config.model)  # a folder, the hub cache or the hub: resolved once
+    model = StaticEmbedder.from_pretrained(model_folder)  # checks the model before any worker loads it
+    files = model_files(model_folder)
     limit = None if config.max_length == 0 else (config.max_length or model.max_length)
     rows_per_batch = config.batch_size or RAY_BATCH_SIZE
     settings = config.read_settings(fmt, model.longest_text(limit), "input", rows=rows_per_batch)

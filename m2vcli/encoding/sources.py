@@ -25,7 +25,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from m2vcli.errors import ConfigError, InputError
+from m2vcli.errors import ConfigError, InputError, first_line
+from m2vcli.files import utf8_error
 
 READ_BYTES = 1 << 20  # input is read in blocks of this size (and a long line's rest, while it is skipped)
 BOM = b"\xef\xbb\xbf"
@@ -124,10 +125,7 @@ def buffered(stream: Any) -> BinaryIO:
 
 
 def _utf8_error(settings: ReadSettings, line: int, data: bytes, exc: UnicodeDecodeError) -> InputError:
-    return InputError(
-        f"{settings.name} line {line} is not valid UTF-8 (byte {data[exc.start]:#04x}); "
-        "fix the input or pass --errors replace"
-    )
+    return utf8_error(settings.name, line, data[exc.start], "fix the input or pass --errors replace")
 
 
 def iter_lines(stream: BinaryIO, settings: ReadSettings, *, cut: bool = True) -> Iterator[str]:
@@ -340,7 +338,7 @@ def _parquet_file(source: Any, settings: ReadSettings) -> Any:
     try:
         return pq.ParquetFile(source)
     except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{settings.name} is not a readable Parquet file: {str(exc).splitlines()[0]}") from exc
+        raise InputError(f"{settings.name} is not a readable Parquet file: {first_line(exc)}") from exc
 
 
 def read_parquet(source: Any, settings: ReadSettings, *, row_groups: list[int] | None = None) -> Iterator[Chunk]:
@@ -381,7 +379,7 @@ def read_parquet(source: Any, settings: ReadSettings, *, row_groups: list[int] |
                 yield Chunk(texts, list(range(position, position + len(texts))), ids)
                 position += len(texts)
         except pa.ArrowException as exc:
-            raise InputError(f"{where} cannot be read: {str(exc).splitlines()[0]}") from exc
+            raise InputError(f"{where} cannot be read: {first_line(exc)}") from exc
 
 
 def read_chunks(stream: Any, settings: ReadSettings) -> Iterator[Chunk]:

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from m2vcli.errors import InputError, OutputError
+from m2vcli.errors import InputError, OutputError, first_line
 
 NPY_HEADER_BYTES = 128  # magic, version, length and a dict that holds any 20-digit shape
 SAFETENSORS_HEADER_BYTES = 160
@@ -184,7 +184,7 @@ class ParquetWriter(VectorWriter):
         try:
             self._writer.write_table(table)
         except pa.ArrowException as exc:
-            raise OutputError(f"cannot write Parquet: {str(exc).splitlines()[0]}") from exc
+            raise OutputError(f"cannot write Parquet: {first_line(exc)}") from exc
         self._parts, self._buffered = [], 0
 
     def finish(self) -> None:
