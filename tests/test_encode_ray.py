@@ -249,7 +249,8 @@ def test_a_worker_that_dies_is_retried_and_the_output_is_whole(tiny_model_dir: P
     np.testing.assert_array_equal(vectors, StaticEmbedder.from_pretrained(tiny_model_dir).encode(lines))
 
 
-def test_ctrl_c_mid_job_leaves_no_output(tiny_model_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_mid_job_leaves_no_output(stop: signal.Signals, tiny_model_dir: Path, tmp_path: Path) -> None:
     src = tmp_path / "in.txt"
     src.write_text("\n".join(texts(400_000, seed=3)) + "\n", encoding="utf-8")
     out = tmp_path / "vectors"
@@ -276,7 +277,7 @@ def test_ctrl_c_mid_job_leaves_no_output(tiny_model_dir: Path, tmp_path: Path) -
         time.sleep(0.2)
         shards = [s for p in tmp_path.glob(".vectors.*") for s in p.glob("part-*.parquet")]
     assert shards, "the job wrote no shard in time"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode != 0
     assert "Traceback" not in err.decode()

@@ -395,10 +395,11 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
 
 
 def _stop_on_interrupt(ray: Any, started: bool, run: Any, folder: str) -> None:
-    """Run the job; on Ctrl-C stop a Ray started here first, so no worker writes into a folder being removed."""
+    """Run the job; when it stops early (Ctrl-C, SIGTERM or SIGHUP, which m2v raises as ``Stopped``, or an
+    error), stop a Ray started here first, so no worker writes into a folder being removed."""
     try:
         run(folder)
-    except KeyboardInterrupt:
+    except BaseException:
         if started and ray.is_initialized():
             ray.shutdown()
         raise
