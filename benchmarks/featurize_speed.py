@@ -30,10 +30,11 @@ def m2v_featurize(texts: list[str], precision: str) -> float:
     from m2vcli.refinement.refine import split_long
 
     teacher = load_teacher(None, Device.CPU, Precision(precision), trust_remote_code=False)
-    start = time.perf_counter()
-    _, ids = split_long(texts, teacher)
-    featurize(teacher, ids, Pooling.TOKENS, None)
-    return time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as shards:  # as refinement does: shards on disk, not in memory
+        start = time.perf_counter()
+        _, ids = split_long(texts, teacher)
+        featurize(teacher, ids, Pooling.TOKENS, Path(shards))
+        return time.perf_counter() - start
 
 
 def st_encode(texts: list[str], batch_size: int) -> float:

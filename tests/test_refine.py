@@ -178,8 +178,9 @@ def test_features_are_the_teachers_outputs_over_the_texts_own_positions(tiny_tea
     teacher = load_teacher(str(tiny_teacher_dir), Device.CPU, Precision.FLOAT32, trust_remote_code=False)
     texts = ["hello world", "the movie was great good film"]
     _, ids = split_long(texts, teacher)
-    vectors, cached = features.featurize(teacher, ids, Pooling.TOKENS, None)
-    assert cached == 0
+    result = features.featurize(teacher, ids, Pooling.TOKENS, None)
+    vectors = result.array()
+    assert result.cached == 0 and len(result) == len(vectors) == 2
     model = BertModel.from_pretrained(str(tiny_teacher_dir)).eval()
     for text_ids, vector in zip(ids, vectors, strict=True):
         full = torch.tensor([[*teacher.prefix, *text_ids.tolist(), *teacher.suffix]])
@@ -397,11 +398,17 @@ def test_a_teacher_that_cannot_be_found_says_to_pass_teacher(student: Path, corp
 
 
 def test_stopping_during_training_writes_no_model(
-    student: Path, corpus_file: Path, tmp_path: Path, tiny_teacher_dir: Path
+    student: Path, corpus_file: Path, tmp_path: Path, tiny_teacher_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import tempfile
+
     def stop(record: dict[str, float]) -> None:
+        assert len(list(scratch.iterdir())) == 1  # training's targets are in a scratch folder while it runs
         raise KeyboardInterrupt
 
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(KeyboardInterrupt):
         refine(
@@ -413,6 +420,7 @@ def test_stopping_during_training_writes_no_model(
             on_step=stop,
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no folder, no hidden temporary one
+    assert list(scratch.iterdir()) == []  # nor the scratch folder
 
 
 def test_pca_targets_are_the_principal_components_of_the_training_rows() -> None:
@@ -446,7 +454,8 @@ def test_no_cache_neither_reads_nor_writes_the_cache(
 
 
 def test_anchor_holds_trained_rows_near_their_distilled_values() -> None:
-    from m2vcli.refinement.train import Batches, TrainSettings, align_table, split_validation, train_table
+    from m2vcli.refinement.storage import Ragged
+    from m2vcli.refinement.train import TrainSettings, align_table, split_validation, train_table
 
     rng = np.random.default_rng(0)
     table = rng.normal(size=(30, 4)).astype(np.float32)
@@ -455,7 +464,7 @@ def test_anchor_holds_trained_rows_near_their_distilled_values() -> None:
     targets = np.stack([truth[r].mean(axis=0) for r in rows]).astype(np.float32)  # learnable from the rows
     settings = TrainSettings(epochs=5, learning_rate=0.01)
     train, held = split_validation(400, settings)
-    start = align_table(table, Batches(rows), targets, train)
+    start = align_table(table, Ragged.from_rows(rows), targets, train)
     free = train_table(table, rows, targets, settings, train, held)
     assert free.validation_loss < free.initial_validation_loss
     held_near = train_table(

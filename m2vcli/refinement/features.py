@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +25,15 @@ from m2vcli.callbacks import OnProgress
 from m2vcli.distillation.distiller import pooled_outputs
 from m2vcli.distillation.numerics import Pooling
 from m2vcli.distillation.teacher import LoadedTeacher
-from m2vcli.errors import OutputError
+from m2vcli.errors import InputError, OutputError
 from m2vcli.files import atomic_file
+from m2vcli.refinement.storage import Ragged
 
 SHARD_TEXTS = 4096
 BATCH_TOKENS = 8192  # padded tokens per teacher batch
 LENGTH_STEP = 8  # inputs are padded to a multiple of this many positions
 FORMAT_VERSION = 1
-TokenLists = Sequence[Sequence[int]] | Sequence[np.ndarray]
+TokenLists = Sequence[Sequence[int]] | Sequence[np.ndarray] | Ragged
 
 
 def default_cache_root() -> Path:
@@ -96,17 +97,59 @@ def _read_shard(path: Path, texts: int, dim: int) -> np.ndarray | None:
     return np.asarray(array)
 
 
+@dataclass
+class Features:
+    """The teacher's vectors for a corpus, shard by shard: files in a folder (read back one shard at a
+    time, so the whole matrix is never in memory), or arrays when featurizing had no folder."""
+
+    dim: int
+    parts: list[Path | np.ndarray] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    cached: int = 0  # texts whose vectors were read from the folder, not computed
+
+    def __len__(self) -> int:
+        return sum(self.counts)
+
+    def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(first text, its shard's vectors) for each shard, in order."""
+        start = 0
+        for part, count in zip(self.parts, self.counts, strict=True):
+            vectors = part if isinstance(part, np.ndarray) else _read_shard(part, count, self.dim)
+            if vectors is None:
+                raise InputError(f"the feature cache shard {part} changed while it was in use; run again")
+            yield start, vectors
+            start += count
+
+    def array(self) -> np.ndarray:
+        """All vectors in one float32 ``(texts, dim)`` array (for small corpora)."""
+        out = np.empty((len(self), self.dim), dtype=np.float32)
+        for start, vectors in self.chunks():
+            out[start : start + len(vectors)] = vectors
+        return out
+
+
+def _shard_ok(path: Path, texts: int, dim: int) -> bool:
+    """Whether a cached shard is complete, from its header and size (its data is not read)."""
+    try:
+        array = np.load(path, mmap_mode="r")
+    except (OSError, ValueError, EOFError):
+        return False
+    ok = array.dtype == np.float32 and array.shape == (texts, dim)
+    del array
+    return ok
+
+
 def featurize(
     teacher: LoadedTeacher,
     token_ids: TokenLists,
     pooling: Pooling,
     folder: Path | None,
     on_progress: OnProgress | None = None,
-) -> tuple[np.ndarray, int]:
+) -> Features:
     """The teacher's vector for each text (``token_ids``: each text's ids without special tokens, at most
-    ``teacher.max_tokens``), float32 ``(len(token_ids), teacher.dim)``, and how many were read from the
-    cache. With a ``folder``, each shard of ``SHARD_TEXTS`` texts is read from it when there, else
-    computed and written to it at once."""
+    ``teacher.max_tokens``), float32, ``teacher.dim`` wide. With a ``folder``, each shard of ``SHARD_TEXTS``
+    texts is read from it when there, else computed and written to it at once; the result then names the
+    shard files, and memory holds one shard at a time. Without one, the vectors are kept in memory."""
     progress = on_progress or (lambda done, total: None)
     n = len(token_ids)
     if folder is not None:
@@ -114,27 +157,24 @@ def featurize(
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"cannot make the feature cache folder {folder}: {exc.strerror or exc}") from exc
-    out = np.empty((n, teacher.dim), dtype=np.float32)
-    cached = 0
+    result = Features(dim=teacher.dim)
     for start in range(0, n, SHARD_TEXTS):
         items = token_ids[start : start + SHARD_TEXTS]
         path = folder / shard_name(items) if folder is not None else None
-        vectors = _read_shard(path, len(items), teacher.dim) if path is not None and path.is_file() else None
-        if vectors is not None:
-            cached += len(items)
+        if path is not None and path.is_file() and _shard_ok(path, len(items), teacher.dim):
+            result.cached += len(items)
         else:
             vectors = _embed(teacher, items, pooling)
             if path is not None:
                 with atomic_file(path) as handle:
                     np.save(handle, vectors)
-        out[start : start + len(items)] = vectors
+        result.parts.append(path if path is not None else vectors)
+        result.counts.append(len(items))
         progress(min(n, start + SHARD_TEXTS), n)
-    return out, cached
+    return result
 
 
-def _embed(
-    teacher: LoadedTeacher, items: Sequence[Sequence[int]] | Sequence[np.ndarray], pooling: Pooling
-) -> np.ndarray:
+def _embed(teacher: LoadedTeacher, items: TokenLists, pooling: Pooling) -> np.ndarray:
     """Pooled teacher outputs for ``items``, batched by length under a padded-token budget."""
     import torch
 

@@ -8,24 +8,26 @@ teacher, the steps, the losses and the times.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from m2vcli.callbacks import OnProgress
 from m2vcli.config import coerce_enum
 from m2vcli.distillation.numerics import Pooling, Quantize, quantize
 from m2vcli.distillation.teacher import Device, LoadedTeacher, Precision
-from m2vcli.errors import ConfigError, MissingValueError, ModelLoadError
+from m2vcli.errors import ConfigError, MissingValueError, ModelLoadError, OutputError
 from m2vcli.files import folder_bytes
 from m2vcli.model import StaticEmbedder
 from m2vcli.model.persistence import check_model_target
 from m2vcli.refinement.corpus import Corpus, read_corpus
 from m2vcli.refinement.features import FeatureKey, default_cache_root, featurize, teacher_fingerprint
+from m2vcli.refinement.storage import Ragged, RaggedBuilder, RowFile
 from m2vcli.refinement.train import Loss, OnStep, TrainResult, TrainSettings, pca_targets, split_validation, train_table
 from m2vcli.version import __version__
 
@@ -130,28 +132,43 @@ class RefineResult:
     bytes_on_disk: int | None = None
 
 
-def split_long(texts: list[str], teacher: LoadedTeacher) -> tuple[list[str], list[np.ndarray]]:
+def split_long(texts: list[str], teacher: LoadedTeacher) -> tuple[list[str], Ragged]:
     """Texts cut into pieces that fit the teacher (``teacher.max_tokens``), with each piece's token ids.
 
     A long text becomes consecutive pieces of whole tokens, cut where the teacher's own tokens end.
     """
     limit = teacher.max_tokens
     pieces: list[str] = []
-    ids: list[np.ndarray] = []
+    ids = RaggedBuilder()
     for start in range(0, len(texts), 4096):
         chunk = texts[start : start + 4096]
+        chunk_ids: list[list[int]] = []
         for text, encoding in zip(chunk, teacher.tokenizer.encode_batch(chunk, add_special_tokens=False), strict=True):
             tokens = encoding.ids
             if len(tokens) <= limit:
                 pieces.append(text)
-                ids.append(np.asarray(tokens, dtype=np.int32))
+                chunk_ids.append(tokens)
                 continue
             offsets = encoding.offsets
             for cut in range(0, len(tokens), limit):
                 end = min(len(tokens), cut + limit)
                 pieces.append(text[offsets[cut][0] : offsets[end - 1][1]])
-                ids.append(np.asarray(tokens[cut:end], dtype=np.int32))
-    return pieces, ids
+                chunk_ids.append(tokens[cut:end])
+        ids.extend(chunk_ids)
+    return pieces, ids.build()
+
+
+@contextmanager
+def scratch_folder() -> Iterator[Path]:
+    """A private temporary folder (in ``$TMPDIR``), removed afterwards whatever happens."""
+    try:
+        folder = tempfile.mkdtemp(prefix="m2v-refine-")
+    except OSError as exc:
+        raise OutputError(f"cannot make a temporary folder: {exc.strerror or exc}") from exc
+    try:
+        yield Path(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def refine_model(
@@ -177,7 +194,11 @@ def refine_model(
         base = base * model.weights[: len(base), None]
     phase("Tokenizing the corpus")
     pieces, ids = split_long(corpus.texts, teacher)
-    rows = [row for start in range(0, len(pieces), 4096) for row in model.table_rows(pieces[start : start + 4096])]
+    student_rows = RaggedBuilder()
+    for start in range(0, len(pieces), 4096):
+        student_rows.extend(model.table_rows(pieces[start : start + 4096]))
+    rows, count = student_rows.build(), len(pieces)
+    del pieces
     timings["tokenize"] = time.perf_counter() - clock
     key = FeatureKey(
         teacher=teacher_fingerprint(teacher),
@@ -186,23 +207,29 @@ def refine_model(
         max_tokens=teacher.max_tokens,
     )
     folder = Path(settings.cache_dir or default_cache_root()) / key.folder_name if settings.cache else None
-    phase("Featurizing the corpus with the teacher")
-    clock = time.perf_counter()
-    vectors, cached = featurize(teacher, ids, settings.pooling, folder, on_progress)
-    timings["featurize"] = time.perf_counter() - clock
-    phase("Training")
-    clock = time.perf_counter()
-    train_settings = settings.train_settings()
-    train, held = split_validation(len(pieces), train_settings)
-    targets = pca_targets(vectors, train, base.shape[1])
-    del vectors
-    result = train_table(base, rows, targets, train_settings, train, held, on_step)
-    timings["train"] = time.perf_counter() - clock
+    # Feature shards (without the cache) and the training targets live in a scratch folder, not in memory.
+    with scratch_folder() as scratch:
+        phase("Featurizing the corpus with the teacher")
+        clock = time.perf_counter()
+        vectors = featurize(teacher, ids, settings.pooling, folder or scratch / "features", on_progress)
+        del ids
+        timings["featurize"] = time.perf_counter() - clock
+        phase("Training")
+        clock = time.perf_counter()
+        train_settings = settings.train_settings()
+        train, held = split_validation(count, train_settings)
+        targets = RowFile(scratch / "targets.f32", count, min(base.shape[1], teacher.dim))
+        try:
+            pca_targets(vectors, train, base.shape[1], out=targets)
+            result = train_table(base, rows, targets, train_settings, train, held, on_step)
+        finally:
+            targets.close()
+        timings["train"] = time.perf_counter() - clock
     table, scale = quantize(result.table, quantize_to)
     config = {k: v for k, v in model.config.items() if k not in ("embedding_scale", "embedding_dtype")}
     config["m2v_version"] = __version__
     config["normalize"] = True
-    config["refinement"] = refinement_record(corpus, len(pieces), teacher.name, settings, result, timings)
+    config["refinement"] = refinement_record(corpus, count, teacher.name, settings, result, timings)
     if scale is not None:
         config["embedding_scale"] = scale
     refined = StaticEmbedder(
@@ -213,11 +240,11 @@ def refine_model(
         teacher=teacher.name,
         corpus=corpus.name,
         texts=len(corpus),
-        pieces=len(pieces),
+        pieces=count,
         training=result,
         timings=timings,
         cache=str(folder) if folder else None,
-        cached_texts=cached,
+        cached_texts=vectors.cached,
     )
 
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
+
+from m2vcli.refinement.features import Features
+from m2vcli.refinement.storage import Ragged, RowFile
 
 MIN_VALIDATION = 20  # held-out texts needed to judge a step
 ALIGN_TEXTS = 20_000  # texts used to fit the map into the targets' basis
@@ -75,17 +78,24 @@ def split_validation(n: int, settings: TrainSettings) -> tuple[np.ndarray, np.nd
     return np.sort(order[held:]), np.sort(order[:held])
 
 
-def pca_targets(vectors: np.ndarray, train: np.ndarray, dims: int, chunk: int = 8192) -> np.ndarray:
-    """``vectors`` centred on the training rows' mean and projected on their top ``dims`` principal axes.
+def pca_targets(
+    vectors: Features | np.ndarray, train: np.ndarray, dims: int, out: RowFile | None = None, chunk: int = 8192
+) -> np.ndarray | RowFile:
+    """``vectors`` centred on the training rows' mean and projected on their top ``dims`` principal axes,
+    written to ``out`` when given (else returned as an array).
 
-    The covariance is summed chunk by chunk (float64), so the extra memory is a few chunks whatever the
-    number of texts. Each axis's sign is fixed (its largest entry positive), so the result is deterministic.
+    Two passes over ``vectors`` a chunk (or cache shard) at a time: the covariance is summed in float64,
+    then each chunk is projected, so memory holds a few chunks whatever the number of texts. Each axis's
+    sign is fixed (its largest entry positive), so the result is deterministic.
     """
-    width = vectors.shape[1]
+    chunks = vectors.chunks if isinstance(vectors, Features) else lambda: _array_chunks(vectors, chunk)
+    n, width = len(vectors), (vectors.dim if isinstance(vectors, Features) else vectors.shape[1])
+    in_train = np.zeros(n, dtype=bool)
+    in_train[train] = True
     total = np.zeros(width, dtype=np.float64)
     scatter = np.zeros((width, width), dtype=np.float64)
-    for start in range(0, len(train), chunk):
-        rows = vectors[train[start : start + chunk]].astype(np.float64)
+    for start, block in chunks():
+        rows = block[in_train[start : start + len(block)]].astype(np.float64)
         total += rows.sum(axis=0)
         scatter += rows.T @ rows
     mean = total / max(1, len(train))
@@ -93,31 +103,32 @@ def pca_targets(vectors: np.ndarray, train: np.ndarray, dims: int, chunk: int = 
     values, axes = np.linalg.eigh(covariance)
     top = axes[:, np.argsort(values)[::-1][: min(dims, width)]]
     top *= np.where(top[np.abs(top).argmax(axis=0), np.arange(top.shape[1])] < 0, -1.0, 1.0)
-    out = np.empty((len(vectors), top.shape[1]), dtype=np.float32)
+    result = np.empty((n, top.shape[1]), dtype=np.float32) if out is None else None
+    for start, block in chunks():
+        projected = ((block.astype(np.float64) - mean) @ top).astype(np.float32)
+        if out is not None:
+            out.append(projected)
+        else:
+            assert result is not None
+            result[start : start + len(block)] = projected
+    if out is not None:
+        return out
+    assert result is not None
+    return result
+
+
+def _array_chunks(vectors: np.ndarray, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
     for start in range(0, len(vectors), chunk):
-        out[start : start + chunk] = (vectors[start : start + chunk].astype(np.float64) - mean) @ top
-    return out
+        yield start, vectors[start : start + chunk]
 
 
-class Batches:
-    """Texts as flat table rows with offsets, for ``torch.nn.functional.embedding_bag``."""
-
-    def __init__(self, rows: Sequence[np.ndarray]) -> None:
-        self.lengths = np.array([len(r) for r in rows], dtype=np.int64)
-        self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
-        self.flat = np.concatenate(list(rows)).astype(np.int64) if len(rows) else np.zeros(0, np.int64)
-
-    def take(self, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        lengths = self.lengths[chosen]
-        flat = np.concatenate([self.flat[s : s + n] for s, n in zip(self.starts[chosen], lengths, strict=True)])
-        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        return flat, offsets, lengths
+Targets = np.ndarray | RowFile  # indexed by an array of text indexes
 
 
 def train_table(
     table: np.ndarray,
-    rows: Sequence[np.ndarray],
-    targets: np.ndarray,
+    rows: Ragged | Sequence[np.ndarray],
+    targets: Targets,
     settings: TrainSettings,
     train: np.ndarray,
     held: np.ndarray,
@@ -131,28 +142,30 @@ def train_table(
     started = time.perf_counter()
     torch.manual_seed(settings.seed)
     torch.set_num_threads(os.cpu_count() or 1)
-    batches = Batches(rows)
-    keep = batches.lengths > 0  # a text with no known token teaches nothing
+    texts = rows if isinstance(rows, Ragged) else Ragged.from_rows(rows)
+    lengths = texts.lengths
+    keep = lengths > 0  # a text with no known token teaches nothing
     train, held = train[keep[train]], held[keep[held]]
-    aligned = align_table(table, batches, targets, train)
+    aligned = align_table(table, texts, targets, train)
     # Only rows the corpus uses are trained (the optimizer's work scales with them); the rest keep their
     # aligned values.
-    seen = np.unique(batches.flat)
-    lookup = np.full(len(aligned), -1, dtype=np.int64)
-    lookup[seen] = np.arange(len(seen))
-    batches.flat = lookup[batches.flat]
+    used = texts.flat[texts.offsets[0] : texts.offsets[-1]]
+    seen = np.unique(used)
+    lookup = np.full(len(aligned), -1, dtype=np.int32)
+    lookup[seen] = np.arange(len(seen), dtype=np.int32)
+    batches = Ragged(lookup[used], texts.offsets - texts.offsets[0])
+    del used
     embeddings = torch.nn.Parameter(torch.from_numpy(aligned[seen].copy()))
     scales = torch.nn.Parameter(torch.ones(len(seen)))
     optimizer = torch.optim.AdamW([embeddings, scales], lr=settings.learning_rate, weight_decay=0.0)
-    target_tensor = torch.from_numpy(np.ascontiguousarray(targets))
     start_rows = embeddings.detach().clone()
     row_scale = float((start_rows**2).sum(dim=1).mean()) or 1.0
 
     def forward(chosen: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         flat, offsets, lengths = batches.take(chosen)
-        ids = torch.from_numpy(flat)
+        ids = torch.from_numpy(flat.astype(np.int64))
         summed = F.embedding_bag(ids, embeddings, torch.from_numpy(offsets), mode="sum", per_sample_weights=scales[ids])
-        return summed / torch.from_numpy(lengths).float()[:, None], target_tensor[torch.from_numpy(chosen)]
+        return summed / torch.from_numpy(lengths).float()[:, None], torch.from_numpy(targets[chosen])
 
     def loss_of(pred: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
         if settings.loss is Loss.MSE:
@@ -180,14 +193,14 @@ def train_table(
             chosen = order[start : start + settings.batch_size]
             loss = loss_of(*forward(chosen))
             if settings.anchor > 0:
-                touched = torch.unique(torch.from_numpy(batches.take(chosen)[0]))
+                touched = torch.unique(torch.from_numpy(batches.take(chosen)[0].astype(np.int64)))
                 drift = embeddings[touched] * scales[touched, None] - start_rows[touched]
                 loss = loss + settings.anchor * (drift**2).sum(dim=1).mean() / row_scale
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             steps += 1
-            tokens += int(batches.lengths[chosen].sum())
+            tokens += int(lengths[chosen].sum())
             running += float(loss.detach()) * len(chosen)
             count += len(chosen)
         train_loss = running / max(1, count)
@@ -219,13 +232,13 @@ def train_table(
     )
 
 
-def align_table(table: np.ndarray, batches: Batches, targets: np.ndarray, train: np.ndarray) -> np.ndarray:
+def align_table(table: np.ndarray, texts: Ragged, targets: Targets, train: np.ndarray) -> np.ndarray:
     """``table`` mapped into the targets' space by the least-squares linear map from the model's own mean
     vectors to the targets (fitted on up to ``ALIGN_TEXTS`` training texts)."""
     chosen = train[: min(len(train), ALIGN_TEXTS)]
     means = np.empty((len(chosen), table.shape[1]), dtype=np.float64)
     for start in range(0, len(chosen), 1024):  # a chunk's token rows at a time, not every text's at once
-        flat, offsets, lengths = batches.take(chosen[start : start + 1024])
+        flat, offsets, lengths = texts.take(chosen[start : start + 1024])
         means[start : start + 1024] = np.add.reduceat(table[flat], offsets, axis=0, dtype=np.float64) / lengths[:, None]
     solution, *_ = np.linalg.lstsq(means, targets[chosen].astype(np.float64), rcond=None)
     return np.asarray(table @ solution, dtype=np.float32)
