@@ -49,11 +49,23 @@ LIBRARY_VERBOSITY = {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
-    # oneDNN (torch's CPU kernels) keeps compiled kernels per input shape, 1,024 by default; over a corpus
-    # of varied lengths that cache alone grew a featurizing run by 200 MB per 8,000 texts. 64 keeps memory
-    # flat at the same speed (texts come in length buckets, so a few shapes are reused in turn).
-    "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "64",
 }
+# torch's CPU math keeps compiled kernels per input shape in two caches of 1,024 entries each: oneDNN's
+# primitives and, above them, ideep's (``LRU_CACHE_CAPACITY``). Over a corpus of varied lengths they grew a
+# featurizing run by 200 MB per 8,000 texts (oneDNN's) and then by 4 KB a text (ideep's). 64 keeps memory
+# flat at the same speed: texts come in length buckets, so a few shapes are reused in turn.
+KERNEL_CACHE_LIMITS = {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "64", "LRU_CACHE_CAPACITY": "64"}
+
+
+def bound_kernel_caches() -> None:
+    """Cap torch's CPU kernel caches (``KERNEL_CACHE_LIMITS``; a variable the user has set is kept). They
+    are read when the first kernel runs, so this works until then, even after torch is imported."""
+    import os
+
+    for name, value in KERNEL_CACHE_LIMITS.items():
+        os.environ.setdefault(name, value)
+
+
 QUIET_LOGGERS = ("datasets", "huggingface_hub", "mteb", "sentence_transformers", "transformers")
 
 
@@ -68,6 +80,7 @@ def quiet_libraries() -> None:
 
     for name, value in LIBRARY_VERBOSITY.items():
         os.environ.setdefault(name, value)
+    bound_kernel_caches()
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     if not sys.warnoptions:  # deprecations between libraries (a renamed method) are not the user's to fix

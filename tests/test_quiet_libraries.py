@@ -54,9 +54,11 @@ def test_a_library_setting_the_user_made_is_kept(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("TRANSFORMERS_VERBOSITY", "info")
     monkeypatch.delenv("DATASETS_VERBOSITY", raising=False)
     monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
+    monkeypatch.setenv("LRU_CACHE_CAPACITY", "16")
     with warnings.catch_warnings():
         quiet_libraries()
     assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "64"  # bounded kernel cache: flat featurizing memory
+    assert os.environ["LRU_CACHE_CAPACITY"] == "16"
     assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "0"
     assert os.environ["TRANSFORMERS_VERBOSITY"] == "info"
     assert os.environ["DATASETS_VERBOSITY"] == LIBRARY_VERBOSITY["DATASETS_VERBOSITY"]

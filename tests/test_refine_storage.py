@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +146,12 @@ def test_featurizing_without_a_folder_keeps_the_vectors_and_with_one_names_the_s
     np.testing.assert_allclose(shards.array(), kept.array(), rtol=1e-5, atol=1e-6)
     again = features_module.featurize(teacher, ids, Pooling.TOKENS, tmp_path / "cache")
     assert again.cached == 40 and again.parts == shards.parts
+
+
+def test_loading_a_teacher_bounds_torchs_kernel_caches(monkeypatch: pytest.MonkeyPatch, tiny_teacher_dir: Path) -> None:
+    from m2vcli.distillation.teacher import Device, Precision, load_teacher
+
+    monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
+    monkeypatch.setenv("LRU_CACHE_CAPACITY", "8")  # a value the user set is kept
+    load_teacher(str(tiny_teacher_dir), Device.CPU, Precision.FLOAT32, trust_remote_code=False)
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "64" and os.environ["LRU_CACHE_CAPACITY"] == "8"
