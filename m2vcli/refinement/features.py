@@ -86,15 +86,16 @@ def shard_name(token_ids: TokenLists) -> str:
     return f"{digest.hexdigest()[:40]}.npy"
 
 
-def _read_shard(path: Path, texts: int, dim: int) -> np.ndarray | None:
-    """A cached shard when it is complete (right shape and type), else None (it is then recomputed)."""
+def _read_shard(path: Path, texts: int, dim: int, *, header_only: bool = False) -> np.ndarray | None:
+    """A cached shard when it is complete (right shape and type), else None (it is then recomputed). With
+    ``header_only`` the data is mapped, not read: enough to check it."""
     try:
-        array = np.load(path)
+        array = np.load(path, mmap_mode="r" if header_only else None)
     except (OSError, ValueError, EOFError):
         return None
     if array.dtype != np.float32 or array.shape != (texts, dim):
         return None
-    return np.asarray(array)
+    return array
 
 
 @dataclass
@@ -128,17 +129,6 @@ class Features:
         return out
 
 
-def _shard_ok(path: Path, texts: int, dim: int) -> bool:
-    """Whether a cached shard is complete, from its header and size (its data is not read)."""
-    try:
-        array = np.load(path, mmap_mode="r")
-    except (OSError, ValueError, EOFError):
-        return False
-    ok = array.dtype == np.float32 and array.shape == (texts, dim)
-    del array
-    return ok
-
-
 def featurize(
     teacher: LoadedTeacher,
     token_ids: TokenLists,
@@ -161,7 +151,11 @@ def featurize(
     for start in range(0, n, SHARD_TEXTS):
         items = token_ids[start : start + SHARD_TEXTS]
         path = folder / shard_name(items) if folder is not None else None
-        if path is not None and path.is_file() and _shard_ok(path, len(items), teacher.dim):
+        if (
+            path is not None
+            and path.is_file()
+            and _read_shard(path, len(items), teacher.dim, header_only=True) is not None
+        ):
             result.cached += len(items)
         else:
             vectors = _embed(teacher, items, pooling)
