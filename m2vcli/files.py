@@ -36,18 +36,30 @@ def _megabytes(size: int) -> str:
     return f"{size / 1024**2:,.1f} MB"
 
 
+def file_size(path: Path, what: str, limit: int, error: type[M2VError] = InputError) -> int:
+    """The size of the file ``path``, refused with a one-line ``error`` when it is over ``limit`` bytes, a
+    folder, or missing."""
+    try:
+        if path.is_dir():
+            raise error(f"{what} {path} is a directory, not a file")
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise error(f"{what} {path} does not exist") from exc
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if size > limit:
+        raise error(f"{what} {path} is {_megabytes(size)}, more than the {_megabytes(limit)} limit")
+    return size
+
+
 def read_limited(path: Path, what: str, limit: int, error: type[M2VError] = InputError) -> bytes:
     """The bytes of ``path``, refused with a one-line ``error`` when it holds more than ``limit`` bytes.
 
     The size is checked before reading, and the read stops at ``limit + 1`` bytes either way (a FIFO or a
     file that grows meanwhile cannot make it unbounded).
     """
+    size = file_size(path, what, limit, error)
     try:
-        if path.is_dir():
-            raise error(f"{what} {path} is a directory, not a file")
-        size = path.stat().st_size
-        if size > limit:
-            raise error(f"{what} {path} is {_megabytes(size)}, more than the {_megabytes(limit)} limit")
         with path.open("rb") as handle:
             data = handle.read(size + 1)  # read(n) reserves n bytes first: not the limit, for a small file
             if len(data) > size:  # it grew meanwhile

@@ -19,8 +19,8 @@ from safetensors.numpy import load as load_safetensors
 
 from m2vcli import StaticEmbedder
 from m2vcli.encoding import EncodeConfig, encode_lines
-from m2vcli.encoding.sources import READ_BYTES, ReadSettings, iter_lines
 from m2vcli.errors import ConfigError, InputError
+from m2vcli.texts import READ_BYTES, ReadSettings, iter_lines
 from tests.conftest import run_m2v
 
 TEXTS = ["Hello world", "", "the cat sat on the mat", "☃ snow", "a dog, a cat", "the mat"]
@@ -282,7 +282,7 @@ def test_bad_structured_input_is_one_line_and_writes_nothing(tiny_model_dir: Pat
     assert error_of("-m", model, "--field", "t", stdin=b'{"t": "a"}\n{"t": \n') == (
         "input line 2 is not valid JSON (Expecting value)"
     )
-    assert error_of("-m", model, "--field", "t", stdin=b'["t"]\n') == "input line 1 is not a JSON object"
+    assert error_of("-m", model, "--field", "t", stdin=b'["t"]\n') == "input line 1 is not a JSON object (got list)"
     numbers = tmp_path / "numbers.parquet"
     pq.write_table(pa.table({"text": [1, 2]}), numbers)
     assert error_of("-m", model, str(numbers)).endswith("column 'text' holds int64, not text")

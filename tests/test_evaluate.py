@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from m2vcli import StaticEmbedder, packaged_data
 from m2vcli.cli import app
-from m2vcli.errors import ConfigError, InputError
+from m2vcli.errors import ConfigError, InputError, M2VError
 from m2vcli.evaluation import EvaluateConfig, evaluate, get_tasks
 from m2vcli.evaluation.leaderboard import find_result_files, make_leaderboard, parse_mteb_results, summarize_results
 
@@ -553,7 +553,7 @@ def test_python_api_needs_a_name_for_a_model_object_and_honours_it_for_a_path(
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ("q\td\ncat\n", r"pairs.tsv row 2: no value for column 'd'"),
+        ("q\td\ncat\n", r"pairs.tsv line 2 has 1 columns; the header names 2"),
         ("q\td\ncat\tdog\n", None),
     ],
 )
@@ -566,7 +566,7 @@ def test_task_file_rows_without_a_value_are_named(tmp_path: Path, data: str, mes
         "tasks:\n  - name: S\n    type: retrieval\n    path: pairs.tsv\n    columns: {query: q, document: d}\n"
         "    corpus: more.jsonl\n"
     )
-    with pytest.raises(ConfigError, match=message or r"more.jsonl row 2: no value for column 'd'"):
+    with pytest.raises(M2VError, match=message or r"more.jsonl line 2: no value for column 'd'"):
         load_task_file(tmp_path / "tasks.yaml")
 
 

@@ -105,11 +105,11 @@ def test_max_texts_is_a_seeded_sample_in_corpus_order(tmp_path: Path) -> None:
         ("blank.txt", b"\n  \n\t\n", "text", "holds no text"),
         ("bad.txt", b"fine\nstill fine\nbad \xff here\n", "text", "line 3 is not valid UTF-8"),
         ("binary.txt", b"abc\x00\x01def", "text", "is binary"),
-        ("rows.jsonl", b'{"text": "a"}\n{"body": "b"}\n', "text", "line 2 has no 'text' field"),
+        ("rows.jsonl", b'{"text": "a"}\n{"body": "b"}\n', "text", "line 2 has no field 'text'"),
         ("rows.jsonl", b'{"text": "a"}\nnot json\n', "text", "line 2 is not valid JSON"),
-        ("rows.jsonl", b'{"text": 3}\n', "text", "must be a string"),
-        ("table.csv", b"title,body\nx,y\n", "text", "has no 'text' column (it has: title, body)"),
-        ("table.parquet", b"PAR1 not really parquet", "text", "not a valid Parquet file"),
+        ("rows.jsonl", b'{"text": 3}\n', "text", "'text' holds int, not text"),
+        ("table.csv", b"title,body\nx,y\n", "text", "has no column 'text' (it has: title, body)"),
+        ("table.parquet", b"PAR1 not really parquet", "text", "not a readable Parquet file"),
     ],
 )
 def test_bad_corpus_files_are_one_line_errors(

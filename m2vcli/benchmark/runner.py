@@ -25,11 +25,12 @@ from m2vcli.benchmark.targets import Target
 from m2vcli.callbacks import OnMessage, OnProgress
 from m2vcli.config import coerce_enum
 from m2vcli.errors import ConfigError, InputError, M2VError
-from m2vcli.files import atomic_file, check_output_file, folder_bytes, read_text
+from m2vcli.files import atomic_file, check_output_file, folder_bytes
 from m2vcli.tables import TableFormat, json_safe
+from m2vcli.texts import ReadSettings, gather_texts
 
 SHORT_TEXT = "It's dangerous to go alone!"
-MAX_CORPUS_BYTES = 1024**3  # the texts are held in memory while they are timed
+MAX_CORPUS_CHARS = 1024**3  # the texts are held in memory while they are timed
 
 
 FULL = {"n": 5000, "repeats": 3, "latency_calls": 200, "cold_start": True}
@@ -116,10 +117,10 @@ class BenchReport:
         return json.dumps(json_safe(asdict(self)), indent=2, allow_nan=False)
 
 
-def read_corpus(path: str) -> list[str]:
-    """Non-empty lines of a UTF-8 text file."""
-    texts = [line.strip() for line in read_text(Path(path), "corpus file", MAX_CORPUS_BYTES).splitlines()]
-    texts = [text for text in texts if text]
+def read_corpus(path: str, first: int | None = None) -> list[str]:
+    """The non-blank texts of a corpus (plain text, or the ``text`` field of JSON lines, CSV, Parquet),
+    the ``first`` of them when given."""
+    texts = gather_texts(path, ReadSettings(), field_given=False, limit_chars=MAX_CORPUS_CHARS, first=first).texts
     if not texts:
         raise InputError(f"corpus file {path} has no text")
     return texts
@@ -302,7 +303,7 @@ def bench(cfg: BenchConfig, *, progress: OnMessage | None = None, on_progress: O
     from m2vcli.benchmark.targets import resolve_targets
 
     if cfg.corpus:
-        texts = read_corpus(cfg.corpus)[: cfg.texts]
+        texts = read_corpus(cfg.corpus, cfg.texts)
     else:
         from m2vcli.packaged_data import movie_review_sentences
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from m2vcli.encoding.job import encode_lines
 from m2vcli.encoding.settings import EncodeConfig, EncodeResult, Engine, InputErrors
-from m2vcli.encoding.sources import InputFormat
 from m2vcli.encoding.vector_io import OutputFormat, VectorDType
+from m2vcli.texts import InputFormat
 
 __all__ = [
     "EncodeConfig",

@@ -28,19 +28,20 @@ from typing import Any, BinaryIO
 
 from m2vcli.callbacks import OnProgress
 from m2vcli.encoding.settings import NO_MODEL, EncodeConfig, EncodeResult, Engine, InputErrors
-from m2vcli.encoding.sources import (
+from m2vcli.encoding.vector_io import OutputFormat, VectorWriter, make_writer
+from m2vcli.errors import ConfigError, InputError, OutputError
+from m2vcli.files import atomic_file, check_output_file
+from m2vcli.model import StaticEmbedder
+from m2vcli.texts import (
     Chunk,
     InputFormat,
     ReadSettings,
     choose_input_format,
     count_rows,
     iter_lines,
+    open_input,
     read_chunks,
 )
-from m2vcli.encoding.vector_io import OutputFormat, VectorWriter, make_writer
-from m2vcli.errors import ConfigError, InputError, OutputError
-from m2vcli.files import atomic_file, check_output_file
-from m2vcli.model import StaticEmbedder
 
 
 def split_lines(data: bytes, errors: InputErrors = InputErrors.STRICT) -> list[str]:
@@ -137,18 +138,6 @@ def input_format_of(config: EncodeConfig) -> InputFormat:
     return fmt
 
 
-def _open_input(path: str) -> BinaryIO:
-    target = Path(path)
-    if target.is_dir():
-        raise InputError(f"input {path} is a directory, not a file")
-    try:
-        return target.open("rb")
-    except FileNotFoundError as exc:
-        raise InputError(f"input {path} does not exist") from exc
-    except OSError as exc:
-        raise InputError(f"cannot read input {path}: {exc.strerror or exc}") from exc
-
-
 def _checked_reads(chunks: Iterator[Chunk], name: str) -> Iterator[Chunk]:
     """``chunks``, with a read failure (an I/O error mid-stream) turned into a one-line error."""
     while True:
@@ -212,7 +201,7 @@ def encode_lines(
     try:
         if source is None and not config.texts:
             assert config.input is not None
-            source = _open_input(config.input)
+            source = open_input(config.input)
         if target is None:
             assert stream is not None
             try:

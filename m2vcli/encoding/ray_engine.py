@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from m2vcli.callbacks import OnProgress
-from m2vcli.encoding.ray_inputs import filesystem, is_uri, list_inputs, plan_units, text_source
+from m2vcli.encoding.ray_inputs import plan_units, text_source
 from m2vcli.encoding.settings import EncodeConfig, EncodeResult, Engine
-from m2vcli.encoding.sources import choose_input_format
 from m2vcli.encoding.vector_io import OutputFormat, VectorDType, vector_table
 from m2vcli.errors import ConfigError, M2VError, OutputError, first_line
 from m2vcli.files import atomic_folder
+from m2vcli.texts import choose_input_format, filesystem, is_uri, list_inputs
 
 RAY_HINT = 'Ray is not installed: pip install "m2v[ray]" (it pins ray[data]==2.60.0)'
 RAY_BATCH_SIZE = 8192  # texts per read block, batch and output shard: large enough to hide Ray's per-task costs
@@ -306,7 +306,7 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
     assert config.input is not None and config.output is not None and config.model is not None
     ray = import_ray()
     _check_output(config.output, config.force)
-    paths = list_inputs(config.input)
+    paths = list_inputs(config.input, any_file=config.input_format is not None)
     formats = {choose_input_format(config.input_format, p, bool(config.field or config.id_field)) for p in paths}
     if len(formats) > 1:
         kinds = ", ".join(sorted(f.value for f in formats))

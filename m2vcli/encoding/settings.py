@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 from m2vcli.config import coerce_enum
-from m2vcli.encoding.sources import InputFormat, ReadSettings, check_settings
 from m2vcli.encoding.vector_io import OutputFormat, VectorDType
 from m2vcli.errors import ConfigError, MissingValueError
 from m2vcli.model import DEFAULT_BATCH_SIZE
+from m2vcli.texts import InputFormat, ReadSettings
 
 NO_MODEL = "no model given: pass --model PATH (a model folder or hub id)"
 
@@ -81,7 +81,7 @@ class EncodeConfig:
     def read_settings(
         self, fmt: InputFormat, max_chars: int | None, name: str, rows: int | None = None
     ) -> ReadSettings:
-        settings = ReadSettings(
+        return ReadSettings(
             format=fmt,
             field=self.field or "text",
             id_field=self.id_field,
@@ -90,8 +90,6 @@ class EncodeConfig:
             rows=rows or self.batch_size or DEFAULT_BATCH_SIZE,
             name=name,
         )
-        check_settings(settings)
-        return settings
 
 
 @dataclass(frozen=True)

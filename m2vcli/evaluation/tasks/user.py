@@ -4,7 +4,7 @@
 tasks:
   - name: SupportTickets
     type: classification   # word-, text-similarity, classification, clustering, pair-classification, retrieval
-    path: tickets.csv             # .csv, .tsv or .jsonl; relative to this file
+    path: tickets.csv             # .csv, .tsv, .jsonl or .parquet; relative to this file
     columns: {text: body, label: queue}
     test_share: 0.2               # classification: seeded split, unless split_column names train/test rows
   - name: FAQSearch
@@ -22,16 +22,16 @@ be finite numbers, pair-classification labels 0 or 1, and texts strings. A data 
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import unicodedata
 from pathlib import Path
 from typing import Any
 
 from m2vcli.config import clip, read_yaml, yaml_loader
-from m2vcli.errors import ConfigError, InputError, first_line
-from m2vcli.files import decode_utf8, read_limited
+from m2vcli.errors import ConfigError, InputError
+from m2vcli.files import file_size
+from m2vcli.texts import InputFormat, ReadSettings, open_input
+from m2vcli.texts.records import read_table
 
 COLUMNS = {
     "word-similarity": ("text1", "text2", "score"),
@@ -47,7 +47,7 @@ MAX_NAME_BYTES = 200  # a task name becomes a file name
 MAX_PATH_CHARS = 4096
 MAX_SEED = 2**32 - 1
 
-Rows = list[tuple[int, dict[str, Any]]]  # each row with its number: the line (JSONL) or record (CSV, header = 1)
+Rows = list[tuple[str, dict[str, Any]]]  # each row with where it stands: "task data file F line N"
 
 
 def _lines(text: str) -> list[int]:
@@ -64,46 +64,26 @@ def _lines(text: str) -> list[int]:
 
 
 def read_rows(path: Path) -> Rows:
-    """The rows of a .csv, .tsv or .jsonl file (at most ``MAX_DATA_BYTES``), each with its number."""
-    suffix = path.suffix.lower()
-    if suffix not in (".jsonl", ".csv", ".tsv"):
-        raise ConfigError(f"task data file {path} must be .csv, .tsv or .jsonl")
-    data = read_limited(path, "task data file", MAX_DATA_BYTES, InputError)
-    if b"\x00" in data:
-        raise InputError(f"task data file {path} is binary, not text")
-    text = decode_utf8(data, f"task data file {path}")
-    del data
-    if suffix == ".jsonl":
-        rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    row = json.loads(line)
-                except (ValueError, RecursionError) as exc:
-                    raise ConfigError(f"{path} line {number} is not valid JSON") from exc
-                if not isinstance(row, dict):
-                    raise ConfigError(f"{path} line {number} must be a JSON object, got {type(row).__name__}")
-                rows.append((number, row))
-        return rows
-    reader = csv.DictReader(text.splitlines(), delimiter="\t" if suffix == ".tsv" else ",")
-    records: Rows = []
-    in_header = True
-    try:
-        if reader.fieldnames is not None:
-            in_header = False
-            for row in reader:
-                records.append((len(records) + 2, row))
-    except csv.Error as exc:
-        raise ConfigError(f"{path} row {1 if in_header else len(records) + 2}: {first_line(exc, 120)}") from exc
-    return records
+    """The rows of a JSON lines, CSV/TSV or Parquet file (at most ``MAX_DATA_BYTES``), each with where it
+    stands, read through ``m2vcli.texts`` (the same rules and messages as every other input)."""
+    fmt = InputFormat.from_suffix(path.name)
+    if fmt is None or fmt is InputFormat.text:
+        raise ConfigError(f"task data file {path} must be .csv, .tsv, .jsonl or .parquet")
+    file_size(path, "task data file", MAX_DATA_BYTES)
+    settings = ReadSettings(format=fmt, name=f"task data file {path}")
+    with open_input(str(path), "task data file") as stream:
+        try:
+            return [(where, row) for row, where in read_table(stream, settings)]
+        except OSError as exc:
+            raise InputError(f"cannot read task data file {path}: {exc.strerror or exc}") from exc
 
 
 def _check_values(rows: Rows, names: list[str], path: Path) -> None:
     """Every row has a value in every named column."""
-    for number, row in rows:
+    for where, row in rows:
         for name in names:
             if row.get(name) is None:
-                raise ConfigError(f"{path} row {number}: no value for column {clip(name, 40)}")
+                raise ConfigError(f"{where}: no value for column {clip(name, 40)}")
 
 
 def load_task_file(path: str | Path) -> list[Any]:
@@ -227,9 +207,9 @@ def _column(rows: Rows, column: str, role: str, kind: str, path: Path) -> list[A
     """The values of one column, checked for their role: texts are strings, scores finite numbers,
     pair-classification labels 0 or 1, other labels strings or whole numbers."""
     out: list[Any] = []
-    for number, row in rows:
+    for where, row in rows:
         value = row[column]
-        at = f"{path} row {number}, column {clip(column, 40)}"
+        at = f"{where}, column {clip(column, 40)}"
         if role == "score":
             number_value = _finite(value)
             if number_value is None:
