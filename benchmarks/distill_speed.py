@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--unpadded-teacher", action="store_true")
     args = parser.parse_args()
 
-    from m2vcli.distillation.teacher import packaged_teacher
+    from m2vcli.teacher import packaged_teacher
 
     work = Path(tempfile.mkdtemp())
     teacher = packaged_teacher().path

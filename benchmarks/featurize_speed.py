@@ -24,10 +24,9 @@ from distill_speed import gnu_time
 
 
 def m2v_featurize(texts: list[str], precision: str) -> float:
-    from m2vcli.distillation.numerics import Pooling
-    from m2vcli.distillation.teacher import Device, Precision, load_teacher
     from m2vcli.refinement.features import featurize
     from m2vcli.refinement.refine import split_long
+    from m2vcli.teacher import Device, Pooling, Precision, load_teacher
 
     teacher = load_teacher(None, Device.CPU, Precision(precision), trust_remote_code=False)
     with tempfile.TemporaryDirectory() as shards:  # as refinement does: shards on disk, not in memory

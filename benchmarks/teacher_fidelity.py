@@ -38,7 +38,7 @@ def main() -> None:
     from scipy.stats import spearmanr
     from sentence_transformers import SentenceTransformer
 
-    from m2vcli.distillation.teacher import packaged_teacher
+    from m2vcli.teacher import packaged_teacher
 
     args = sys.argv[1:]
     teacher_path = str(packaged_teacher().path)

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from m2vcli.benchmark.runner import FULL, QUICK, BenchConfig, BenchReport, ModelReport, bench
+from m2vcli.benchmark.runner import BenchReport, ModelReport, bench
+from m2vcli.benchmark.settings import FULL, QUICK, BenchConfig
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
 from m2vcli.tables import EMPTY, Column, ResultTable, TableFormat, plain, print_table, shorten
 

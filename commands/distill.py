@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
-from m2vcli.distillation import Device, DistillConfig, DistillResult, Pooling, Precision, Quantize, Weighting, distill
+from m2vcli.distillation import Device, DistillConfig, Pooling, Precision, Quantize, Weighting
+from m2vcli.refinement import DistillRefineResult, distill_and_refine
 
 from ._options import REQUIRED, ConfigOption, default, settings
 from .refine import CorpusOption, MaxTextsOption, TextFieldOption, print_epoch
@@ -180,7 +181,7 @@ def distill_command(
         progress_bar("Embedding tokens", unit="tokens", enabled=show, log_lines=True) as on_progress,
         progress_bar("Featurizing the corpus", unit="texts", enabled=show, log_lines=True) as on_corpus_progress,
     ):  # each bar appears at its first update; the first is complete by then
-        result = distill(
+        result = distill_and_refine(
             cfg,
             on_progress=on_progress,
             on_corpus_progress=on_corpus_progress,
@@ -191,7 +192,7 @@ def distill_command(
     render_summary(result)
 
 
-def render_summary(result: DistillResult) -> None:
+def render_summary(result: DistillRefineResult) -> None:
     from rich.table import Table
     from rich.text import Text
 

@@ -21,9 +21,9 @@ def distill(**settings: Any) -> StaticEmbedder:
     all-MiniLM-L6-v2 is the teacher. ``m2vcli.distillation.distill`` also returns vocabulary and timing
     details.
     """
-    from m2vcli.distillation import distill as run
+    from m2vcli.refinement import distill_and_refine
 
-    return run(**settings).model
+    return distill_and_refine(**settings).model
 
 
 def refine(model: str, corpus: str, save_path: str | None = None, **settings: Any) -> StaticEmbedder:

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from m2vcli import StaticEmbedder
 from m2vcli.adapters import Encoder
-from m2vcli.benchmark.runner import FULL, BenchConfig, BenchReport, ModelReport, percentile, read_corpus, run_bench
+from m2vcli.benchmark.runner import BenchReport, ModelReport, percentile, read_corpus, run_bench
+from m2vcli.benchmark.settings import FULL, BenchConfig
 from m2vcli.benchmark.targets import Target
 from m2vcli.cli import app
 from m2vcli.errors import ConfigError, InputError, ModelLoadError, OutputError
@@ -293,8 +294,8 @@ def test_models_are_named_as_evaluate_names_them_and_the_teacher_is_flagged(
 ) -> None:
     from m2vcli.adapters import display_name
     from m2vcli.benchmark.targets import resolve_targets
-    from m2vcli.distillation.teacher import DEFAULT_TEACHER
     from m2vcli.packaged_data import teacher_folder
+    from m2vcli.teacher import DEFAULT_TEACHER
 
     config = json.loads((tiny_model_dir / "config.json").read_text())
     (tiny_model_dir / "config.json").write_text(json.dumps({**config, "tokenizer_name": DEFAULT_TEACHER}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from m2vcli.adapters import Encoder
-from m2vcli.benchmark.runner import BenchConfig
+from m2vcli.benchmark.settings import BenchConfig
 from m2vcli.encoding import EncodeConfig, InputErrors, OutputFormat
 from m2vcli.errors import ConfigError
 from m2vcli.evaluation import Category, EvaluateConfig, Suite, TaskStatus, get_tasks

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from m2vcli import StaticEmbedder
 from m2vcli.cli import app
-from m2vcli.distillation import DistillConfig, DistillResult
+from m2vcli.distillation import DistillConfig
+from m2vcli.refinement import DistillRefineResult
 from tests.conftest import run_m2v, tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,12 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_flags_and_config_file_reach_the_core(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     seen: dict[str, DistillConfig] = {}
 
-    def fake(config: DistillConfig, **kwargs: object) -> DistillResult:
+    def fake(config: DistillConfig, **kwargs: object) -> DistillRefineResult:
         seen["config"] = config
         model = tiny_model()
-        return DistillResult(model, "teacher/x", 32, model.vocab_size, 0, 0, {}, 8, "cpu", "float32", {"load": 0.1})
+        return DistillRefineResult(
+            model, "teacher/x", 32, model.vocab_size, 0, 0, {}, 8, "cpu", "float32", {"load": 0.1}
+        )
 
-    monkeypatch.setattr("m2vcli.commands.distill.distill", fake)
+    monkeypatch.setattr("m2vcli.commands.distill.distill_and_refine", fake)
     cfg = tmp_path / "d.yaml"
     cfg.write_text("pca_dims: 128\nquantize: int8\nsave_path: from_file\n")
     result = CliRunner().invoke(app, ["distill", "--config", str(cfg), "-o", "out", "--no-sif", "--device", "cpu"])

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from m2vcli.benchmark.runner import FULL, QUICK, BenchConfig, BenchReport
+from m2vcli.benchmark.runner import BenchReport
+from m2vcli.benchmark.settings import FULL, QUICK, BenchConfig
 from m2vcli.cli import app
 from m2vcli.distillation import DistillConfig
 from m2vcli.evaluation import EvaluateConfig, EvaluationReport, Suite

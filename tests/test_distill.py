@@ -10,8 +10,8 @@ from m2vcli import StaticEmbedder
 from m2vcli.distillation import DistillConfig, Pooling, Precision, Quantize, Weighting, distill
 from m2vcli.distillation.distiller import parse_pca_dims
 from m2vcli.distillation.numerics import sif_weights
-from m2vcli.distillation.teacher import Device
 from m2vcli.errors import ConfigError, ModelLoadError, OutputError
+from m2vcli.teacher import Device
 
 
 def test_rows_are_the_teachers_mean_pooled_outputs(tiny_teacher_dir: Path) -> None:

@@ -330,7 +330,7 @@ def test_without_the_package_the_teacher_hub_id_comes_from_the_cache(
 
 
 def test_the_packaged_teacher_is_the_default_teacher() -> None:
-    from m2vcli.distillation.teacher import DEFAULT_TEACHER
+    from m2vcli.teacher import DEFAULT_TEACHER
 
     assert hub.PACKAGED_TEACHER == DEFAULT_TEACHER
 
@@ -339,7 +339,7 @@ def test_the_packaged_teacher_has_one_name_however_it_is_given(
     fake_hub: Callable[..., FakeSnapshot], packaged: Path, tmp_path: Path
 ) -> None:
     from m2vcli.adapters import display_name
-    from m2vcli.distillation.teacher import find_teacher
+    from m2vcli.teacher import find_teacher
 
     link = tmp_path / "linked_teacher"
     link.symlink_to(packaged, target_is_directory=True)

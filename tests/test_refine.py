@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 
 from m2vcli.distillation import distill
-from m2vcli.distillation.numerics import Pooling
-from m2vcli.distillation.teacher import Device, Precision, load_teacher
 from m2vcli.errors import ConfigError, HubError, InputError, M2VError
 from m2vcli.model import StaticEmbedder
-from m2vcli.refinement import features, read_corpus, refine
+from m2vcli.refinement import distill_and_refine, features, read_corpus, refine
 from m2vcli.refinement.refine import split_long
+from m2vcli.teacher import Device, Pooling, Precision, load_teacher
 from tests.conftest import run_m2v
 
 WORDS = [
@@ -373,16 +372,16 @@ def test_vocabulary_from_the_corpus_adds_its_frequent_words_the_teacher_splits(
     corpus = tmp_path / "texts.txt"
     corpus.write_text("\n".join(texts))
     common = {"model": str(tiny_teacher_dir), "pca_dims": 8, "dtype": "float32", "corpus": str(corpus)}
-    result = distill(vocabulary="corpus:5", **common)
+    result = distill_and_refine(vocabulary="corpus:5", **common)
     vocab = json.loads(result.model.tokenizer_json)["model"]["vocab"]
     assert "cats" in vocab and "dogs" in vocab and "filmed" not in vocab  # filmed: seen once
     assert result.added == 2 and "hello" in vocab
-    one = distill(vocabulary="corpus:1", **common)
+    one = distill_and_refine(vocabulary="corpus:1", **common)
     assert one.added == 1 and "cats" in json.loads(one.model.tokenizer_json)["model"]["vocab"]
     with pytest.raises(ConfigError, match="corpus:N"):
-        distill(vocabulary="corpus:many", **common)
+        distill_and_refine(vocabulary="corpus:many", **common)
     with pytest.raises(ConfigError, match="give --corpus too"):
-        distill(model=str(tiny_teacher_dir), vocabulary="corpus:5")
+        distill_and_refine(model=str(tiny_teacher_dir), vocabulary="corpus:5")
 
 
 def test_a_teacher_that_cannot_be_found_says_to_pass_teacher(student: Path, corpus_file: Path, tmp_path: Path) -> None:

@@ -129,9 +129,8 @@ def test_training_on_disk_targets_and_flat_ids_matches_training_in_memory(tmp_pa
 def test_featurizing_without_a_folder_keeps_the_vectors_and_with_one_names_the_shards(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_teacher_dir: Path
 ) -> None:
-    from m2vcli.distillation.numerics import Pooling
-    from m2vcli.distillation.teacher import Device, Precision, load_teacher
     from m2vcli.refinement.refine import split_long
+    from m2vcli.teacher import Device, Pooling, Precision, load_teacher
 
     monkeypatch.setattr(features_module, "SHARD_TEXTS", 16)
     teacher = load_teacher(str(tiny_teacher_dir), Device.CPU, Precision.FLOAT32, trust_remote_code=False)
@@ -149,7 +148,7 @@ def test_featurizing_without_a_folder_keeps_the_vectors_and_with_one_names_the_s
 
 
 def test_loading_a_teacher_bounds_torchs_kernel_caches(monkeypatch: pytest.MonkeyPatch, tiny_teacher_dir: Path) -> None:
-    from m2vcli.distillation.teacher import Device, Precision, load_teacher
+    from m2vcli.teacher import Device, Precision, load_teacher
 
     monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
     monkeypatch.setenv("LRU_CACHE_CAPACITY", "8")  # a value the user set is kept

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from m2vcli import StaticEmbedder
-from m2vcli.benchmark.runner import BenchConfig
+from m2vcli.benchmark.settings import BenchConfig
 from m2vcli.config import build_config, clip, describe_type, read_yaml
 from m2vcli.distillation import DistillConfig
 from m2vcli.encoding import EncodeConfig

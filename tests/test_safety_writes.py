@@ -31,7 +31,8 @@ import numpy as np
 import pytest
 
 from m2vcli import StaticEmbedder
-from m2vcli.benchmark.runner import BenchConfig, run_bench
+from m2vcli.benchmark.runner import run_bench
+from m2vcli.benchmark.settings import BenchConfig
 from m2vcli.cli import main
 from m2vcli.encoding import EncodeConfig, encode_lines
 from m2vcli.errors import InputError, OutputError
@@ -500,7 +501,7 @@ def test_a_signal_inside_a_model_fill_leaves_the_old_folder_and_nothing_hidden(
         raise AssertionError("the save did not stop")
 
     monkeypatch.setattr(persistence, "write_model_files", stopped_inside_fill)
-    monkeypatch.setattr("m2vcli.commands.distill.distill", distill)
+    monkeypatch.setattr("m2vcli.commands.distill.distill_and_refine", distill)
     assert main(["distill", "-o", str(tiny_model_dir)]) == 128 + signum
     assert capsys.readouterr().err.endswith(("Terminated.\n", "Interrupted.\n"))
     assert len(partial_while_running) == 1 and partial_while_running[0].endswith(".partial")

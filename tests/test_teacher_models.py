@@ -16,7 +16,8 @@ import pytest
 
 from m2vcli import StaticEmbedder, packaged_data
 from m2vcli.adapters import Encoder
-from m2vcli.benchmark.runner import BenchConfig, run_bench
+from m2vcli.benchmark.runner import run_bench
+from m2vcli.benchmark.settings import BenchConfig
 from m2vcli.benchmark.targets import Target, resolve_targets
 from m2vcli.errors import InputError
 from tests.conftest import run_m2v

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
-from m2vcli.benchmark.runner import BenchConfig, BenchReport, ModelReport, run_bench
+from m2vcli.benchmark.runner import BenchReport, ModelReport, run_bench
+from m2vcli.benchmark.settings import BenchConfig
 
 __all__ = ["BenchConfig", "BenchReport", "ModelReport", "run_bench"]

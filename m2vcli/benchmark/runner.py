@@ -21,69 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from m2vcli.adapters import Encoder, LoadedModel, load_folder
-from m2vcli.benchmark.targets import Target
+from m2vcli.benchmark.settings import BenchConfig
+from m2vcli.benchmark.targets import Target, resolve_targets
 from m2vcli.callbacks import OnMessage, OnProgress
-from m2vcli.config import coerce_enum
-from m2vcli.errors import ConfigError, InputError, M2VError
+from m2vcli.errors import InputError, M2VError
 from m2vcli.files import atomic_file, check_output_file, folder_bytes
-from m2vcli.tables import TableFormat, json_safe
+from m2vcli.tables import json_safe
 from m2vcli.texts import ReadSettings, gather_texts
 
 SHORT_TEXT = "It's dangerous to go alone!"
 MAX_CORPUS_CHARS = 1024**3  # the texts are held in memory while they are timed
-
-
-FULL = {"n": 5000, "repeats": 3, "latency_calls": 200, "cold_start": True}
-QUICK = {"n": 64, "repeats": 1, "latency_calls": 10, "cold_start": False}
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    """Settings of ``m2v bench``. A setting left at None takes its value from ``FULL``, or from ``QUICK``
-    with ``quick``; a value given explicitly always wins."""
-
-    models: tuple[str, ...] = ()
-    corpus: str | None = None
-    n: int | None = None
-    batch_size: int = 64
-    repeats: int | None = None
-    latency_calls: int | None = None
-    quick: bool = False
-    reference: bool = False
-    cold_start: bool | None = None
-    output: str | None = None  # the JSON report
-    json_path: str | None = None  # the former name of ``output`` (``--json``); ``output`` wins when both are set
-    teacher: bool = True  # time the static models' teacher beside them
-    format: TableFormat = TableFormat.TABLE  # how the command shows the report
-
-    def __post_init__(self) -> None:
-        if isinstance(self.models, str):
-            object.__setattr__(self, "models", (self.models,))
-        object.__setattr__(self, "models", tuple(self.models or ()))
-        coerce_enum(self, "format", TableFormat)
-        for name, value in (QUICK if self.quick else FULL).items():
-            if getattr(self, name) is None:
-                object.__setattr__(self, name, value)
-        for name in ("n", "batch_size", "repeats", "latency_calls"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
-        if not isinstance(self.cold_start, bool):
-            raise ConfigError(f"cold_start must be true or false, got {self.cold_start!r}")
-
-    @property
-    def texts(self) -> int:
-        return int(self.n or FULL["n"])
-
-    @property
-    def report_file(self) -> str | None:
-        """Where the JSON report goes: ``output``, else ``json_path``."""
-        return self.output or self.json_path
-
-    @property
-    def report_option(self) -> str:
-        """The option that named ``report_file``, for messages."""
-        return "--json" if self.json_path and self.output in (None, self.json_path) else "--output"
 
 
 @dataclass
@@ -300,8 +247,6 @@ def bench(cfg: BenchConfig, *, progress: OnMessage | None = None, on_progress: O
     """``m2v bench``: read the texts (``cfg.corpus``, else movie-review sentences), find the models to time
     (see ``targets.resolve_targets``) and time them. ``progress(message)`` hears each phase;
     ``on_progress(done, total)`` the tokens embedded while the default model is distilled."""
-    from m2vcli.benchmark.targets import resolve_targets
-
     if cfg.corpus:
         texts = read_corpus(cfg.corpus, cfg.texts)
     else:

@@ -6,16 +6,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from m2vcli.adapters import Encoder, display_name
+from m2vcli.benchmark.settings import BenchConfig
 from m2vcli.callbacks import OnMessage, OnProgress
 from m2vcli.errors import M2VError
 from m2vcli.hub import Fetch, resolve_model
 from m2vcli.model.persistence import ModelKind, model_kind, peek_json
-
-if TYPE_CHECKING:
-    from m2vcli.benchmark.runner import BenchConfig
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ def resolve_targets(
     model2vec's encoder with ``--reference``), or by default the packaged teacher and a model distilled
     from it (distilled once and cached; ``on_progress`` hears the tokens embedded). Each is named as
     ``m2v evaluate`` names it (``display_name``), so bench rows and evaluation results join."""
-    from m2vcli.distillation.teacher import DEFAULT_TEACHER, packaged_teacher
+    from m2vcli.teacher import DEFAULT_TEACHER, packaged_teacher
 
     say = progress or (lambda message: None)
     if not cfg.models:

@@ -2,15 +2,17 @@
 one vector per token.
 
 - ``distiller``: ``distill`` and its settings, phase by phase;
-- ``teacher``: find and load the teacher (torch and transformers are imported there, and only there);
 - ``vocabulary`` and ``wordlists``: the teacher's tokens, and whole words added to them;
-- ``numerics``: pooling weights, PCA, SIF weights, storage type.
+- ``numerics``: PCA, SIF weights, storage type.
+
+The teacher (loading it, its forward pass) is ``m2vcli.teacher``; distilling then refining on a corpus
+is ``m2vcli.refinement.pipeline``.
 """
 
 from __future__ import annotations
 
 from m2vcli.distillation.distiller import DistillConfig, DistillResult, distill
-from m2vcli.distillation.numerics import Pooling, Quantize, Weighting
-from m2vcli.distillation.teacher import Device, Precision
+from m2vcli.distillation.numerics import Quantize, Weighting
+from m2vcli.teacher import Device, Pooling, Precision
 
 __all__ = ["Device", "DistillConfig", "DistillResult", "Pooling", "Precision", "Quantize", "Weighting", "distill"]

@@ -8,37 +8,22 @@ beyond a batch's longest item: single tokens all have the same length, so each b
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-
-from m2vcli.callbacks import OnProgress
+from m2vcli.callbacks import OnMessage, OnProgress
 from m2vcli.config import coerce_enum
-from m2vcli.distillation.numerics import (
-    Pooling,
-    Quantize,
-    Weighting,
-    check_pca_dims,
-    pooling_weights,
-    quantize,
-    reduce_dims,
-    row_weights,
-)
-from m2vcli.distillation.teacher import Device, LoadedTeacher, Precision, load_teacher
+from m2vcli.distillation.numerics import Quantize, Weighting, check_pca_dims, quantize, reduce_dims, row_weights
 from m2vcli.distillation.vocabulary import Vocabulary, extend_vocabulary, teacher_vocabulary
 from m2vcli.distillation.wordlists import CORPUS_PREFIX, WordList, corpus_word_list, load_word_list
 from m2vcli.errors import ConfigError
 from m2vcli.files import folder_bytes
 from m2vcli.model import StaticEmbedder
 from m2vcli.model.persistence import check_model_target
+from m2vcli.teacher import Device, LoadedTeacher, Pooling, Precision, embed, load_teacher
 from m2vcli.version import __version__
-
-if TYPE_CHECKING:
-    from m2vcli.refinement import RefineResult
 
 UNUSED_PATTERN = r"\[unused\d+\]"
 
@@ -62,7 +47,9 @@ class DistillConfig:
     normalize: bool = True
     trust_remote_code: bool = False
     force: bool = False
-    corpus: str | None = None  # refine on these texts after distilling (see m2vcli.refinement)
+    # ``m2v distill --corpus``: refine on these texts after distilling; ``m2vcli.refinement.pipeline``
+    # reads and checks them (``distill`` itself refuses a corpus)
+    corpus: str | None = None
     text_field: str = "text"
     max_texts: int | None = None
 
@@ -80,8 +67,6 @@ class DistillConfig:
             raise ConfigError(f"sif_coefficient must be between 0 and 1 (exclusive), got {self.sif_coefficient}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {self.batch_size!r}")
-        if self.max_texts is not None and (not isinstance(self.max_texts, int) or self.max_texts < 1):
-            raise ConfigError(f"max_texts must be a whole number of at least 1, got {self.max_texts!r}")
 
 
 def parse_pca_dims(value: Any) -> int | float | None:
@@ -118,53 +103,6 @@ class DistillResult:
     timings: dict[str, float] = field(default_factory=dict)
     bytes_on_disk: int | None = None
     save_path: str | None = None
-    refinement: RefineResult | None = None
-
-
-def embed_items(
-    teacher: LoadedTeacher, items: list[list[int]], batch_size: int, on_progress: OnProgress, pooling: Pooling
-) -> np.ndarray:
-    """Pooled teacher outputs for each item (token ids between the teacher's special tokens).
-
-    Items are sorted by length and batched, so a batch pads to its own longest item only; the default
-    vocabulary (one token per item) needs no padding at all.
-    """
-    import torch
-
-    order = sorted(range(len(items)), key=lambda i: len(items[i]))
-    out = np.empty((len(items), teacher.dim), dtype=np.float32)
-    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(teacher.precision)
-    autocast = torch.autocast(device_type=teacher.device, dtype=dtype) if dtype is not None else nullcontext()
-    done = 0
-    with torch.inference_mode(), autocast:
-        for start in range(0, len(order), batch_size):
-            chosen = order[start : start + batch_size]
-            out[chosen] = pooled_outputs(teacher, [items[i] for i in chosen], pooling)
-            done += len(chosen)
-            on_progress(done, len(items))
-    return out
-
-
-def pooled_outputs(
-    teacher: LoadedTeacher, batch: Sequence[Sequence[int]], pooling: Pooling, width: int | None = None
-) -> np.ndarray:
-    """One teacher forward pass over ``batch`` (token ids without special tokens), padded to its longest
-    item (or to ``width`` positions), pooled over the positions ``pooling`` names. Call it under
-    ``torch.inference_mode()``."""
-    import torch
-
-    lengths = [len(item) for item in batch]
-    weights = torch.from_numpy(pooling_weights(lengths, len(teacher.prefix), len(teacher.suffix), pooling, width))
-    ids = torch.full(weights.shape, teacher.pad_id, dtype=torch.long)
-    mask = torch.zeros(weights.shape, dtype=torch.long)
-    for row, item in enumerate(batch):
-        seq = [*teacher.prefix, *item, *teacher.suffix]
-        ids[row, : len(seq)] = torch.tensor(seq)
-        mask[row, : len(seq)] = 1
-    ids, mask, weights = ids.to(teacher.device), mask.to(teacher.device), weights.to(teacher.device)
-    hidden = teacher.encoder(input_ids=ids, attention_mask=mask).last_hidden_state.float()
-    pooled = (hidden * weights[..., None]).sum(dim=1) / weights.sum(dim=1, keepdim=True)
-    return np.asarray(pooled.cpu().numpy(), dtype=np.float32)
 
 
 def build_vocabulary(cfg: DistillConfig, teacher: LoadedTeacher, words: WordList | None = None) -> Vocabulary:
@@ -178,18 +116,24 @@ def build_vocabulary(cfg: DistillConfig, teacher: LoadedTeacher, words: WordList
 def distill(
     config: DistillConfig | None = None,
     *,
+    teacher: LoadedTeacher | None = None,
+    words: WordList | None = None,
+    corpus_texts: Sequence[str] | None = None,
+    keep_float: bool = False,
     on_progress: OnProgress | None = None,
-    on_phase: Callable[[str], None] | None = None,
-    on_corpus_progress: OnProgress | None = None,
-    on_step: Callable[[dict[str, float]], None] | None = None,
+    on_phase: OnMessage | None = None,
     **settings: Any,
 ) -> DistillResult:
-    """Distill a static model from a teacher; with ``corpus``, refine it on those texts with the same
-    teacher (``m2vcli.refinement``); save it when ``save_path`` is set.
+    """Distill a static model from a teacher; save it when ``save_path`` is set.
 
-    ``on_progress`` hears the tokens embedded, ``on_corpus_progress`` the corpus texts featurized and
-    ``on_step`` each training epoch's losses."""
+    ``teacher`` is used when already loaded, ``words`` when already read from ``vocabulary``;
+    ``corpus_texts`` are the texts a ``corpus:N`` vocabulary counts words in; ``keep_float`` leaves the
+    table float32 (it is refined next, then stored as ``quantize`` says). ``on_progress`` hears the tokens
+    embedded. Distilling then refining on a corpus (``corpus=``) is
+    ``m2vcli.refinement.pipeline.distill_and_refine``."""
     cfg = config or DistillConfig(**settings)
+    if cfg.corpus:
+        raise ConfigError("distill does not read a corpus: use m2vcli.refinement.distill_and_refine")
     progress = on_progress or (lambda done, total: None)
     phase = on_phase or (lambda name: None)
     timings: dict[str, float] = {}
@@ -203,58 +147,36 @@ def distill(
 
     if cfg.save_path:
         check_model_target(Path(cfg.save_path), force=cfg.force)
-    words = load_word_list(cfg.vocabulary) if cfg.vocabulary is not None else None  # before the slow teacher load
+    if words is None and cfg.vocabulary is not None:
+        words = load_word_list(cfg.vocabulary)  # before the slow teacher load
     from_corpus = cfg.vocabulary is not None and cfg.vocabulary.startswith(CORPUS_PREFIX)
-    if from_corpus and not cfg.corpus:
+    if from_corpus and corpus_texts is None:
         raise ConfigError(f"--vocabulary {cfg.vocabulary} takes its words from the corpus: give --corpus too")
-    corpus = None
-    if cfg.corpus:
-        from m2vcli.refinement import read_corpus
-
-        phase("Reading the corpus")
-        corpus = read_corpus(cfg.corpus, field=cfg.text_field, max_texts=cfg.max_texts)
-    phase("Loading the teacher")
-    teacher = load_teacher(
-        cfg.model,
-        cfg.device,
-        cfg.dtype,
-        trust_remote_code=cfg.trust_remote_code,
-        decoder_ok=cfg.pooling is Pooling.LAST,
-    )
-    if from_corpus and corpus is not None:
+    if teacher is None:
+        phase("Loading the teacher")
+        teacher = load_teacher(
+            cfg.model,
+            cfg.device,
+            cfg.dtype,
+            trust_remote_code=cfg.trust_remote_code,
+            decoder_ok=cfg.pooling is Pooling.LAST,
+        )
+    if from_corpus and corpus_texts is not None:
         phase("Counting the corpus's words")
-        words = corpus_word_list(str(cfg.vocabulary), corpus.texts, teacher.tokenizer)
+        words = corpus_word_list(str(cfg.vocabulary), list(corpus_texts), teacher.tokenizer)
     vocab = build_vocabulary(cfg, teacher, words)
     check_pca_dims(cfg.pca_dims, teacher.dim, len(vocab.tokens))  # before the long forward pass
     lap("load")
     phase("Embedding tokens")
-    vectors = embed_items(teacher, vocab.teacher_ids, cfg.batch_size, progress, cfg.pooling)
+    vectors = embed(teacher, vocab.teacher_ids, cfg.pooling, batch_size=cfg.batch_size, on_progress=progress)
     lap("forward")
     phase("PCA and weighting")
     vectors = reduce_dims(vectors, cfg.pca_dims)
     if cfg.sif_coefficient is not None:
         vectors *= row_weights(vocab, float(cfg.sif_coefficient), cfg.weighting)[:, None]
-    table, scale = quantize(vectors, Quantize.FLOAT32 if corpus else cfg.quantize)
+    table, scale = quantize(vectors, Quantize.FLOAT32 if keep_float else cfg.quantize)
     model = StaticEmbedder(table, vocab.tokenizer_json, config=model_config(cfg, teacher, table.shape[1], scale))
     lap("pca")
-    refined = None
-    if corpus is not None:
-        from m2vcli.refinement import RefineSettings, refine_model
-
-        refine_settings = RefineSettings(corpus=cfg.corpus, text_field=cfg.text_field, max_texts=cfg.max_texts)
-        refined = refine_model(
-            model,
-            teacher,
-            corpus,
-            refine_settings,
-            quantize_to=cfg.quantize,
-            on_progress=on_corpus_progress,
-            on_phase=phase,
-            on_step=on_step,
-        )
-        model = refined.model
-        timings.update(refined.timings)
-        clock = time.perf_counter()
     result = DistillResult(
         model=model,
         teacher=teacher.name,
@@ -267,15 +189,21 @@ def distill(
         device=teacher.device,
         precision=teacher.precision,
         timings=timings,
-        refinement=refined,
     )
     if cfg.save_path:
-        phase("Saving")
-        model.save_pretrained(cfg.save_path, force=cfg.force)
-        lap("save")
-        result.save_path = str(cfg.save_path)
-        result.bytes_on_disk = folder_bytes(Path(cfg.save_path))
+        save_result(result, cfg.save_path, force=cfg.force, on_phase=phase)
     return result
+
+
+def save_result(result: DistillResult, save_path: str, *, force: bool, on_phase: OnMessage | None = None) -> None:
+    """Save ``result.model`` to ``save_path`` and record where, its size and the time it took."""
+    if on_phase is not None:
+        on_phase("Saving")
+    clock = time.perf_counter()
+    result.model.save_pretrained(save_path, force=force)
+    result.timings["save"] = time.perf_counter() - clock
+    result.save_path = str(save_path)
+    result.bytes_on_disk = folder_bytes(Path(save_path))
 
 
 def model_config(cfg: DistillConfig, teacher: LoadedTeacher, dims: int, scale: float | None) -> dict[str, Any]:

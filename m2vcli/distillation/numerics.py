@@ -1,4 +1,5 @@
-"""The numbers of distillation: which teacher outputs are pooled, PCA, SIF weights, storage type."""
+"""The numbers of distillation: PCA, SIF weights, storage type (which teacher outputs are pooled is
+``m2vcli.teacher.pooling``)."""
 
 from __future__ import annotations
 
@@ -15,19 +16,6 @@ class Weighting(str, Enum):
 
     ZIPF = "zipf"
     FREQUENCY = "frequency"
-
-
-class Pooling(str, Enum):
-    """Which teacher outputs make a token's vector: ``tokens`` averages the item's own positions,
-    ``mean`` also the special tokens around it (model2vec's choice), ``blend`` the item's positions with
-    the special tokens at half weight, ``first`` takes the first position ([CLS]) and ``last`` the last
-    one (for decoder-only teachers)."""
-
-    TOKENS = "tokens"
-    MEAN = "mean"
-    BLEND = "blend"
-    FIRST = "first"
-    LAST = "last"
 
 
 class Quantize(str, Enum):
@@ -49,35 +37,6 @@ def sif_weights(n: int, coefficient: float) -> np.ndarray:
     ranks = np.arange(1, n + 1, dtype=np.float64)
     p = 1.0 / (ranks * np.sum(1.0 / ranks))
     return (coefficient / (coefficient + p)).astype(np.float32)
-
-
-def pooling_weights(
-    lengths: list[int], prefix: int, suffix: int, pooling: Pooling, width: int | None = None
-) -> np.ndarray:
-    """Which output positions are averaged for each item (rows: items padded to the longest).
-
-    >>> pooling_weights([1, 2], 1, 1, Pooling.TOKENS).tolist()
-    [[0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0]]
-    >>> pooling_weights([1, 2], 1, 1, Pooling.MEAN).tolist()
-    [[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0]]
-    >>> pooling_weights([1, 2], 1, 1, Pooling.BLEND).tolist()
-    [[0.5, 1.0, 0.5, 0.0], [0.5, 1.0, 1.0, 0.5]]
-    """
-    width = max(width or 0, max(lengths) + prefix + suffix)  # ``width``: pad to at least this many positions
-    weights = np.zeros((len(lengths), width), dtype=np.float32)
-    for row, length in enumerate(lengths):
-        if pooling is Pooling.MEAN:
-            weights[row, : prefix + length + suffix] = 1
-        elif pooling is Pooling.BLEND:
-            weights[row, : prefix + length + suffix] = 0.5
-            weights[row, prefix : prefix + length] = 1
-        elif pooling is Pooling.TOKENS:
-            weights[row, prefix : prefix + length] = 1
-        elif pooling is Pooling.FIRST:
-            weights[row, 0] = 1
-        else:
-            weights[row, prefix + length + suffix - 1] = 1
-    return weights
 
 
 def check_pca_dims(pca_dims: int | float | None, dim: int, rows: int) -> None:

@@ -12,8 +12,9 @@ Importing this package is light: mteb, datasets and scikit-learn load when tasks
 
 from __future__ import annotations
 
+from m2vcli.evaluation.categories import Category
 from m2vcli.evaluation.leaderboard import find_result_files, make_leaderboard, parse_mteb_results, summarize_results
-from m2vcli.evaluation.registry import Category, Suite, describe_tasks, get_tasks
+from m2vcli.evaluation.registry import Suite, describe_tasks, get_tasks
 from m2vcli.evaluation.runner import EvaluateConfig, EvaluationReport, TaskOutcome, TaskStatus, evaluate, run_tasks
 
 __all__ = [

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from m2vcli.config import clip, coerce_enum
 from m2vcli.errors import InputError, M2VError, MissingValueError, first_line
-from m2vcli.evaluation.registry import Category
+from m2vcli.evaluation.categories import Category
 from m2vcli.files import read_limited
 from m2vcli.tables import EMPTY, Column, ResultTable, TableFormat, plain, render, shorten  # TableFormat: still here
 

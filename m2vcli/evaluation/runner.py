@@ -19,9 +19,10 @@ from typing import Any
 from m2vcli.callbacks import OnEncode, OnPlan, OnTaskStatus, PlannedTask
 from m2vcli.config import coerce_enum
 from m2vcli.errors import ConfigError, M2VError, MissingValueError, OutputError, first_line
+from m2vcli.evaluation.categories import category_of
 from m2vcli.evaluation.leaderboard import MAX_RESULT_BYTES
 from m2vcli.evaluation.models import CountingEncoder, EvaluatedModel, evaluated_model
-from m2vcli.evaluation.registry import Suite, category_of, get_tasks
+from m2vcli.evaluation.registry import Suite, get_tasks
 from m2vcli.files import atomic_file, read_limited
 from m2vcli.tables import TableFormat
 

@@ -15,19 +15,16 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from m2vcli.callbacks import OnProgress
-from m2vcli.distillation.distiller import pooled_outputs
-from m2vcli.distillation.numerics import Pooling
-from m2vcli.distillation.teacher import LoadedTeacher
 from m2vcli.errors import InputError, OutputError
 from m2vcli.files import atomic_file
 from m2vcli.refinement.storage import Ragged
+from m2vcli.teacher import LoadedTeacher, Pooling, embed
 
 SHARD_TEXTS = 4096
 BATCH_TOKENS = 8192  # padded tokens per teacher batch
@@ -158,7 +155,7 @@ def featurize(
         ):
             result.cached += len(items)
         else:
-            vectors = _embed(teacher, items, pooling)
+            vectors = embed(teacher, items, pooling, token_budget=BATCH_TOKENS, step=LENGTH_STEP)
             if path is not None:
                 with atomic_file(path) as handle:
                     np.save(handle, vectors)
@@ -166,30 +163,3 @@ def featurize(
         result.counts.append(len(items))
         progress(min(n, start + SHARD_TEXTS), n)
     return result
-
-
-def _embed(teacher: LoadedTeacher, items: TokenLists, pooling: Pooling) -> np.ndarray:
-    """Pooled teacher outputs for ``items``, batched by length under a padded-token budget."""
-    import torch
-
-    order = sorted(range(len(items)), key=lambda i: len(items[i]))
-    out = np.empty((len(items), teacher.dim), dtype=np.float32)
-    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(teacher.precision)
-    autocast = torch.autocast(device_type=teacher.device, dtype=dtype) if dtype is not None else nullcontext()
-    wrap = len(teacher.prefix) + len(teacher.suffix)
-    # Batches take texts of one length bucket (a multiple of LENGTH_STEP positions) and a fixed count per
-    # bucket, so the teacher sees a few dozen input shapes, not one per batch: the math library builds
-    # and keeps kernels per shape, and their number, not the corpus, then bounds that memory.
-    bucket = [-(-(max(1, len(items[i])) + wrap) // LENGTH_STEP) * LENGTH_STEP for i in order]
-    with torch.inference_mode(), autocast:
-        start = 0
-        while start < len(order):
-            width = bucket[start]
-            stop = min(len(order), start + max(1, BATCH_TOKENS // width))
-            while bucket[stop - 1] != width:
-                stop -= 1
-            chosen = order[start:stop]
-            start = stop
-            batch = [list(items[i]) or [teacher.pad_id] for i in chosen]
-            out[chosen] = pooled_outputs(teacher, batch, pooling, width)
-    return out

@@ -19,8 +19,7 @@ from typing import Any
 
 from m2vcli.callbacks import OnProgress
 from m2vcli.config import coerce_enum
-from m2vcli.distillation.numerics import Pooling, Quantize, quantize
-from m2vcli.distillation.teacher import Device, LoadedTeacher, Precision
+from m2vcli.distillation.numerics import Quantize, quantize
 from m2vcli.errors import ConfigError, MissingValueError, ModelLoadError, OutputError
 from m2vcli.files import folder_bytes
 from m2vcli.model import StaticEmbedder
@@ -29,6 +28,7 @@ from m2vcli.refinement.corpus import Corpus, read_corpus
 from m2vcli.refinement.features import FeatureKey, default_cache_root, featurize, teacher_fingerprint
 from m2vcli.refinement.storage import Ragged, RaggedBuilder, RowFile
 from m2vcli.refinement.train import Loss, OnStep, TrainResult, TrainSettings, pca_targets, split_validation, train_table
+from m2vcli.teacher import Device, LoadedTeacher, Pooling, Precision
 from m2vcli.version import __version__
 
 OnPhase = Callable[[str], None]
@@ -293,7 +293,7 @@ def refine(
     **settings: Any,
 ) -> RefineResult:
     """``m2v refine``: load a static model and its teacher, refine the model on the corpus, save it."""
-    from m2vcli.distillation.teacher import load_teacher
+    from m2vcli.teacher import load_teacher
 
     cfg = config or RefineConfig(**settings)
     phase = on_phase or (lambda name: None)

@@ -9,6 +9,7 @@ from typing import Any
 from datasets import Dataset, DatasetDict
 
 from m2vcli import packaged_data
+from m2vcli.evaluation.categories import Category
 from m2vcli.evaluation.mteb_adapter import (
     AbsTaskClassification,
     AbsTaskClusteringLegacy,
@@ -19,7 +20,6 @@ from m2vcli.evaluation.mteb_adapter import (
     encode_column,
     task_metadata,
 )
-from m2vcli.evaluation.registry import Category
 
 
 class FullTrainClassification(AbsTaskClassification):

@@ -13,9 +13,9 @@ from typing import Any
 from datasets import Dataset, DatasetDict
 
 from m2vcli import packaged_data
+from m2vcli.evaluation.categories import Category
 from m2vcli.evaluation.mteb_adapter import AbsTaskSTS, by_name
 from m2vcli.evaluation.mteb_adapter import task_metadata as _metadata
-from m2vcli.evaluation.registry import Category
 from m2vcli.evaluation.tasks.common import FullTrainClassification, WholeSetClustering, clustering_split
 
 

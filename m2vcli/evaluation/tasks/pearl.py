@@ -26,6 +26,7 @@ import numpy as np
 from datasets import Dataset, DatasetDict
 
 from m2vcli.errors import InputError, first_line
+from m2vcli.evaluation.categories import Category
 from m2vcli.evaluation.mteb_adapter import (
     AbsTaskPairClassification,
     AbsTaskRetrieval,
@@ -34,7 +35,6 @@ from m2vcli.evaluation.mteb_adapter import (
     encode_column,
 )
 from m2vcli.evaluation.mteb_adapter import task_metadata as _metadata
-from m2vcli.evaluation.registry import Category
 from m2vcli.evaluation.tasks.common import WholeSetClustering, clustering_split, retrieval_split
 from m2vcli.packaged_data import package_dir
 

@@ -1,0 +1,93 @@
+"""``m2v distill --corpus``: distill a static model, then refine it on a corpus with the same teacher,
+loaded once. The later stage depends on the earlier one: distillation knows nothing of refinement."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from m2vcli.callbacks import OnMessage, OnProgress
+from m2vcli.distillation import DistillConfig, DistillResult, distill
+from m2vcli.distillation.distiller import save_result
+from m2vcli.distillation.wordlists import load_word_list
+from m2vcli.model.persistence import check_model_target
+from m2vcli.refinement.corpus import read_corpus
+from m2vcli.refinement.refine import RefineResult, RefineSettings, refine_model
+from m2vcli.refinement.train import OnStep
+from m2vcli.teacher import Pooling, load_teacher
+
+
+@dataclass
+class DistillRefineResult(DistillResult):
+    """A distillation and, when a corpus was given, the refinement that followed it."""
+
+    refinement: RefineResult | None = None
+
+
+def distill_and_refine(
+    config: DistillConfig | None = None,
+    *,
+    on_progress: OnProgress | None = None,
+    on_phase: OnMessage | None = None,
+    on_corpus_progress: OnProgress | None = None,
+    on_step: OnStep | None = None,
+    **settings: Any,
+) -> DistillRefineResult:
+    """Distill as ``config`` says; with ``corpus``, refine the model on those texts with the same teacher
+    and store it as ``quantize`` says; save it when ``save_path`` is set.
+
+    ``on_progress`` hears the tokens embedded, ``on_corpus_progress`` the corpus texts featurized and
+    ``on_step`` each training epoch's losses. Every setting is checked, and the corpus read, before the
+    teacher loads."""
+    cfg = config or DistillConfig(**settings)
+    phase = on_phase or (lambda name: None)
+    refine_settings = None
+    if cfg.corpus is not None or cfg.max_texts is not None:
+        refine_settings = RefineSettings(corpus=cfg.corpus, text_field=cfg.text_field, max_texts=cfg.max_texts)
+    if not cfg.corpus:
+        plain = distill(replace(cfg, corpus=None), on_progress=on_progress, on_phase=phase)
+        return DistillRefineResult(**vars(plain))
+    assert refine_settings is not None
+    if cfg.save_path:
+        check_model_target(Path(cfg.save_path), force=cfg.force)
+    words = load_word_list(cfg.vocabulary) if cfg.vocabulary is not None else None
+    phase("Reading the corpus")
+    corpus = read_corpus(cfg.corpus, field=cfg.text_field, max_texts=cfg.max_texts)
+    clock = time.perf_counter()
+    phase("Loading the teacher")
+    teacher = load_teacher(
+        cfg.model,
+        cfg.device,
+        cfg.dtype,
+        trust_remote_code=cfg.trust_remote_code,
+        decoder_ok=cfg.pooling is Pooling.LAST,
+    )
+    loaded = time.perf_counter() - clock
+    inner = replace(cfg, corpus=None, save_path=None)
+    distilled = distill(
+        inner,
+        teacher=teacher,
+        words=words,
+        corpus_texts=corpus.texts,
+        keep_float=True,
+        on_progress=on_progress,
+        on_phase=phase,
+    )
+    distilled.timings["load"] = distilled.timings.get("load", 0.0) + loaded
+    refined = refine_model(
+        distilled.model,
+        teacher,
+        corpus,
+        refine_settings,
+        quantize_to=cfg.quantize,
+        on_progress=on_corpus_progress,
+        on_phase=phase,
+        on_step=on_step,
+    )
+    result = DistillRefineResult(**{**vars(distilled), "model": refined.model}, refinement=refined)
+    result.timings.update(refined.timings)
+    if cfg.save_path:
+        save_result(result, cfg.save_path, force=cfg.force, on_phase=phase)
+    return result
