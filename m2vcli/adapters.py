@@ -20,7 +20,7 @@ import numpy as np
 from m2vcli.errors import ConfigError, ModelLoadError, first_line
 from m2vcli.hub import Fetch, packaged_hub_id, resolve_model
 from m2vcli.model import StaticEmbedder
-from m2vcli.model.persistence import ModelKind, model_kind
+from m2vcli.model.folder import ModelKind, model_kind
 
 TRANSFORMER_BATCH_SIZE = 64
 
@@ -31,6 +31,11 @@ class Encoder(str, Enum):
     STATIC = "static"  # m2v's StaticEmbedder
     REFERENCE = "model2vec"  # model2vec's StaticModel, on the same folder
     SENTENCE_TRANSFORMER = "sentence-transformer"
+
+    @classmethod
+    def for_folder(cls, folder: Path) -> Encoder:
+        """The code that encodes the model in ``folder`` by default: m2v's for a static model."""
+        return cls.STATIC if model_kind(folder) is ModelKind.STATIC else cls.SENTENCE_TRANSFORMER
 
 
 @dataclass
@@ -151,7 +156,7 @@ def load_model(
     encodes it; by default the folder decides)."""
     folder = resolve_model(name_or_path, Fetch.ANY)
     if encoder is None:
-        encoder = Encoder.STATIC if model_kind(folder) is ModelKind.STATIC else Encoder.SENTENCE_TRANSFORMER
+        encoder = Encoder.for_folder(folder)
     return load_folder(name or display_name(name_or_path, folder), folder, encoder, batch_size)
 
 

@@ -323,14 +323,18 @@ def test_a_path_that_is_not_a_model_is_one_line(tmp_path: Path, setup: str, mess
     assert err == f"Error: {message.format(path=path)}\n"
 
 
-def test_a_module_path_outside_the_folder_is_not_followed(tiny_teacher_dir: Path, tmp_path: Path) -> None:
+def test_a_module_path_outside_the_folder_is_refused(tiny_teacher_dir: Path, tmp_path: Path) -> None:
     folder = sentence_transformer(tiny_teacher_dir, tmp_path, dense=False)
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere/config.json").write_text('{"word_embedding_dimension": 999}')
     modules = json.loads((folder / "modules.json").read_text())
     modules[1]["path"] = "../elsewhere"
     (folder / "modules.json").write_text(json.dumps(modules))
-    assert info_json(str(folder))["dims"] == 32  # the transformer's hidden size, not the outside file's 999
+    ran = run_m2v("info", str(folder), "--format", "json")  # never read: the outside file's 999 is not shown
+    assert ran.returncode == 1 and ran.stdout == b""
+    assert ran.stderr.decode().strip() == (
+        f"Error: {folder / 'modules.json'}: module 1's path '../elsewhere' leaves the model folder"
+    )
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "csv"])

@@ -11,7 +11,7 @@ import pytest
 
 from m2vcli import StaticEmbedder
 from m2vcli.errors import HubError, ModelFormatError, ModelLoadError, OutputError
-from m2vcli.model.persistence import ModelKind, is_model_folder, is_static_folder, model_kind
+from m2vcli.model.persistence import ModelKind, model_kind
 from tests.conftest import teacher_path, tiny_model
 
 
@@ -204,8 +204,6 @@ def test_model_kind_tells_the_layouts_apart(tmp_path: Path, tiny_model_dir: Path
     }
     assert {path: model_kind(path) for path in kinds} == kinds
     assert {m.value for m in ModelKind} == {"static", "sentence-transformer"}
-    for path, kind in kinds.items():
-        assert is_model_folder(path) == is_static_folder(path) == (kind is ModelKind.STATIC)
 
 
 def test_save_replaces_a_sentence_transformers_static_folder_but_not_a_transformer(tmp_path: Path) -> None:

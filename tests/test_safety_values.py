@@ -392,11 +392,11 @@ def test_config_json_infinity_and_shape(tiny_model_dir: Path) -> None:
 
 
 def test_json_files_are_bounded(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from m2vcli.model import persistence
+    from m2vcli.model import folder, persistence
 
-    monkeypatch.setattr(persistence, "MAX_JSON_BYTES", 10)
+    monkeypatch.setattr(folder, "MAX_JSON_BYTES", 10)
     load_error(tiny_model_dir, r"config.json is .* more than the 0.0 MB limit")
-    monkeypatch.setattr(persistence, "MAX_JSON_BYTES", 10**6)
+    monkeypatch.setattr(folder, "MAX_JSON_BYTES", 10**6)
     monkeypatch.setattr(persistence, "MAX_TOKENIZER_BYTES", 10)
     load_error(tiny_model_dir, "tokenizer file .* more than")
 

@@ -12,7 +12,7 @@ from m2vcli.benchmark.settings import BenchConfig
 from m2vcli.callbacks import OnMessage, OnProgress
 from m2vcli.errors import M2VError
 from m2vcli.hub import Fetch, resolve_model
-from m2vcli.model.persistence import ModelKind, model_kind, peek_json
+from m2vcli.model.folder import ModelKind, model_kind, peek_json, teacher_of
 
 
 @dataclass(frozen=True)
@@ -22,10 +22,6 @@ class Target:
     kind: Encoder
     is_teacher: bool = False
     error: str | None = None  # set when the model could not even be found
-
-
-def classify(path: Path) -> Encoder:
-    return Encoder.STATIC if model_kind(path) is ModelKind.STATIC else Encoder.SENTENCE_TRANSFORMER
 
 
 def default_model_cache() -> Path:
@@ -62,7 +58,9 @@ def resolve_targets(
         if cfg.teacher:
             teacher_path = packaged_teacher().path
             defaults.append(
-                Target(display_name(DEFAULT_TEACHER, teacher_path), teacher_path, classify(teacher_path), True)
+                Target(
+                    display_name(DEFAULT_TEACHER, teacher_path), teacher_path, Encoder.for_folder(teacher_path), True
+                )
             )
         defaults.append(Target("m2v default", cached, Encoder.STATIC))
         if cfg.reference:
@@ -76,13 +74,13 @@ def resolve_targets(
         except M2VError as exc:
             targets.append(Target(name, Path(name), Encoder.STATIC, error=str(exc)))
             continue
-        kind = classify(path)
+        kind = Encoder.for_folder(path)
         shown = display_name(name, path)
         targets.append(Target(shown, path, kind))
         if kind is Encoder.STATIC:
             if cfg.reference:
                 targets.append(Target(f"{shown} (model2vec encode)", path, Encoder.REFERENCE))
-            teacher = _teacher_of(path)
+            teacher = teacher_of(peek_json(path / "config.json"))
             if teacher and teacher not in teachers:
                 teachers.append(teacher)
     if cfg.teacher and all(t.kind is not Encoder.SENTENCE_TRANSFORMER for t in targets):
@@ -98,14 +96,3 @@ def resolve_targets(
                 continue
             targets.insert(0, Target(display_name(teacher, path), path, Encoder.SENTENCE_TRANSFORMER, True))
     return targets
-
-
-def _teacher_of(path: Path) -> str | None:
-    """The teacher a static model's config names, if it names one (a malformed config names none: the
-    model itself is then reported as failed when it is loaded)."""
-    config = peek_json(path / "config.json")
-    if not isinstance(config, dict):
-        return None
-    distillation = config.get("distillation")
-    name = (distillation.get("teacher") if isinstance(distillation, dict) else None) or config.get("tokenizer_name")
-    return name if isinstance(name, str) and name else None

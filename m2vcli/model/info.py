@@ -20,10 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from m2vcli.config import coerce_enum
-from m2vcli.errors import MissingValueError, ModelFormatError, ModelLoadError, first_line
-from m2vcli.files import folder_bytes, read_limited
+from m2vcli.errors import MissingValueError, ModelFormatError, ModelLoadError
+from m2vcli.files import folder_bytes
 from m2vcli.hub import Fetch, packaged_hub_id, resolve_model
-from m2vcli.model.persistence import MAX_JSON_BYTES, ModelKind, model_kind
+from m2vcli.model.folder import (
+    ModelKind,
+    json_object,
+    model_kind,
+    module_folder,
+    normalizes,
+    st_modules,
+    static_module,
+    teacher_of,
+    tensor_headers,
+)
 from m2vcli.tables import EMPTY, Column, ResultTable, TableFormat, plain, render
 
 MAX_SHOWN = 120  # characters of a text setting shown in the table (JSON holds it whole)
@@ -100,10 +110,10 @@ def human_count(count: int) -> str:
 def model_info(name_or_path: str) -> ModelInfo:
     """Describe the model at a folder or hub id (the hub is used as ``m2vcli.hub.resolve_model`` says)."""
     folder = resolve_model(name_or_path, Fetch.ANY)
-    config = _json_object(folder / "config.json")  # read strictly first: a broken file is one line
-    modules = _modules(folder)
+    config = json_object(folder / "config.json")  # read strictly first: a broken file is one line
+    modules = st_modules(folder)
     kind = model_kind(folder)
-    if kind is None and not _static_module(folder):
+    if kind is None and not static_module(folder):
         raise ModelLoadError(f"{folder} is not a model folder: it has no config.json or modules.json")
     if kind is ModelKind.SENTENCE_TRANSFORMER:
         facts = _transformer_facts(folder, config, modules)
@@ -171,21 +181,13 @@ def render_info(info: ModelInfo, fmt: TableFormat | str = TableFormat.TABLE, *, 
 # ----- static models -----------------------------------------------------------------------------------
 
 
-def _static_module(folder: Path) -> Path | None:
-    """The folder holding a static model's ``model.safetensors`` and ``tokenizer.json``."""
-    for candidate in (folder, folder / "0_StaticEmbedding"):
-        if (candidate / "model.safetensors").is_file() and (candidate / "tokenizer.json").is_file():
-            return candidate
-    return None
-
-
 def _static_facts(
     folder: Path, config: dict[str, Any], modules: list[dict[str, Any]]
 ) -> tuple[tuple[Fact, ...], tuple[Fact, ...]]:
-    module = _static_module(folder)
+    module = static_module(folder)
     if module is None:
         raise ModelFormatError(f"{folder} is not a static model folder: no model.safetensors beside a tokenizer.json")
-    tensors = _tensor_headers(module / "model.safetensors")
+    tensors = tensor_headers(module / "model.safetensors")
     key = "embeddings" if "embeddings" in tensors else "embedding.weight"
     if key not in tensors or len(tensors[key][1]) != 2:
         raise ModelFormatError(f"{module / 'model.safetensors'} has no 2-D 'embeddings' tensor")
@@ -194,12 +196,12 @@ def _static_facts(
     tokens = mapping[1][0] if mapping and len(mapping[1]) == 1 else rows
     normalize = config.get("normalize")
     if "normalize" not in config and modules:
-        normalize = any(m["type"].endswith("Normalize") for m in modules)
+        normalize = normalizes(modules)
     version = _valid(config.get("m2v_version"), str)
     made_by = "model2vec" if config.get("model_type") == "model2vec" else "sentence-transformers (StaticEmbedding)"
     recorded = config.get("distillation")
     settings: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
-    teacher = _valid(settings.get("teacher"), str) or _valid(config.get("tokenizer_name"), str)
+    teacher = teacher_of(config)
     quantized = f"{tokens:,} tokens share {rows:,} rows" if mapping else "no"
     facts = (
         Fact("format", "format", made_by, made_by),
@@ -255,10 +257,10 @@ def _refinement_facts(recorded: Any) -> tuple[Fact, ...]:
 def _transformer_facts(
     folder: Path, top_config: dict[str, Any] | None, modules: list[dict[str, Any]]
 ) -> tuple[Fact, ...]:
-    transformer = _module_path(folder, modules, "Transformer") or folder
-    config = (top_config if transformer == folder else _json_object(transformer / "config.json")) or {}
-    st_config = _json_object(transformer / "sentence_bert_config.json") or {}
-    tokenizer_config = _json_object(transformer / "tokenizer_config.json") or {}
+    transformer = module_folder(folder, modules, "Transformer") or folder
+    config = (top_config if transformer == folder else json_object(transformer / "config.json")) or {}
+    st_config = json_object(transformer / "sentence_bert_config.json") or {}
+    tokenizer_config = json_object(transformer / "tokenizer_config.json") or {}
     max_length = _valid(st_config.get("max_seq_length"), int)
     if max_length is None:
         limit = _valid(tokenizer_config.get("model_max_length"), int)
@@ -266,8 +268,8 @@ def _transformer_facts(
     if max_length is None:
         max_length = _valid(config.get("max_position_embeddings"), int)
     hidden = _valid(config.get("hidden_size"), int) or _valid(config.get("d_model"), int)
-    pooling_folder = _module_path(folder, modules, "Pooling")
-    pooling = (_json_object(pooling_folder / "config.json") or {}) if pooling_folder else {}
+    pooling_folder = module_folder(folder, modules, "Pooling")
+    pooling = (json_object(pooling_folder / "config.json") or {}) if pooling_folder else {}
     modes = [
         k.removeprefix("pooling_mode_").removesuffix("_tokens").removesuffix("_token")
         for k, v in pooling.items()
@@ -275,9 +277,9 @@ def _transformer_facts(
     ]
     dims = _valid(pooling.get("word_embedding_dimension"), int)
     dims = dims * max(1, len(modes)) if dims else hidden
-    dense = _module_path(folder, modules, "Dense", last=True)
+    dense = module_folder(folder, modules, "Dense", last=True)
     if dense is not None:
-        dims = _valid((_json_object(dense / "config.json") or {}).get("out_features"), int) or dims
+        dims = _valid((json_object(dense / "config.json") or {}).get("out_features"), int) or dims
     parameters, dtype = _weights(transformer)
     vocab_size = _valid(config.get("vocab_size"), int)
     architectures = config.get("architectures")
@@ -295,19 +297,8 @@ def _transformer_facts(
         _fact("parameters", "parameters", parameters, human_count(parameters) if parameters else None),
         _fact("dtype", "dtype", dtype),
         _fact("pooling", "pooling", "+".join(modes) or None, shown=bool(modules)),
-        _fact("normalize", "normalize", any(m["type"].endswith("Normalize") for m in modules), shown=bool(modules)),
+        _fact("normalize", "normalize", normalizes(modules), shown=bool(modules)),
     )
-
-
-def _module_path(folder: Path, modules: list[dict[str, Any]], kind: str, *, last: bool = False) -> Path | None:
-    """The subfolder of the ``kind`` module named in modules.json; a path that leaves ``folder`` is ignored."""
-    found = [m for m in modules if m["type"].rsplit(".", 1)[-1] == kind]
-    if not found:
-        return None
-    path = found[-1 if last else 0].get("path", "")
-    if not isinstance(path, str) or path.startswith(("/", "\\")) or ".." in Path(path).parts:
-        return None
-    return folder / path
 
 
 def _weights(folder: Path) -> tuple[int | None, str | None]:
@@ -317,61 +308,13 @@ def _weights(folder: Path) -> tuple[int | None, str | None]:
         return None, None
     count, types = 0, Counter[str]()
     for file in files:
-        for dtype, shape in _tensor_headers(file).values():
+        for dtype, shape in tensor_headers(file).values():
             if dtype in _FLOAT_DTYPES:
                 size = math.prod(shape)
                 count += size
                 types[dtype] += size
     common = types.most_common(1)[0][0] if types else None
     return count, _DTYPES.get(common) if common else None
-
-
-# ----- reading files -----------------------------------------------------------------------------------
-
-
-def _tensor_headers(path: Path) -> dict[str, tuple[str, list[int]]]:
-    """Each tensor's safetensors type (``F16``) and shape, read from the file's header alone."""
-    import safetensors
-
-    try:
-        with safetensors.safe_open(str(path), framework="np") as handle:
-            found = {}
-            for key in handle.keys():  # noqa: SIM118
-                part = handle.get_slice(key)
-                found[key] = (str(part.get_dtype()), [int(n) for n in part.get_shape()])
-            return found
-    except safetensors.SafetensorError as exc:
-        raise ModelFormatError(f"{path} is corrupt or not a safetensors file ({first_line(exc)})") from exc
-    except OSError as exc:
-        raise ModelLoadError(f"cannot read {path}: {exc.strerror or exc}") from exc
-
-
-def _json_file(path: Path) -> Any:
-    """The JSON in ``path`` (None when there is no such file); unreadable or invalid JSON is one line."""
-    if not path.is_file():
-        return None
-    data = read_limited(path, "model file", MAX_JSON_BYTES, ModelFormatError)
-    try:
-        return json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ModelFormatError(f"{path} is not valid JSON ({first_line(exc, 80)})") from exc
-
-
-def _json_object(path: Path) -> dict[str, Any] | None:
-    data = _json_file(path)
-    if data is not None and not isinstance(data, dict):
-        raise ModelFormatError(f"{path} must hold a JSON object, got {type(data).__name__}")
-    return data
-
-
-def _modules(folder: Path) -> list[dict[str, Any]]:
-    """modules.json's entries, each with a string ``type`` ("" where it has none or a bad one)."""
-    data = _json_file(folder / "modules.json")
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise ModelFormatError(f"{folder / 'modules.json'} must hold a JSON list, got {type(data).__name__}")
-    return [{**m, "type": m.get("type") if isinstance(m.get("type"), str) else ""} for m in data if isinstance(m, dict)]
 
 
 # ----- values from files -------------------------------------------------------------------------------

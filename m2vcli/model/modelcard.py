@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from m2vcli.model.folder import teacher_of
+
 _SKIP = {"model_type", "architectures"}
 
 
 def model_card(name: str, config: dict[str, Any], *, rows: int, dim: int, vocab_size: int) -> str:
     """A model card: hub metadata, usage with m2v, model2vec and sentence-transformers, and settings."""
-    base = config.get("tokenizer_name") or config.get("teacher")
+    base = teacher_of(config)
     lines = ["---"]
     if base:
         lines.append(f"base_model: {json.dumps(str(base))}")

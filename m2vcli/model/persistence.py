@@ -20,23 +20,30 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from m2vcli.config import clip
-from m2vcli.errors import M2VError, ModelFormatError, ModelLoadError, OutputError, first_line
+from m2vcli.errors import ModelFormatError, ModelLoadError, OutputError, first_line
 from m2vcli.files import atomic_folder, read_limited, umask_mode
 from m2vcli.hub import Fetch, resolve_model
+from m2vcli.model.folder import (
+    ModelKind,
+    model_kind,
+    normalizes,
+    present,
+    read_json,
+    st_modules,
+    static_module,
+    tensor_headers,
+)
 
 MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json", "modules.json", "README.md"]
-_SUBFOLDERS = ("", "0_StaticEmbedding")
 # safetensors dtypes numpy can hold (not BF16 or the F8 kinds).
 _NUMPY_DTYPES = {"BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "F32", "F64"}
 _EMBEDDING_DTYPES = ("float32", "float16", "float64", "int8")
-MAX_JSON_BYTES = 64 * 1024**2  # config.json, modules.json
 MAX_TOKENIZER_BYTES = 1024**3
 MAX_CARD_BYTES = 16 * 1024**2  # README.md: only this much is read
 # Per float size: the unsigned type of the same size and the exponent bits, all set for NaN and infinity.
@@ -45,13 +52,6 @@ _EXPONENT_BITS: dict[int, tuple[type[np.unsignedinteger[Any]], int]] = {
     4: (np.uint32, 0x7F800000),
     8: (np.uint64, 0x7FF0000000000000),
 }
-
-
-class ModelKind(str, Enum):
-    """What a model folder holds: a static model, or a Sentence Transformer (or plain transformer)."""
-
-    STATIC = "static"
-    SENTENCE_TRANSFORMER = "sentence-transformer"
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,9 @@ def resolve_model_folder(name_or_path: str | os.PathLike[str]) -> Path:
 
 
 def _module_folder(folder: Path) -> Path:
-    for sub in _SUBFOLDERS:
-        candidate = folder / sub if sub else folder
-        if (candidate / "model.safetensors").is_file() and (candidate / "tokenizer.json").is_file():
-            return candidate
+    found = static_module(folder)
+    if found is not None:
+        return found
     missing = [f for f in ("model.safetensors", "tokenizer.json") if not (folder / f).is_file()]
     raise ModelFormatError(f"{folder} is not a model folder: missing {' and '.join(missing)}")
 
@@ -84,27 +83,16 @@ def _module_folder(folder: Path) -> Path:
 def _read_tensors(path: Path) -> dict[str, np.ndarray]:
     import safetensors
 
+    for key, (dtype, _) in tensor_headers(path).items():
+        if dtype not in _NUMPY_DTYPES:
+            raise ModelFormatError(f"{path} stores {key!r} as {dtype}, which numpy cannot read")
     try:
         with safetensors.safe_open(str(path), framework="np") as handle:
-            tensors = {}
-            for key in handle.keys():  # noqa: SIM118
-                dtype = handle.get_slice(key).get_dtype()
-                if dtype not in _NUMPY_DTYPES:
-                    raise ModelFormatError(f"{path} stores {key!r} as {dtype}, which numpy cannot read")
-                tensors[key] = handle.get_tensor(key)
-            return tensors
+            return {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
     except safetensors.SafetensorError as exc:
         raise ModelFormatError(f"{path} is corrupt or not a safetensors file ({first_line(exc)})") from exc
     except OSError as exc:
         raise ModelLoadError(f"cannot read {path}: {exc.strerror or exc}") from exc
-
-
-def _read_json(path: Path) -> Any:
-    data = read_limited(path, "model file", MAX_JSON_BYTES, ModelFormatError)
-    try:
-        return json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ModelFormatError(f"{path} is not valid JSON ({first_line(exc, 80)})") from exc
 
 
 def all_finite(array: np.ndarray, chunk_rows: int = 65536) -> bool:
@@ -200,17 +188,6 @@ def check_model_config(config: Any, source: str) -> None:
             raise ModelFormatError(f"{source}: {key} must be {expected}, got {clip(config[key])}")
 
 
-def _normalize_module(path: Path) -> bool:
-    """Whether a sentence-transformers ``modules.json`` lists a Normalize module."""
-    modules = _read_json(path)
-    if not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules):
-        raise ModelFormatError(f"{path} must hold a JSON list of objects")
-    for number, module in enumerate(modules):
-        if not isinstance(module.get("type", ""), str):
-            raise ModelFormatError(f"{path}: module {number} has a type that is not a string: {clip(module['type'])}")
-    return any(m.get("type", "").endswith("Normalize") for m in modules)
-
-
 def read_model_folder(folder: Path) -> RawModel:
     """Read and cross-check a static model folder."""
     module = _module_folder(folder)
@@ -226,11 +203,12 @@ def read_model_folder(folder: Path) -> RawModel:
     key = "embeddings" if "embeddings" in tensors else "embedding.weight"
     check_tensors(embeddings, tensors.get("weights"), tensors.get("mapping"), tensor_file, embeddings_key=key)
     config_path = folder / "config.json"
-    config = _read_json(config_path) if config_path.is_file() else {}
+    config = read_json(config_path)
+    config = {} if config is None else config
     check_model_config(config, str(config_path))
-    if "normalize" not in config and (folder / "modules.json").is_file():
+    if "normalize" not in config and present(folder / "modules.json"):
         # A sentence-transformers folder says "normalize" with a Normalize module instead of a config key.
-        config["normalize"] = _normalize_module(folder / "modules.json")
+        config["normalize"] = normalizes(st_modules(folder))
     dim = config.get("hidden_dim")
     if dim is not None and dim != embeddings.shape[1]:
         raise ModelFormatError(
@@ -260,48 +238,6 @@ def read_model_folder(folder: Path) -> RawModel:
         mapping=tensors.get("mapping"),
         card=card,
     )
-
-
-def model_kind(path: Path) -> ModelKind | None:
-    """What kind of model folder ``path`` is, or None when it is not one.
-
-    ``STATIC``: an m2v or model2vec folder (``config.json`` with ``model_type`` "model2vec", and
-    ``model.safetensors``), or a sentence-transformers folder whose ``modules.json`` names a
-    ``StaticEmbedding`` module. ``SENTENCE_TRANSFORMER``: any other folder holding ``modules.json`` or
-    ``config.json`` (a corrupt one included). Nothing is loaded and nothing raises.
-    """
-    if not path.is_dir():
-        return None
-    config, modules = path / "config.json", path / "modules.json"
-    if config.is_file() and (path / "model.safetensors").is_file():
-        data = peek_json(config)
-        if isinstance(data, dict) and data.get("model_type") == "model2vec":
-            return ModelKind.STATIC
-    if modules.is_file():
-        data = peek_json(modules)
-        if isinstance(data, list) and any(
-            isinstance(m, dict) and str(m.get("type", "")).rsplit(".", 1)[-1] == "StaticEmbedding" for m in data
-        ):
-            return ModelKind.STATIC
-    return ModelKind.SENTENCE_TRANSFORMER if config.is_file() or modules.is_file() else None
-
-
-def peek_json(path: Path) -> Any:
-    """The JSON in ``path`` (at most ``MAX_JSON_BYTES``), or None when it cannot be read or parsed."""
-    try:
-        return json.loads(read_limited(path, "model file", MAX_JSON_BYTES).decode("utf-8"))
-    except (M2VError, ValueError):
-        return None
-
-
-def is_model_folder(path: Path) -> bool:
-    """True when ``path`` holds a static model (see ``model_kind``)."""
-    return model_kind(path) is ModelKind.STATIC
-
-
-def is_static_folder(path: Path) -> bool:
-    """True when ``path`` holds a static model (see ``model_kind``); the same as ``is_model_folder``."""
-    return model_kind(path) is ModelKind.STATIC
 
 
 def check_model_target(target: Path, *, force: bool) -> None:

@@ -23,6 +23,7 @@ from m2vcli.distillation.numerics import Quantize, quantize
 from m2vcli.errors import ConfigError, MissingValueError, ModelLoadError, OutputError
 from m2vcli.files import folder_bytes
 from m2vcli.model import StaticEmbedder
+from m2vcli.model.folder import teacher_of
 from m2vcli.model.persistence import check_model_target
 from m2vcli.refinement.corpus import Corpus, read_corpus
 from m2vcli.refinement.features import FeatureKey, default_cache_root, featurize, teacher_fingerprint
@@ -274,16 +275,6 @@ def refinement_record(
     }
 
 
-def teacher_of(model: StaticEmbedder) -> str | None:
-    """The teacher a static model's config names (m2v's ``distillation.teacher``, else model2vec's
-    ``tokenizer_name``), or None."""
-    distillation = model.config.get("distillation")
-    name = (distillation.get("teacher") if isinstance(distillation, dict) else None) or model.config.get(
-        "tokenizer_name"
-    )
-    return name if isinstance(name, str) and name.strip() else None
-
-
 def refine(
     config: RefineConfig | None = None,
     *,
@@ -304,7 +295,7 @@ def refine(
     phase("Loading the model and the corpus")
     model = StaticEmbedder.from_pretrained(str(cfg.model))
     corpus = read_corpus(str(cfg.corpus), field=cfg.text_field, max_texts=cfg.max_texts, seed=cfg.seed)
-    teacher_name = cfg.teacher or teacher_of(model)
+    teacher_name = cfg.teacher or teacher_of(model.config)
     if teacher_name is None:
         raise ConfigError(f"{cfg.model} does not name its teacher in config.json; pass --teacher MODEL")
     phase("Loading the teacher")

@@ -13,6 +13,7 @@ from typing import Any
 
 from m2vcli.errors import ConfigError, ModelLoadError, first_line
 from m2vcli.hub import Fetch, packaged_hub_id, resolve_model
+from m2vcli.model.folder import module_folder, st_modules
 
 DEFAULT_TEACHER = "sentence-transformers/all-MiniLM-L6-v2"
 DECODER_TYPES = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "mixtral", "qwen2", "qwen3", "phi", "phi3"}
@@ -60,15 +61,8 @@ def find_teacher(model: str | None) -> TeacherFolder:
 
 def transformer_folder(teacher: TeacherFolder) -> Path:
     """The folder holding the transformer (a Sentence Transformer may keep it in a module subfolder)."""
-    modules = teacher.path / "modules.json"
-    if modules.is_file():
-        try:
-            for module in json.loads(modules.read_text()):
-                if module.get("type", "").endswith("Transformer"):
-                    return teacher.path / module.get("path", "")
-        except (ValueError, AttributeError, TypeError) as exc:
-            raise ModelLoadError(f"{modules} is not valid JSON") from exc
-    return teacher.path
+    modules = st_modules(teacher.path)
+    return module_folder(teacher.path, modules, "Transformer") or teacher.path
 
 
 def pick_device(device: Device) -> str:
