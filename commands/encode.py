@@ -19,7 +19,7 @@ from m2vcli.encoding import (
     encode_lines,
 )
 from m2vcli.encoding.job import input_format_of
-from m2vcli.encoding.ray_engine import RAY_BATCH_SIZE
+from m2vcli.encoding.ray_workers import RAY_BATCH_SIZE
 from m2vcli.model import DEFAULT_BATCH_SIZE
 
 from ._options import ConfigOption, RequiredModelOption, default, settings

@@ -76,7 +76,8 @@ def leaderboard_command(
     for line in coverage_notes(rows):  # like with like: what some models have and others lack is not averaged
         console.print(line, markup=False)
     if cfg.plot:
-        from m2vcli.evaluation.leaderboard import find_result_files, plot_speed_vs_score
+        from m2vcli.evaluation.leaderboard import find_result_files
+        from m2vcli.evaluation.plot import plot_speed_vs_score
 
         plotted = plot_speed_vs_score(rows, cfg.plot, inputs=find_result_files(cfg.results))
         console.print(f"Plotted {plotted} models to {cfg.plot}.", markup=False)

@@ -49,9 +49,9 @@ def encode_dataset(dataset: Any, model: str, **settings: Any) -> Any:
     """``dataset`` (a ``ray.data.Dataset`` with a ``text`` column) with a ``vector`` column added by actors
     that each load the static model ``model`` (a folder or hub id) once. Lazy, as Ray Data is.
 
-    The settings are those of ``m2vcli.encoding.ray_engine.encode_dataset`` (``column``, ``output_column``,
+    The settings are those of ``m2vcli.encoding.ray_workers.encode_dataset`` (``column``, ``output_column``,
     ``batch_size``, ``concurrency``, ``normalize``, ``max_length``, ``dtype``). Needs the ``ray`` extra.
     """
-    from m2vcli.encoding.ray_engine import encode_dataset as run
+    from m2vcli.encoding.ray_workers import encode_dataset as run
 
     return run(dataset, model, **settings)

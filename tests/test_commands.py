@@ -267,7 +267,7 @@ def test_help_defaults_are_the_config_defaults(command: str, option: str, cls: t
 
 
 def test_encode_help_shows_the_batch_size_of_each_engine() -> None:
-    from m2vcli.encoding.ray_engine import RAY_BATCH_SIZE
+    from m2vcli.encoding.ray_workers import RAY_BATCH_SIZE
     from m2vcli.model import DEFAULT_BATCH_SIZE
 
     options = flat_help("encode").split(" Options ", 1)[1]

@@ -21,9 +21,9 @@ from m2vcli.evaluation.leaderboard import (
     make_leaderboard,
     parse_mteb_results,
     per_task_table,
-    speed_score_figure,
     summarize_results,
 )
+from m2vcli.evaluation.plot import speed_score_figure
 from m2vcli.tables import render
 from tests.conftest import run_m2v
 
