@@ -13,29 +13,13 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from m2vcli.config import build_config
+from m2vcli.distillation import Device, DistillConfig, Quantize
 from m2vcli.errors import MissingValueError
+from m2vcli.refinement import RefineConfig
+from m2vcli.tables import TableFormat
 
 T = TypeVar("T")
 REQUIRED = "(required)"  # a value every run needs, given as a flag or in --config (so Typer cannot enforce it)
-
-ModelOption = Annotated[
-    str | None,
-    typer.Option("--model", "-m", help="Model folder or Hugging Face hub id.", show_default=False),
-]
-RequiredModelOption = Annotated[
-    str | None,
-    typer.Option("--model", "-m", help=f"Model folder or Hugging Face hub id {REQUIRED}.", show_default=False),
-]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="YAML file with any of this command's options (a flag given here beats the file).",
-        show_default=False,
-        dir_okay=False,
-    ),
-]
 
 
 def default(cls: type[Any], name: str) -> str:
@@ -51,6 +35,71 @@ def default(cls: type[Any], name: str) -> str:
     if isinstance(value, Enum):
         value = value.value
     return "none" if value is None else escape(str(value))  # help texts are rich markup: [unused0] must show
+
+
+SHARED_BY = (DistillConfig, RefineConfig)  # the settings classes of the options below that both commands take
+
+
+def default_of(name: str) -> str:
+    """The default of a setting that ``m2v distill`` and ``m2v refine`` share (the same in both: a test
+    holds them equal)."""
+    return default(SHARED_BY[0], name)
+
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help=f"Model folder or Hugging Face hub id {REQUIRED}.", show_default=False),
+]
+TableFormatOption = Annotated[
+    TableFormat | None,
+    typer.Option(
+        "--format", "-f", help="Output format: table, markdown, csv or json (default: table).", show_default=False
+    ),
+]
+SavePathOption = Annotated[
+    str | None, typer.Option("--save-path", "-o", help=f"Folder to write the model to {REQUIRED}.", show_default=False)
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace a save path that is not a static model.")]
+DeviceOption = Annotated[
+    Device | None,
+    typer.Option(help=f"Where the teacher runs (default: {default_of('device')}).", show_default=False),
+]
+QuantizeOption = Annotated[
+    Quantize | None,
+    typer.Option(help=f"Storage type of the table (default: {default_of('quantize')}).", show_default=False),
+]
+CorpusOption = Annotated[
+    str | None,
+    typer.Option(
+        "--corpus",
+        help="Texts to refine on: a text file (one text per line), .jsonl, .csv/.tsv or .parquet with a text field, "
+        "a folder or glob of such files, or hf:ORG/NAME (a hub data set, streamed; hf:ORG/NAME:CONFIG:SPLIT "
+        "for one configuration and split).",
+        show_default=False,
+    ),
+]
+TextFieldOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The field or column holding the text in JSONL, CSV, Parquet or a data set "
+        f"(default: {default_of('text_field')}).",
+        show_default=False,
+    ),
+]
+MaxTextsOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Use at most this many texts (a seeded sample).", show_default=False),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="YAML file with any of this command's options (a flag given here beats the file).",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
 
 
 def settings(cls: type[T], config_file: Path | None, flags: dict[str, Any]) -> T:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -10,9 +10,10 @@ import typer
 from m2vcli.benchmark.runner import BenchReport, ModelReport, bench
 from m2vcli.benchmark.settings import FULL, QUICK, BenchConfig
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
-from m2vcli.tables import EMPTY, Column, ResultTable, TableFormat, plain, print_table, shorten
+from m2vcli.tables import EMPTY, Column, ResultTable, TableFormat, plain, shorten
 
-from ._options import ConfigOption, default, settings
+from ._options import ConfigOption, TableFormatOption, default, settings
+from ._output import emit
 
 
 def bench_command(
@@ -63,16 +64,7 @@ def bench_command(
         typer.Option("--output", "-o", help="Also write the whole report as JSON to this file.", show_default=False),
     ] = None,
     json_path: Annotated[str | None, typer.Option("--json", hidden=True, show_default=False)] = None,
-    table_format: Annotated[
-        TableFormat | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help="How to show the report on stdout; json is the whole report "
-            f"(default: {default(BenchConfig, 'format')}).",
-            show_default=False,
-        ),
-    ] = None,
+    table_format: TableFormatOption = None,
     reference: Annotated[
         bool, typer.Option("--reference", help="Also time model2vec's encoder on each static model (needs model2vec).")
     ] = False,
@@ -128,10 +120,7 @@ def bench_command(
 
     with progress_bar("Embedding tokens", unit="tokens", enabled=terminal, log_lines=True) as on_progress:
         report = bench(cfg, progress=say, on_progress=on_progress)
-    if cfg.format is TableFormat.JSON:
-        sys.stdout.write(report.to_json() + "\n")
-    else:
-        print_table(bench_table(report, cfg.format), cfg.format)
+    emit(bench_table(report, cfg.format), cfg.format, document=asdict(report))
     for failed in (r for r in report.models if r.error):
         console.print(
             f"{failed.name} failed: {plain(failed.error or '')}", markup=False, style="red" if terminal else None

@@ -8,11 +8,22 @@ from typing import Annotated
 import typer
 
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
-from m2vcli.distillation import Device, DistillConfig, Pooling, Precision, Quantize, Weighting
+from m2vcli.distillation import DistillConfig, Pooling, Precision, Weighting
 from m2vcli.refinement import DistillRefineResult, distill_and_refine
 
-from ._options import REQUIRED, ConfigOption, default, settings
-from .refine import CorpusOption, MaxTextsOption, TextFieldOption, print_epoch
+from ._options import (
+    ConfigOption,
+    CorpusOption,
+    DeviceOption,
+    ForceOption,
+    MaxTextsOption,
+    QuantizeOption,
+    SavePathOption,
+    TextFieldOption,
+    default,
+    settings,
+)
+from ._output import print_epoch
 
 D = DistillConfig
 TeacherOption = Annotated[
@@ -24,12 +35,6 @@ TeacherOption = Annotated[
         "(default: the packaged all-MiniLM-L6-v2).",
         show_default=False,
     ),
-]
-SavePathOption = Annotated[
-    str | None, typer.Option("--save-path", "-o", help=f"Folder to write the model to {REQUIRED}.", show_default=False)
-]
-DeviceOption = Annotated[
-    Device | None, typer.Option(help=f"Where the teacher runs (default: {default(D, 'device')}).", show_default=False)
 ]
 DtypeOption = Annotated[
     Precision | None,
@@ -53,10 +58,6 @@ SifOption = Annotated[
     ),
 ]
 NoSifOption = Annotated[bool, typer.Option("--no-sif", help="Do not weight tokens by frequency.")]
-QuantizeOption = Annotated[
-    Quantize | None,
-    typer.Option(help=f"Storage type of the table (default: {default(D, 'quantize')}).", show_default=False),
-]
 RemovePatternOption = Annotated[
     str | None,
     typer.Option(
@@ -109,7 +110,6 @@ BatchSizeOption = Annotated[
 TrustOption = Annotated[
     bool, typer.Option("--trust-remote-code", help="Allow a teacher that ships its own code to run it.")
 ]
-ForceOption = Annotated[bool, typer.Option("--force", help="Replace a save path that is not a static model.")]
 
 
 def distill_command(

@@ -22,7 +22,7 @@ from m2vcli.encoding.job import input_format_of
 from m2vcli.encoding.ray_workers import RAY_BATCH_SIZE
 from m2vcli.model import DEFAULT_BATCH_SIZE
 
-from ._options import ConfigOption, RequiredModelOption, default, settings
+from ._options import ConfigOption, ModelOption, default, settings
 
 
 def encode(
@@ -36,7 +36,7 @@ def encode(
             readable=False,  # m2v reads it, and says in one line why it cannot
         ),
     ] = None,
-    model: RequiredModelOption = None,
+    model: ModelOption = None,
     output: Annotated[
         str | None,
         typer.Option(

@@ -10,16 +10,14 @@ import typer
 from m2vcli.console import TaskProgress, err_console, stderr_is_terminal
 from m2vcli.errors import debug_enabled
 from m2vcli.evaluation import EvaluateConfig, EvaluationReport, Suite, TaskStatus, evaluate
-from m2vcli.tables import EMPTY, Column, ResultTable, TableFormat, plain, print_table, shorten
+from m2vcli.tables import EMPTY, Column, ResultTable, TableFormat, plain, shorten
 
-from ._options import ConfigOption, default, settings
+from ._options import ConfigOption, ModelOption, TableFormatOption, default, settings
+from ._output import emit
 
 
 def evaluate_command(
-    model: Annotated[
-        str | None,
-        typer.Option("--model", "-m", help="Model folder or Hugging Face hub id (required).", show_default=False),
-    ] = None,
+    model: ModelOption = None,
     tasks: Annotated[
         str | None,
         typer.Option(help="Comma-separated task names: the offline suite's or any MTEB task's.", show_default=False),
@@ -71,15 +69,7 @@ def evaluate_command(
             show_default=False,
         ),
     ] = None,
-    table_format: Annotated[
-        TableFormat | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help=f"How to show the scores on stdout (default: {default(EvaluateConfig, 'format')}).",
-            show_default=False,
-        ),
-    ] = None,
+    table_format: TableFormatOption = None,
     list_tasks: Annotated[
         bool, typer.Option("--list-tasks", help="List the built-in suites' tasks (no model needed) and stop.")
     ] = False,
@@ -127,7 +117,7 @@ def evaluate_command(
         settle_offline_mode()
     with TaskProgress(enabled=stderr_is_terminal()) as progress:
         report = evaluate(cfg, on_task=progress.on_task, on_encode=progress.on_encode, on_plan=progress.on_plan)
-    print_table(score_table(report), cfg.format)
+    emit(score_table(report), cfg.format)
     if explain(report):
         raise typer.Exit(1)
 
@@ -161,7 +151,7 @@ def show_tasks(fmt: TableFormat) -> None:
     names = ("task", "suite", "category", "data", "description")
     rows = [[row[c] for c in names] for row in describe_tasks()]
     title = "m2v evaluate: built-in tasks (any MTEB task name works too)"
-    print_table(ResultTable(title, [Column(c, text=True) for c in names], rows), fmt)
+    emit(ResultTable(title, [Column(c, text=True) for c in names], rows), fmt)
 
 
 def score_table(report: EvaluationReport) -> ResultTable:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
 from typing import Annotated
 
 import typer
 
-from m2vcli.model.info import InfoConfig, info_table, model_info, render_info
-from m2vcli.tables import TableFormat, print_table
+from m2vcli.model.info import InfoConfig, info_table, model_info
+from m2vcli.tables import TableFormat
 
-from ._options import ConfigOption, default, settings
+from ._options import ConfigOption, TableFormatOption, settings
+from ._output import emit, terminal_width
 
 
 def info_command(
@@ -24,15 +23,7 @@ def info_command(
         ),
     ] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="The same as MODEL.", show_default=False)] = None,
-    output_format: Annotated[
-        TableFormat | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help=f"Output format; json is one object (default: {default(InfoConfig, 'format')}).",
-            show_default=False,
-        ),
-    ] = None,
+    output_format: TableFormatOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Show what a model holds without loading it: dims, vocabulary, dtype, teacher, size, origin.
@@ -52,9 +43,5 @@ def info_command(
         raise typer.BadParameter("give the model once: as MODEL or with --model", param_hint="--model")
     cfg = settings(InfoConfig, config, {"model": model_argument or model, "format": output_format})
     info = model_info(str(cfg.model))
-    if cfg.format is TableFormat.JSON:
-        typer.echo(render_info(info, cfg.format), nl=False)
-        return
-    terminal = sys.stdout is not None and sys.stdout.isatty()
-    width = shutil.get_terminal_size().columns if terminal and cfg.format is TableFormat.TABLE else None
-    print_table(info_table(info, width), cfg.format)
+    width = terminal_width() if cfg.format is TableFormat.TABLE else None
+    emit(info_table(info, width), cfg.format, document=info.as_dict())

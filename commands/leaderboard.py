@@ -9,15 +9,14 @@ import typer
 from m2vcli.console import err_console
 from m2vcli.evaluation.leaderboard import (
     LeaderboardConfig,
-    TableFormat,
     coverage_notes,
     leaderboard,
     leaderboard_table,
     per_task_table,
 )
-from m2vcli.tables import print_table
 
-from ._options import ConfigOption, default, settings
+from ._options import ConfigOption, TableFormatOption, settings
+from ._output import emit
 
 
 def leaderboard_command(
@@ -25,15 +24,7 @@ def leaderboard_command(
         list[str] | None,
         typer.Argument(help="Results folders (from m2v evaluate) or bench JSON files.", show_default=False),
     ] = None,
-    table_format: Annotated[
-        TableFormat | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help=f"Output format (default: {default(LeaderboardConfig, 'format')}).",
-            show_default=False,
-        ),
-    ] = None,
+    table_format: TableFormatOption = None,
     per_task: Annotated[
         bool | None,
         typer.Option(
@@ -81,4 +72,4 @@ def leaderboard_command(
 
         plotted = plot_speed_vs_score(rows, cfg.plot, inputs=find_result_files(cfg.results))
         console.print(f"Plotted {plotted} models to {cfg.plot}.", markup=False)
-    print_table(per_task_table(rows, cfg.format) if cfg.per_task else leaderboard_table(rows, cfg.format), cfg.format)
+    emit(per_task_table(rows, cfg.format) if cfg.per_task else leaderboard_table(rows, cfg.format), cfg.format)

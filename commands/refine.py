@@ -8,34 +8,24 @@ from typing import Annotated
 import typer
 
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
-from m2vcli.distillation import Device, Pooling, Quantize
+from m2vcli.distillation import Pooling
 from m2vcli.refinement import Loss, RefineConfig, RefineResult, refine
 
-from ._options import ConfigOption, default, settings
+from ._options import (
+    ConfigOption,
+    CorpusOption,
+    DeviceOption,
+    ForceOption,
+    MaxTextsOption,
+    QuantizeOption,
+    SavePathOption,
+    TextFieldOption,
+    default,
+    settings,
+)
+from ._output import print_epoch
 
 R = RefineConfig
-CorpusOption = Annotated[
-    str | None,
-    typer.Option(
-        "--corpus",
-        help="Texts to refine on: a text file (one text per line), .jsonl, .csv/.tsv or .parquet with a text field, "
-        "a folder or glob of such files, or hf:ORG/NAME (a hub data set, streamed; hf:ORG/NAME:CONFIG:SPLIT "
-        "for one configuration and split).",
-        show_default=False,
-    ),
-]
-TextFieldOption = Annotated[
-    str | None,
-    typer.Option(
-        help=f"The field or column holding the text in JSONL, CSV, Parquet or a data set "
-        f"(default: {default(R, 'text_field')}).",
-        show_default=False,
-    ),
-]
-MaxTextsOption = Annotated[
-    int | None,
-    typer.Option(min=1, help="Use at most this many texts (a seeded sample).", show_default=False),
-]
 EpochsOption = Annotated[
     int | None,
     typer.Option(
@@ -58,10 +48,7 @@ def refine_command(
         str | None, typer.Argument(help="The static model to refine: a folder or hub id.", show_default=False)
     ] = None,
     corpus: CorpusOption = None,
-    save_path: Annotated[
-        str | None,
-        typer.Option("--save-path", "-o", help="Folder to write the refined model to (required).", show_default=False),
-    ] = None,
+    save_path: SavePathOption = None,
     teacher: Annotated[
         str | None,
         typer.Option(help="The teacher (default: the one the model's config.json names).", show_default=False),
@@ -98,14 +85,8 @@ def refine_command(
             show_default=False,
         ),
     ] = None,
-    device: Annotated[
-        Device | None,
-        typer.Option(help=f"Where the teacher runs (default: {default(R, 'device')}).", show_default=False),
-    ] = None,
-    quantize: Annotated[
-        Quantize | None,
-        typer.Option(help=f"Storage type of the table (default: {default(R, 'quantize')}).", show_default=False),
-    ] = None,
+    device: DeviceOption = None,
+    quantize: QuantizeOption = None,
     cache_dir: Annotated[
         str | None,
         typer.Option(
@@ -114,7 +95,7 @@ def refine_command(
         ),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the feature cache.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace a save path that is not a static model.")] = False,
+    force: ForceOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Refine a static model on a corpus: train its table to reproduce the teacher's text vectors.
@@ -166,15 +147,6 @@ def run_refinement(job: Callable[..., RefineResult]) -> RefineResult:
 
     with progress_bar("Featurizing the corpus", unit="texts", enabled=show, log_lines=True) as on_progress:
         return job(on_progress=on_progress, on_phase=on_phase, on_step=print_epoch)
-
-
-def print_epoch(record: dict[str, float]) -> None:
-    """One line on stderr per training epoch, with its losses."""
-    err_console().print(
-        f"epoch {record['epoch']:.0f}: step {record['step']:,.0f}, train loss {record['train_loss']:.4f}, "
-        f"validation loss {record['validation_loss']:.4f}",
-        markup=False,
-    )
 
 
 def render_summary(result: RefineResult, title: str) -> None:

@@ -180,16 +180,3 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     return value
-
-
-def print_table(table: ResultTable, fmt: TableFormat | str = TableFormat.TABLE) -> None:
-    """Write the table to stdout: for a terminal, fitted to its width; else plain text or ``fmt``."""
-    import shutil
-    import sys
-
-    stdout = sys.stdout
-    width = shutil.get_terminal_size().columns if stdout is not None and stdout.isatty() else None
-    text = render(table, fmt, width=width)
-    if stdout is not None:
-        stdout.write(text)
-        stdout.flush()

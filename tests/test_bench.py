@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from m2vcli.commands.bench import bench_table
 from typer.testing import CliRunner
 
 from m2vcli import StaticEmbedder
@@ -21,6 +20,7 @@ from m2vcli.benchmark.runner import BenchReport, ModelReport, percentile, read_c
 from m2vcli.benchmark.settings import FULL, BenchConfig
 from m2vcli.benchmark.targets import Target
 from m2vcli.cli import app
+from m2vcli.commands.bench import bench_table
 from m2vcli.errors import ConfigError, InputError, ModelLoadError, OutputError
 from m2vcli.tables import render, shorten
 from tests.conftest import run_m2v

@@ -133,7 +133,7 @@ def test_bad_input_and_output_are_one_line_errors(local_ray: None, tiny_model_di
         run(tiny_model_dir, str(src), out)
     run(tiny_model_dir, str(src), out, force=True)
     assert not (out / "keep").exists() and pq.read_table(out).num_rows == 1
-    with pytest.raises(InputError, match="input pattern .* matches no file"):
+    with pytest.raises(InputError, match=r"input pattern .* matches no file"):
         run(tiny_model_dir, str(tmp_path / "*.nothing"), tmp_path / "v2")
     with pytest.raises(ConfigError, match="give an input file, folder, glob or URI"):
         run(tiny_model_dir, "-", tmp_path / "v3")

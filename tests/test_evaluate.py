@@ -591,7 +591,6 @@ def test_list_tasks_needs_no_model_and_names_every_builtin_task() -> None:
 
 def test_score_table_fits_80_columns_with_names_whole_and_no_reason_in_a_cell() -> None:
     from m2vcli.commands.evaluate import score_table
-
     from m2vcli.evaluation import EvaluationReport, TaskOutcome, TaskStatus
     from m2vcli.tables import render
 

@@ -12,7 +12,6 @@ is shown as missing (``-``), never trusted.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from m2vcli.model.folder import (
     teacher_of,
     tensor_headers,
 )
-from m2vcli.tables import EMPTY, Column, ResultTable, TableFormat, plain, render
+from m2vcli.tables import EMPTY, Column, ResultTable, TableFormat, plain
 
 MAX_SHOWN = 120  # characters of a text setting shown in the table (JSON holds it whole)
 _DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I8": "int8", "U8": "uint8"}
@@ -168,14 +167,6 @@ def wrap_cell(text: str, width: int) -> list[str]:
         lines.append(text[:cut].rstrip(" "))
         text = text[cut:]
     return [*lines, text]
-
-
-def render_info(info: ModelInfo, fmt: TableFormat | str = TableFormat.TABLE, *, width: int | None = None) -> str:
-    """The description in ``fmt``: JSON is one object, the other formats a table (see ``m2vcli.tables``)."""
-    fmt = TableFormat(fmt)
-    if fmt is TableFormat.JSON:
-        return json.dumps(info.as_dict(), indent=2, allow_nan=False) + "\n"
-    return render(info_table(info, width if fmt is TableFormat.TABLE else None), fmt, width=width)
 
 
 # ----- static models -----------------------------------------------------------------------------------

@@ -1,0 +1,41 @@
+"""How the commands write results and progress: one way to emit a result in each ``--format`` (stdout),
+and the lines that progress reports (stderr)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from typing import Any
+
+from m2vcli.console import err_console
+from m2vcli.tables import ResultTable, TableFormat, json_safe, render
+
+
+def terminal_width() -> int | None:
+    """stdout's width when it is a terminal, else None (plain text for a file or a pipe)."""
+    stdout = sys.stdout
+    return shutil.get_terminal_size().columns if stdout is not None and stdout.isatty() else None
+
+
+def emit(table: ResultTable, fmt: TableFormat | str, *, document: Any = None) -> None:
+    """Write a result to stdout in ``fmt``: the table (fitted to a terminal's width), or, for JSON,
+    ``document`` when the result is one object (a report, a model's description), else the table's rows."""
+    fmt = TableFormat(fmt)
+    if fmt is TableFormat.JSON and document is not None:
+        text = json.dumps(json_safe(document), indent=2, allow_nan=False) + "\n"
+    else:
+        text = render(table, fmt, width=terminal_width())
+    stdout = sys.stdout
+    if stdout is not None:
+        stdout.write(text)
+        stdout.flush()
+
+
+def print_epoch(record: dict[str, float]) -> None:
+    """One line on stderr per training epoch, with its losses."""
+    err_console().print(
+        f"epoch {record['epoch']:.0f}: step {record['step']:,.0f}, train loss {record['train_loss']:.4f}, "
+        f"validation loss {record['validation_loss']:.4f}",
+        markup=False,
+    )
