@@ -50,17 +50,18 @@ LIBRARY_VERBOSITY = {
     "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
 }
+
+
 # torch's CPU math keeps compiled kernels per input shape in two caches of 1,024 entries each: oneDNN's
 # primitives and, above them, ideep's (``LRU_CACHE_CAPACITY``). Over a corpus of varied lengths they grew a
 # featurizing run by 200 MB per 8,000 texts (oneDNN's) and then by 4 KB a text (ideep's). 64 keeps memory
 # flat at the same speed: texts come in length buckets, so a few shapes are reused in turn.
-KERNEL_CACHE_LIMITS = {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "64", "LRU_CACHE_CAPACITY": "64"}
-
-
 def bound_kernel_caches() -> None:
-    """Cap torch's CPU kernel caches (``KERNEL_CACHE_LIMITS``; a variable the user has set is kept). They
-    are read when the first kernel runs, so this works until then, even after torch is imported."""
+    """Cap torch's CPU kernel caches for the whole run (``process.KERNEL_CACHE_LIMITS``; a variable the
+    user has set is kept). They are read when the first kernel runs, so this works until then."""
     import os
+
+    from m2vcli.process import KERNEL_CACHE_LIMITS
 
     for name, value in KERNEL_CACHE_LIMITS.items():
         os.environ.setdefault(name, value)

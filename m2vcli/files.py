@@ -200,12 +200,11 @@ def umask_mode(mode: int) -> int:
     for folders). Temporary files and folders are created private, so outputs built in one are set to this
     before they are renamed into place.
 
-    Reading the umask means setting it: it is set to 0o077 (private, should another thread create a file
-    meanwhile) and back at once.
+    The umask is read without setting it where the system allows (see ``process.current_umask``).
     """
-    umask = os.umask(0o077)
-    os.umask(umask)
-    return mode & ~umask
+    from m2vcli.process import current_umask
+
+    return mode & ~current_umask()
 
 
 @contextlib.contextmanager

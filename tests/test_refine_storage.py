@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -147,10 +148,23 @@ def test_featurizing_without_a_folder_keeps_the_vectors_and_with_one_names_the_s
     assert again.cached == 40 and again.parts == shards.parts
 
 
-def test_loading_a_teacher_bounds_torchs_kernel_caches(monkeypatch: pytest.MonkeyPatch, tiny_teacher_dir: Path) -> None:
-    from m2vcli.teacher import Device, Precision, load_teacher
+def test_the_teachers_pass_bounds_torchs_kernel_caches_and_puts_the_variables_back(
+    monkeypatch: pytest.MonkeyPatch, tiny_teacher_dir: Path
+) -> None:
+    from m2vcli.teacher import Device, Pooling, Precision, embed, forward, load_teacher
 
     monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
     monkeypatch.setenv("LRU_CACHE_CAPACITY", "8")  # a value the user set is kept
-    load_teacher(str(tiny_teacher_dir), Device.CPU, Precision.FLOAT32, trust_remote_code=False)
-    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "64" and os.environ["LRU_CACHE_CAPACITY"] == "8"
+    teacher = load_teacher(str(tiny_teacher_dir), Device.CPU, Precision.FLOAT32, trust_remote_code=False)
+    assert "ONEDNN_PRIMITIVE_CACHE_CAPACITY" not in os.environ  # loading runs no kernel: nothing set yet
+    seen: list[tuple[str | None, str | None]] = []
+    real = forward.pooled_outputs
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append((os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY"), os.environ.get("LRU_CACHE_CAPACITY")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(forward, "pooled_outputs", watched)
+    embed(teacher, [[5], [6, 7]], Pooling.MEAN, batch_size=1)
+    assert seen and set(seen) == {("64", "8")}  # set while the first kernels run
+    assert "ONEDNN_PRIMITIVE_CACHE_CAPACITY" not in os.environ and os.environ["LRU_CACHE_CAPACITY"] == "8"

@@ -34,6 +34,7 @@ from m2vcli.encoding.settings import EncodeConfig, EncodeResult, Engine
 from m2vcli.encoding.vector_io import OutputFormat
 from m2vcli.errors import ConfigError, M2VError, OutputError, first_line
 from m2vcli.files import atomic_folder
+from m2vcli.process import environment_defaults, logger_levels
 from m2vcli.texts import choose_input_format, filesystem, is_uri, list_inputs
 
 MANIFEST = "_m2v.json"
@@ -78,6 +79,10 @@ def _check_output(output: str, force: bool) -> None:
         raise OutputError(f"cannot write {output}: permission denied")
 
 
+# Read when Ray starts (its processes inherit them): no usage report; errors reach the user as exceptions
+RAY_ENVIRONMENT = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_BACKEND_LOG_LEVEL": "fatal"}
+
+
 def _connect(ray: Any, address: str | None) -> bool:
     """Join the cluster at ``address``, or start Ray here; True when this call started it."""
     if ray.is_initialized():
@@ -88,7 +93,7 @@ def _connect(ray: Any, address: str | None) -> bool:
     else:
         probe_address(address)
     try:
-        with _quiet_stderr():
+        with _quiet_stderr(), environment_defaults(RAY_ENVIRONMENT):
             ray.init(address=address, **kwargs)
     except Exception as exc:  # ConnectionError, ValueError, RuntimeError: Ray is not specific
         where = f"the Ray cluster at {address}" if address else "a local Ray"
@@ -184,9 +189,6 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
         context = DataContext.get_current()
         context.enable_progress_bars = False  # m2v shows its own
         context.print_on_execution_start = False
-        for name in ("ray", "ray.data"):  # a failure reaches the user as the exception, in one line
-            logging.getLogger(name).setLevel(logging.CRITICAL)
-        warnings.filterwarnings("ignore", module=r"ray\.")
         # reading is light: it takes no CPU of its own, so it never waits behind the encoding actors, and one
         # reader keeps ACTORS_PER_READER actors busy (each reader is a process: more would only cost start-ups)
         actors = config.concurrency or cpus(ray)
@@ -224,6 +226,12 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
         else:
             Path(folder, MANIFEST).write_text(text, encoding="utf-8")
 
+    # a failure reaches the user as the exception, in one line: Ray's loggers and warnings are quiet for
+    # the job, and as they were after it
+    quiet = contextlib.ExitStack()
+    quiet.enter_context(logger_levels(("ray", "ray.data"), logging.CRITICAL))
+    quiet.enter_context(warnings.catch_warnings())
+    warnings.filterwarnings("ignore", module=r"ray\.")
     try:
         if is_uri(config.output):
             _run_in_place(config.output, run, config.force)
@@ -239,6 +247,7 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
     finally:
         if started and ray.is_initialized():
             ray.shutdown()
+        quiet.close()
     return EncodeResult(rows=written[0], dim=model.dim, format=OutputFormat.parquet, output=config.output)
 
 

@@ -23,8 +23,6 @@ MODEL_BYTES_LIMIT = 4 << 30  # a static model folder shipped through the object 
 
 def import_ray() -> Any:
     """The ``ray`` module with Ray Data, or a one-line error saying how to install it."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # errors reach the user as exceptions instead
     try:
         import ray
         import ray.data

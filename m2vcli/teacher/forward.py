@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from m2vcli.callbacks import OnProgress
+from m2vcli.process import KERNEL_CACHE_LIMITS, environment_defaults
 from m2vcli.teacher.loading import LoadedTeacher
 from m2vcli.teacher.pooling import Pooling, pooling_weights
 
@@ -71,7 +72,9 @@ def embed(
     autocast = torch.autocast(device_type=teacher.device, dtype=dtype) if dtype is not None else nullcontext()
     wrap = len(teacher.prefix) + len(teacher.suffix)
     bucket = [-(-(max(1, len(items[i])) + wrap) // step) * step for i in order]
-    with torch.inference_mode(), autocast:
+    # the kernel caches are bounded from Python too (the CLI bounds them for its whole run); they are read
+    # when the first kernel runs, and the variables are put back after the pass
+    with environment_defaults(KERNEL_CACHE_LIMITS), torch.inference_mode(), autocast:
         start = 0
         while start < len(order):
             width = bucket[start]

@@ -178,9 +178,6 @@ def load_teacher(
     """Find, check and load the teacher named by ``model`` (None: the packaged default)."""
     from tokenizers import Tokenizer
 
-    from m2vcli.console import bound_kernel_caches
-
-    bound_kernel_caches()  # before the teacher's first forward pass, from Python too
     from m2vcli.model.tokenization import load_tokenizer
 
     found = find_teacher(model)
