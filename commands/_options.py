@@ -15,6 +15,7 @@ from typer.core import TyperCommand, TyperGroup
 from m2vcli.config import build_config
 from m2vcli.distillation import Device, DistillConfig, Quantize
 from m2vcli.errors import MissingValueError
+from m2vcli.files import check_not_read
 from m2vcli.refinement import RefineConfig
 from m2vcli.tables import TableFormat
 
@@ -102,12 +103,23 @@ ConfigOption = Annotated[
 ]
 
 
+# The settings that name a file or folder a command writes or replaces: none may be (or hold) its --config.
+OUTPUT_FIELDS = ("output", "save_path", "plot", "json_path")
+
+
 def settings(cls: type[T], config_file: Path | None, flags: dict[str, Any]) -> T:
-    """The command's config: defaults < ``config_file`` < ``flags`` (None: not given)."""
+    """The command's config: defaults < ``config_file`` < ``flags`` (None: not given). No output it names
+    may be the config file itself (or hold it)."""
     try:
-        return build_config(cls, config_file, flags)
+        cfg = build_config(cls, config_file, flags)
     except MissingValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=exc.option) from exc
+    if config_file is not None:
+        for name in OUTPUT_FIELDS:
+            value = getattr(cfg, name, None)
+            if isinstance(value, str) and value and value != "-":
+                check_not_read(value, [config_file], f"--{name.replace('_', '-')}")
+    return cfg
 
 
 def _without_flag_placeholders(params: list[Any]) -> list[Any]:

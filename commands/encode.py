@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,13 +26,12 @@ from ._options import ConfigOption, ModelOption, default, settings
 
 def encode(
     input_file: Annotated[
-        Path | None,
+        str | None,  # not a Path: a URI (file:///x, s3://b/k) must reach the core as written
         typer.Argument(
             metavar="[INPUT]",
             help="Text file (one text per line), .jsonl, .csv, .tsv or .parquet (default: standard input). "
             "With --engine ray: files, a folder, a glob or a URI Ray can read (s3://...).",
             show_default=False,
-            readable=False,  # m2v reads it, and says in one line why it cannot
         ),
     ] = None,
     model: ModelOption = None,
@@ -172,7 +170,7 @@ def encode(
     """
     flags = {
         "model": model,
-        "input": str(input_file) if input_file is not None else None,
+        "input": input_file,
         "output": output,
         "format": output_format,
         "normalize": normalize,

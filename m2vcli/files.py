@@ -147,6 +147,66 @@ def check_output_file(
     return target
 
 
+def _real(path: str | os.PathLike[str]) -> Path | None:
+    try:
+        return Path(os.path.realpath(os.fspath(path)))
+    except (OSError, ValueError):
+        return None
+
+
+def check_not_read(
+    target: str | os.PathLike[str], reads: Iterable[str | os.PathLike[str] | int | None], what: str = "output"
+) -> None:
+    """Refuse an output that would replace or write into something the command reads: ``target`` (a file or
+    a folder, links followed) must not be one of ``reads``, hold one of them, or lie inside one of them (a
+    model folder, an input folder). A file descriptor (standard input) is compared as a file.
+
+    >>> check_not_read("/tmp/out", ["/tmp/other.txt", None])
+    >>> check_not_read("/tmp/out", ["/tmp/out/in.txt"])
+    Traceback (most recent call last):
+    ...
+    m2vcli.errors.OutputError: output /tmp/out holds /tmp/out/in.txt, which this command reads; choose another output
+    """
+    real_target = _real(target)
+    if real_target is None:
+        return
+    for source in reads:
+        if source is None or source == "-" or isinstance(source, int) or "://" in str(source):
+            continue
+        real = _real(source)
+        if real is None:
+            continue
+        if real == real_target:
+            raise OutputError(f"{what} {target} is {source}, which this command reads; choose another output")
+        if real_target in real.parents:
+            raise OutputError(f"{what} {target} holds {source}, which this command reads; choose another output")
+        if real in real_target.parents:
+            raise OutputError(f"{what} {target} is inside {source}, which this command reads; choose another output")
+
+
+def local_path(name: str | None) -> str | None:
+    """``name`` when it names something on this machine (a path, or a ``file://`` URI), else None (a hub id,
+    another URI): what the output guard compares."""
+    if not name or name == "-":
+        return None
+    if name.startswith("file://"):
+        return name[len("file://") :]
+    if "://" in name:
+        return None
+    return name if os.path.lexists(os.path.expanduser(name)) else None
+
+
+def stdout_path(stream: Any) -> str | None:
+    """The file standard output is redirected to (``> file``), where the system tells (Linux's ``/proc``)."""
+    try:
+        fd = int(stream.fileno())
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 def _existing(path: Path, what: str) -> os.stat_result | None:
     """What ``path`` names, links followed; None when nothing is there. Kinds never written are refused."""
     try:

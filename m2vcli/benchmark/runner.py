@@ -25,7 +25,7 @@ from m2vcli.benchmark.settings import BenchConfig
 from m2vcli.benchmark.targets import Target, resolve_targets
 from m2vcli.callbacks import OnMessage, OnProgress
 from m2vcli.errors import InputError, M2VError
-from m2vcli.files import atomic_file, check_output_file, folder_bytes
+from m2vcli.files import atomic_file, check_not_read, check_output_file, folder_bytes, local_path
 from m2vcli.tables import json_safe
 from m2vcli.texts import ReadSettings, gather_texts
 
@@ -207,7 +207,8 @@ def run_bench(
     say = progress or (lambda message: None)
     load = loader or (lambda t, batch: load_folder(t.name, t.path, t.kind, batch))
     if cfg.report_file:
-        check_output_file(cfg.report_file, cfg.report_option, inputs=[cfg.corpus])
+        report_path = check_output_file(cfg.report_file, cfg.report_option, inputs=[cfg.corpus])
+        check_not_read(report_path, [cfg.corpus, *(local_path(m) for m in cfg.models)], cfg.report_option)
     reports: list[ModelReport] = []
     with tempfile.TemporaryDirectory() as tmp:
         corpus_file = Path(tmp) / "corpus.txt"

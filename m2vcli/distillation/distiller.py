@@ -19,10 +19,10 @@ from m2vcli.distillation.numerics import Quantize, Weighting, check_pca_dims, qu
 from m2vcli.distillation.vocabulary import Vocabulary, extend_vocabulary, teacher_vocabulary
 from m2vcli.distillation.wordlists import CORPUS_PREFIX, WordList, corpus_word_list, load_word_list
 from m2vcli.errors import ConfigError
-from m2vcli.files import folder_bytes
+from m2vcli.files import folder_bytes, local_path
 from m2vcli.model import StaticEmbedder
 from m2vcli.model.persistence import check_model_target
-from m2vcli.teacher import Device, LoadedTeacher, Pooling, Precision, embed, load_teacher
+from m2vcli.teacher import Device, LoadedTeacher, Pooling, Precision, embed, load_teacher, packaged_teacher
 from m2vcli.version import __version__
 
 UNUSED_PATTERN = r"\[unused\d+\]"
@@ -146,7 +146,7 @@ def distill(
         clock = now
 
     if cfg.save_path:
-        check_model_target(Path(cfg.save_path), force=cfg.force)
+        check_model_target(Path(cfg.save_path), force=cfg.force, reads=distill_reads(cfg))
     if words is None and cfg.vocabulary is not None:
         words = load_word_list(cfg.vocabulary)  # before the slow teacher load
     from_corpus = cfg.vocabulary is not None and cfg.vocabulary.startswith(CORPUS_PREFIX)
@@ -193,6 +193,14 @@ def distill(
     if cfg.save_path:
         save_result(result, cfg.save_path, force=cfg.force, on_phase=phase)
     return result
+
+
+def distill_reads(cfg: DistillConfig) -> list[str | None]:
+    """The local files and folders a distillation reads (its save path must be none of them): the teacher,
+    the word file."""
+    teacher = local_path(cfg.model) if cfg.model else str(packaged_teacher().path)
+    vocabulary = cfg.vocabulary if cfg.vocabulary and ":" not in cfg.vocabulary else None
+    return [teacher, local_path(vocabulary)]
 
 
 def save_result(result: DistillResult, save_path: str, *, force: bool, on_phase: OnMessage | None = None) -> None:

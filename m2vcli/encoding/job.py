@@ -30,7 +30,7 @@ from m2vcli.callbacks import OnProgress
 from m2vcli.encoding.settings import NO_MODEL, EncodeConfig, EncodeResult, Engine, InputErrors
 from m2vcli.encoding.vector_io import OutputFormat, VectorWriter, make_writer
 from m2vcli.errors import ConfigError, InputError, OutputError
-from m2vcli.files import atomic_file, check_output_file
+from m2vcli.files import atomic_file, check_not_read, check_output_file, local_path, stdout_path
 from m2vcli.model import StaticEmbedder
 from m2vcli.texts import (
     Chunk,
@@ -171,6 +171,12 @@ def encode_lines(
     # before any work: an output that is the input (named, linked or redirected) would replace it
     inputs = [stdin_fd if reading_stdin else config.input] if not config.texts else []
     target = None if to_stdout else check_output_file(str(config.output), "output path", inputs=inputs)
+    # nor the model in use: no output inside its folder, named or redirected (> model/model.safetensors)
+    reads = [*inputs, local_path(config.model)]
+    if target is not None:
+        check_not_read(target, reads, "output path")
+    elif (redirected := stdout_path(stdout if stdout is not None else _std_buffer(sys.stdout))) is not None:
+        check_not_read(redirected, reads, "standard output")
     quick_look = bool(config.texts) and to_stdout and config.format is None  # --text: readable by default
     fmt = OutputFormat.jsonl if quick_look else choose_format(config.format, config.output)
     if config.id_field and not fmt.keeps_ids:

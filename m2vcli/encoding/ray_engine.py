@@ -33,7 +33,7 @@ from m2vcli.encoding.ray_workers import RAY_BATCH_SIZE, Options, ShardWriter, cp
 from m2vcli.encoding.settings import EncodeConfig, EncodeResult, Engine
 from m2vcli.encoding.vector_io import OutputFormat
 from m2vcli.errors import ConfigError, M2VError, OutputError, first_line
-from m2vcli.files import atomic_folder
+from m2vcli.files import atomic_folder, check_not_read, local_path
 from m2vcli.process import environment_defaults, logger_levels
 from m2vcli.texts import choose_input_format, filesystem, is_uri, list_inputs
 
@@ -160,6 +160,11 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
     ray = import_ray()
     _check_output(config.output, config.force)
     paths = list_inputs(config.input, any_file=config.input_format is not None)
+    # an output folder replaced with --force (or a file:// one cleared) must hold nothing this job reads
+    output_here = local_path(config.output) or (None if is_uri(config.output) else config.output)
+    if output_here is not None:
+        reads = [local_path(p) for p in paths] + [local_path(config.input), local_path(config.model)]
+        check_not_read(output_here, reads, "output")
     formats = {choose_input_format(config.input_format, p, bool(config.field or config.id_field)) for p in paths}
     if len(formats) > 1:
         kinds = ", ".join(sorted(f.value for f in formats))

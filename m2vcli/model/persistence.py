@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ import numpy as np
 
 from m2vcli.config import clip
 from m2vcli.errors import ModelFormatError, ModelLoadError, OutputError, first_line
-from m2vcli.files import atomic_folder, read_limited, umask_mode
+from m2vcli.files import atomic_folder, check_not_read, read_limited, umask_mode
 from m2vcli.hub import Fetch, resolve_model
 from m2vcli.model.folder import (
     ModelKind,
@@ -240,13 +240,16 @@ def read_model_folder(folder: Path) -> RawModel:
     )
 
 
-def check_model_target(target: Path, *, force: bool) -> None:
-    """Refuse a target that is a file, or a non-empty folder that is not a static model (unless forced).
+def check_model_target(target: Path, *, force: bool, reads: Iterable[str | None] = ()) -> None:
+    """Refuse a target that is a file, or a non-empty folder that is not a static model (unless forced),
+    or one that is, holds or lies inside something the command reads (``reads``: the teacher, a corpus, a
+    word file), forced or not.
 
     A symlink is followed. A name the file system cannot hold, or a folder that cannot be read, is a
     one-line ``OutputError`` here, before any work.
     """
     target = Path(target)
+    check_not_read(target, reads, "save path")
     try:
         os.stat(target)
     except FileNotFoundError:

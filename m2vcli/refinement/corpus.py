@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from m2vcli.errors import HubError, InputError, first_line
-from m2vcli.texts import MAX_RECORD_BYTES, ReadSettings, gather_texts
+from m2vcli.files import local_path
+from m2vcli.texts import MAX_RECORD_BYTES, ReadSettings, gather_texts, list_inputs
 
 HUB_PREFIX = "hf:"
 
@@ -43,6 +44,14 @@ def content_hash(texts: list[str]) -> str:
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
     return digest.hexdigest()
+
+
+def corpus_reads(source: str | None) -> list[str | None]:
+    """The local files and folders a corpus source names (none for a hub data set): outputs must be none
+    of them."""
+    if not source or source.startswith(HUB_PREFIX):
+        return []
+    return [local_path(source), *(local_path(p) for p in list_inputs(source, what="corpus"))]
 
 
 def read_corpus(source: str, *, field: str = "text", max_texts: int | None = None, seed: int = 0) -> Corpus:

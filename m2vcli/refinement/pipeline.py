@@ -10,10 +10,10 @@ from typing import Any
 
 from m2vcli.callbacks import OnMessage, OnProgress
 from m2vcli.distillation import DistillConfig, DistillResult, distill
-from m2vcli.distillation.distiller import save_result
+from m2vcli.distillation.distiller import distill_reads, save_result
 from m2vcli.distillation.wordlists import load_word_list
 from m2vcli.model.persistence import check_model_target
-from m2vcli.refinement.corpus import read_corpus
+from m2vcli.refinement.corpus import corpus_reads, read_corpus
 from m2vcli.refinement.refine import RefineResult, RefineSettings, refine_model
 from m2vcli.refinement.train import OnStep
 from m2vcli.teacher import Pooling, load_teacher
@@ -51,7 +51,8 @@ def distill_and_refine(
         return DistillRefineResult(**vars(plain))
     assert refine_settings is not None
     if cfg.save_path:
-        check_model_target(Path(cfg.save_path), force=cfg.force)
+        reads = [*distill_reads(cfg), *corpus_reads(cfg.corpus)]
+        check_model_target(Path(cfg.save_path), force=cfg.force, reads=reads)
     words = load_word_list(cfg.vocabulary) if cfg.vocabulary is not None else None
     phase("Reading the corpus")
     corpus = read_corpus(cfg.corpus, field=cfg.text_field, max_texts=cfg.max_texts)

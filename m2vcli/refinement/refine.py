@@ -21,11 +21,11 @@ from m2vcli.callbacks import OnProgress
 from m2vcli.config import coerce_enum
 from m2vcli.distillation.numerics import Quantize, quantize
 from m2vcli.errors import ConfigError, MissingValueError, ModelLoadError, OutputError
-from m2vcli.files import folder_bytes
+from m2vcli.files import folder_bytes, local_path
 from m2vcli.model import StaticEmbedder
 from m2vcli.model.folder import teacher_of
 from m2vcli.model.persistence import check_model_target
-from m2vcli.refinement.corpus import Corpus, read_corpus
+from m2vcli.refinement.corpus import Corpus, corpus_reads, read_corpus
 from m2vcli.refinement.features import FeatureKey, default_cache_root, featurize, teacher_fingerprint
 from m2vcli.refinement.storage import Ragged, RaggedBuilder, RowFile
 from m2vcli.refinement.train import Loss, OnStep, TrainResult, TrainSettings, pca_targets, split_validation, train_table
@@ -289,7 +289,8 @@ def refine(
     cfg = config or RefineConfig(**settings)
     phase = on_phase or (lambda name: None)
     target = Path(str(cfg.save_path))
-    check_model_target(target, force=cfg.force)
+    # the model itself may be refined in place (it is read whole first); its corpus and teacher never replaced
+    check_model_target(target, force=cfg.force, reads=[*corpus_reads(str(cfg.corpus)), local_path(cfg.teacher)])
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     phase("Loading the model and the corpus")
