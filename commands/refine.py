@@ -158,6 +158,8 @@ def render_summary(result: RefineResult, title: str) -> None:
     table.add_column(style="bold")
     table.add_column()
     cached = f" ({result.cached_texts:,} from the cache)" if result.cached_texts else ""
+    for line in result.cache_dropped:
+        err_console().print(f"warning: feature cache entry {line}", markup=False, style="yellow")
     rows = [
         ("teacher", result.teacher),
         ("corpus", f"{result.corpus}: {result.texts:,} texts, {result.pieces:,} pieces{cached}"),

@@ -27,6 +27,10 @@ class InputError(M2VError):
     """Input text or an input file is unusable."""
 
 
+class RefinementError(M2VError):
+    """A refinement that learned nothing: its model is not saved."""
+
+
 class OutputError(M2VError):
     """An output path cannot be written."""
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -279,10 +281,26 @@ def test_a_full_disk_while_caching_is_a_one_line_error(
 ) -> None:
     import errno
 
-    def full(*args: object, **kwargs: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+    real_fdopen = os.fdopen
 
-    monkeypatch.setattr(features.np, "save", full)
+    class Full:  # a file whose writes find the disk full
+        def __init__(self, handle: Any) -> None:
+            self.handle = handle
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_fdopen(fd, mode, *args, **kwargs)
+        return Full(handle) if "w" in mode else handle
+
+    monkeypatch.setattr(features.os, "fdopen", fdopen)
     with pytest.raises(M2VError, match="No space left on device") as caught:
         run_refine(student, corpus_file, tmp_path / "out", tmp_path / "cache", tiny_teacher_dir)
     assert "\n" not in str(caught.value) and not (tmp_path / "out").exists()

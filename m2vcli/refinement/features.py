@@ -11,9 +11,13 @@ never read.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
+import stat
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +26,15 @@ import numpy as np
 
 from m2vcli.callbacks import OnProgress
 from m2vcli.errors import InputError, OutputError
-from m2vcli.files import atomic_file
+from m2vcli.files import umask_mode
 from m2vcli.refinement.storage import Ragged
 from m2vcli.teacher import LoadedTeacher, Pooling, embed
 
 SHARD_TEXTS = 4096
 BATCH_TOKENS = 8192  # padded tokens per teacher batch
 LENGTH_STEP = 8  # inputs are padded to a multiple of this many positions
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a shard is an npy file followed by the sha256 of its bytes
+DIGEST_BYTES = 32
 TokenLists = Sequence[Sequence[int]] | Sequence[np.ndarray] | Ragged
 
 
@@ -83,16 +88,76 @@ def shard_name(token_ids: TokenLists) -> str:
     return f"{digest.hexdigest()[:40]}.npy"
 
 
-def _read_shard(path: Path, texts: int, dim: int, *, header_only: bool = False) -> np.ndarray | None:
-    """A cached shard when it is complete (right shape and type), else None (it is then recomputed). With
-    ``header_only`` the data is mapped, not read: enough to check it."""
+class BadEntry(Exception):
+    """A cache entry that is not a regular file m2v wrote (a symlink, a FIFO, a folder)."""
+
+
+def _read_private(path: Path) -> bytes | None:
+    """The bytes of the cache file ``path``, or None when it is absent. The file is opened without following
+    a symlink and without blocking on a FIFO, and must be a regular file (else ``BadEntry``)."""
     try:
-        array = np.load(path, mmap_mode="r" if header_only else None)
-    except (OSError, ValueError, EOFError):
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
         return None
+    except OSError as exc:  # ELOOP: a symlink; ENXIO and others: a FIFO or a device
+        raise BadEntry(exc.strerror or str(exc)) from exc
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BadEntry("not a regular file")
+        return handle.read()
+
+
+def _read_shard(path: Path, texts: int, dim: int) -> np.ndarray | None:
+    """A cached shard when it is whole: a float32 ``(texts, dim)`` array whose bytes match the digest
+    written after them. None when it is absent; ``BadEntry`` when it is anything else."""
+    data = _read_private(path)
+    if data is None:
+        return None
+    body, digest = data[:-DIGEST_BYTES], data[-DIGEST_BYTES:]
+    if len(data) <= DIGEST_BYTES or hashlib.sha256(body).digest() != digest:
+        raise BadEntry("its content does not match its checksum")
+    try:
+        array = np.load(io.BytesIO(body), allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise BadEntry("not a shard m2v wrote") from exc
     if array.dtype != np.float32 or array.shape != (texts, dim):
-        return None
+        raise BadEntry(f"it holds {array.dtype} {array.shape}, not float32 ({texts}, {dim})")
     return array
+
+
+def _write_shard(path: Path, vectors: np.ndarray) -> None:
+    """Write a shard privately: built in a temporary file in the cache folder, then renamed over ``path``
+    (a rename never follows a link or opens a FIFO), with the umask's mode; its checksum follows the data."""
+    body = io.BytesIO()
+    np.save(body, vectors)
+    data = body.getvalue()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".partial", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write the feature cache in {path.parent}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data + hashlib.sha256(data).digest())
+        os.chmod(tmp, umask_mode(0o666))
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write the feature cache shard {path}: {exc.strerror or exc}") from exc
+        raise
+
+
+def _drop(path: Path, why: str) -> str:
+    """Remove a bad cache entry; the line that names it."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        else:
+            path.unlink()
+    except OSError as exc:
+        raise OutputError(f"the feature cache entry {path} is bad ({why}) and cannot be removed: {exc}") from exc
+    return f"{path}: {why}; dropped and computed again"
 
 
 @dataclass
@@ -104,6 +169,7 @@ class Features:
     parts: list[Path | np.ndarray] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
     cached: int = 0  # texts whose vectors were read from the folder, not computed
+    dropped: list[str] = field(default_factory=list)  # bad cache entries found, removed and recomputed
 
     def __len__(self) -> int:
         return sum(self.counts)
@@ -112,9 +178,14 @@ class Features:
         """(first text, its shard's vectors) for each shard, in order."""
         start = 0
         for part, count in zip(self.parts, self.counts, strict=True):
-            vectors = part if isinstance(part, np.ndarray) else _read_shard(part, count, self.dim)
+            try:
+                vectors = part if isinstance(part, np.ndarray) else _read_shard(part, count, self.dim)
+            except BadEntry as exc:
+                raise InputError(
+                    f"the feature cache shard {part} changed while it was in use ({exc}); run again"
+                ) from exc
             if vectors is None:
-                raise InputError(f"the feature cache shard {part} changed while it was in use; run again")
+                raise InputError(f"the feature cache shard {part} was removed while it was in use; run again")
             yield start, vectors
             start += count
 
@@ -124,6 +195,21 @@ class Features:
         for start, vectors in self.chunks():
             out[start : start + len(vectors)] = vectors
         return out
+
+
+def cache_folder(folder: Path) -> Path:
+    """Make (or check) a cache folder m2v owns: a real folder, not a symlink to elsewhere, that can be
+    written; a one-line ``OutputError`` otherwise, before any teacher pass."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise OutputError(f"the feature cache folder {folder} is not a folder m2v made; remove it")
+        folder.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot make the feature cache folder {folder}: {exc.strerror or exc}") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write the feature cache folder {folder}: permission denied")
+    return folder
 
 
 def featurize(
@@ -140,25 +226,23 @@ def featurize(
     progress = on_progress or (lambda done, total: None)
     n = len(token_ids)
     if folder is not None:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"cannot make the feature cache folder {folder}: {exc.strerror or exc}") from exc
+        cache_folder(folder)
     result = Features(dim=teacher.dim)
     for start in range(0, n, SHARD_TEXTS):
         items = token_ids[start : start + SHARD_TEXTS]
         path = folder / shard_name(items) if folder is not None else None
-        if (
-            path is not None
-            and path.is_file()
-            and _read_shard(path, len(items), teacher.dim, header_only=True) is not None
-        ):
+        found = None
+        if path is not None:
+            try:
+                found = _read_shard(path, len(items), teacher.dim)
+            except BadEntry as exc:
+                result.dropped.append(_drop(path, str(exc)))
+        if found is not None:
             result.cached += len(items)
         else:
             vectors = embed(teacher, items, pooling, token_budget=BATCH_TOKENS, step=LENGTH_STEP)
             if path is not None:
-                with atomic_file(path) as handle:
-                    np.save(handle, vectors)
+                _write_shard(path, vectors)
         result.parts.append(path if path is not None else vectors)
         result.counts.append(len(items))
         progress(min(n, start + SHARD_TEXTS), n)

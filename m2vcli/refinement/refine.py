@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from m2vcli.callbacks import OnProgress
 from m2vcli.config import coerce_enum
 from m2vcli.distillation.numerics import Quantize, quantize
-from m2vcli.errors import ConfigError, MissingValueError, ModelLoadError, OutputError
+from m2vcli.errors import ConfigError, InputError, MissingValueError, ModelLoadError, OutputError, RefinementError
 from m2vcli.files import folder_bytes, local_path
 from m2vcli.model import StaticEmbedder
 from m2vcli.model.folder import teacher_of
@@ -28,7 +30,16 @@ from m2vcli.model.persistence import check_model_target
 from m2vcli.refinement.corpus import Corpus, corpus_reads, read_corpus
 from m2vcli.refinement.features import FeatureKey, default_cache_root, featurize, teacher_fingerprint
 from m2vcli.refinement.storage import Ragged, RaggedBuilder, RowFile
-from m2vcli.refinement.train import Loss, OnStep, TrainResult, TrainSettings, pca_targets, split_validation, train_table
+from m2vcli.refinement.train import (
+    Loss,
+    OnStep,
+    TrainResult,
+    TrainSettings,
+    needed_texts,
+    pca_targets,
+    split_validation,
+    train_table,
+)
 from m2vcli.teacher import Device, LoadedTeacher, Pooling, Precision
 from m2vcli.version import __version__
 
@@ -129,6 +140,7 @@ class RefineResult:
     timings: dict[str, float] = field(default_factory=dict)
     cache: str | None = None
     cached_texts: int = 0
+    cache_dropped: list[str] = field(default_factory=list)  # bad cache entries removed and recomputed
     save_path: str | None = None
     bytes_on_disk: int | None = None
 
@@ -193,12 +205,18 @@ def refine_model(
         raise ConfigError("cannot refine a model with both token weights and a vocabulary mapping")
     if model.weights is not None:  # one weight per token = per row without a mapping: fold it in
         base = base * model.weights[: len(base), None]
+    if base.shape[1] > teacher.dim:
+        raise ConfigError(
+            f"the model has {base.shape[1]} dims, more than its teacher's {teacher.dim}: refinement trains it "
+            "toward the teacher's vectors, so it needs at most as many (distill with a smaller --pca-dims)"
+        )
     phase("Tokenizing the corpus")
     pieces, ids = split_long(corpus.texts, teacher)
     student_rows = RaggedBuilder()
     for start in range(0, len(pieces), 4096):
         student_rows.extend(model.table_rows(pieces[start : start + 4096]))
     rows, count = student_rows.build(), len(pieces)
+    check_signal(pieces, rows, settings)  # before the teacher's pass: a corpus that can teach nothing fails now
     del pieces
     timings["tokenize"] = time.perf_counter() - clock
     key = FeatureKey(
@@ -219,6 +237,8 @@ def refine_model(
         clock = time.perf_counter()
         train_settings = settings.train_settings()
         train, held = split_validation(count, train_settings)
+        if not len(train):  # split_validation refuses that; kept as the last word before training
+            raise InputError("the corpus left no text to train on")
         targets = RowFile(scratch / "targets.f32", count, min(base.shape[1], teacher.dim))
         try:
             pca_targets(vectors, train, base.shape[1], out=targets)
@@ -226,6 +246,7 @@ def refine_model(
         finally:
             targets.close()
         timings["train"] = time.perf_counter() - clock
+    check_learned(result, rows)
     table, scale = quantize(result.table, quantize_to)
     config = {k: v for k, v in model.config.items() if k not in ("embedding_scale", "embedding_dtype")}
     config["m2v_version"] = __version__
@@ -246,7 +267,36 @@ def refine_model(
         timings=timings,
         cache=str(folder) if folder else None,
         cached_texts=vectors.cached,
+        cache_dropped=vectors.dropped,
     )
+
+
+def check_signal(pieces: list[str], rows: Ragged, settings: RefineSettings) -> None:
+    """A corpus must hold enough distinct texts with a token the model knows to train and hold some out:
+    one text repeated, or texts of unknown tokens only, would train nothing (or a model of one direction)."""
+    need = needed_texts(settings.train_settings())
+    split_validation(len(pieces), settings.train_settings())  # the count alone, named as before
+    distinct = len({piece for i, piece in enumerate(pieces) if len(rows[i])})
+    if distinct < need:
+        raise InputError(
+            f"the corpus has {len(pieces):,} texts but only {distinct:,} distinct ones with a token the model "
+            f"knows; refining needs at least {need:,}"
+        )
+
+
+def check_learned(result: TrainResult, rows: Ragged, sample: int = 4096) -> None:
+    """A run that learned nothing fails instead of saving: no training step taken, or a table whose trained
+    rows are all zero or all point one way (rank 1 or less)."""
+    if result.steps == 0:
+        raise RefinementError("refinement learned nothing (no training step was taken); the model is not saved")
+    used = np.unique(rows.flat)
+    if len(used) > sample:
+        used = np.random.default_rng(0).choice(used, sample, replace=False)
+    trained = result.table[used].astype(np.float64)
+    if not np.isfinite(trained).all() or np.linalg.matrix_rank(trained) <= 1:
+        raise RefinementError(
+            "refinement learned nothing usable (the trained rows are zero or all point one way); the model is not saved"
+        )
 
 
 def refinement_record(

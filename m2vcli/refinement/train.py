@@ -61,6 +61,11 @@ class TrainResult:
 OnStep = Callable[[dict[str, float]], None]
 
 
+def needed_texts(settings: TrainSettings) -> int:
+    """The fewest texts a refinement can hold ``MIN_VALIDATION`` of out (200 at the default 10%)."""
+    return math.ceil(MIN_VALIDATION / settings.validation_share)
+
+
 def split_validation(n: int, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
     """Seeded (train, validation) indexes: ``validation_share`` of the texts, at most ``max_validation``.
 
@@ -72,7 +77,7 @@ def split_validation(n: int, settings: TrainSettings) -> tuple[np.ndarray, np.nd
     if held < MIN_VALIDATION or n - held < MIN_VALIDATION:
         from m2vcli.errors import InputError
 
-        need = math.ceil(MIN_VALIDATION / settings.validation_share)
+        need = needed_texts(settings)
         raise InputError(f"the corpus has {n} texts; refining needs at least {need} (to hold out {MIN_VALIDATION})")
     order = np.random.default_rng(settings.seed).permutation(n)
     return np.sort(order[held:]), np.sort(order[:held])

@@ -1,0 +1,105 @@
+"""Cache files are private data (never followed, never blocking), cached data is verified by content,
+and a refinement that can learn nothing fails before saving, over nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from m2vcli.distillation import distill
+from m2vcli.errors import ConfigError, InputError
+from m2vcli.refinement import refine
+from tests.test_refine import make_texts, run_refine
+
+
+def shard_files(cache: Path) -> list[Path]:
+    return sorted(p for p in cache.rglob("*.npy"))
+
+
+def digest(folder: Path) -> str:
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def student(tiny_teacher_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("student") / "model"
+    distill(model=str(tiny_teacher_dir), pca_dims=8, dtype="float32", save_path=str(path))
+    return path
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "texts.txt"
+    path.write_text("\n".join(make_texts(400)) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("planted", ["symlink", "fifo", "corrupt"])
+def test_a_bad_cache_entry_is_dropped_named_and_never_followed(
+    student: Path,
+    corpus: Path,
+    tmp_path: Path,
+    tiny_teacher_dir: Path,
+    planted: str,
+) -> None:
+    cache = tmp_path / "cache"
+    first = run_refine(student, corpus, tmp_path / "one", cache, tiny_teacher_dir)
+    (shard,) = shard_files(cache)
+    victim = tmp_path / "user_file.txt"
+    victim.write_text("mine")
+    shard.unlink()
+    if planted == "symlink":
+        shard.symlink_to(victim)
+    elif planted == "fifo":
+        os.mkfifo(shard)
+    else:
+        np.save(shard, np.zeros((400, 32), dtype=np.float32))  # the right header, the wrong data
+    again = run_refine(student, corpus, tmp_path / "two", cache, tiny_teacher_dir)
+    assert victim.read_text() == "mine"  # the link was replaced, its target never written
+    assert len(again.cache_dropped) == 1 and str(shard) in again.cache_dropped[0]
+    assert again.cached_texts == 0 and shard.is_file() and not shard.is_symlink()
+    np.testing.assert_array_equal(again.model.embeddings, first.model.embeddings)
+    third = run_refine(student, corpus, tmp_path / "three", cache, tiny_teacher_dir)
+    assert third.cached_texts == 400 and third.cache_dropped == []
+
+
+@pytest.mark.parametrize(
+    ("texts", "message"),
+    [
+        (["the cat sat on the mat"] * 400, "only 1 distinct ones with a token the model knows"),
+        (["qqq zzz xxx"] * 200 + ["vvv www"] * 200, "only 0 distinct ones"),  # every token unknown
+        (["hello world", "the dog"] * 200, "only 2 distinct ones"),  # a field with two values
+    ],
+)
+def test_a_corpus_with_no_signal_fails_before_the_teacher_pass_and_saves_nothing(
+    student: Path,
+    tmp_path: Path,
+    tiny_teacher_dir: Path,
+    texts: list[str],
+    message: str,
+) -> None:
+    path = tmp_path / "texts.txt"
+    path.write_text("\n".join(texts) + "\n")
+    before = digest(student)
+    with pytest.raises(InputError, match=message):
+        refine(model=str(student), corpus=str(path), save_path=str(student), teacher=str(tiny_teacher_dir))
+    assert digest(student) == before  # -o was the model itself: it is left as it was
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_model_wider_than_its_teacher_is_refused_before_the_teacher_pass(
+    tiny_teacher_dir: Path, corpus: Path, tmp_path: Path
+) -> None:
+    from m2vcli import StaticEmbedder
+    from tests.conftest import tiny_model
+
+    wide = tiny_model(dim=64, config={"distillation": {"teacher": str(tiny_teacher_dir)}})
+    assert isinstance(wide, StaticEmbedder)
+    wide.save_pretrained(tmp_path / "wide")
+    with pytest.raises(ConfigError, match="has 64 dims, more than its teacher's 32"):
+        refine(model=str(tmp_path / "wide"), corpus=str(corpus), save_path=str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
