@@ -44,6 +44,7 @@ from m2vcli.teacher import Device, LoadedTeacher, Pooling, Precision
 from m2vcli.version import __version__
 
 OnPhase = Callable[[str], None]
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,9 @@ def check_refine_values(cfg: Any) -> None:
             continue
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ConfigError(f"{name} must be a whole number of at least {low}, got {value!r}")
+    seed = getattr(cfg, "seed", 0)
+    if seed > MAX_SEED:  # numpy and torch take seeds up to 2**32 - 1; a larger one fails later, with a traceback
+        raise ConfigError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
     anchor = getattr(cfg, "anchor", 0.0)
     if isinstance(anchor, bool) or not isinstance(anchor, (int, float)) or not 0 <= float(anchor) <= 1e6:
         raise ConfigError(f"anchor must be a number from 0 to 1000000, got {anchor!r}")

@@ -103,3 +103,18 @@ def test_a_model_wider_than_its_teacher_is_refused_before_the_teacher_pass(
     with pytest.raises(ConfigError, match="has 64 dims, more than its teacher's 32"):
         refine(model=str(tmp_path / "wide"), corpus=str(corpus), save_path=str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unbounded_seed_is_one_line_before_any_work(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from tests.conftest import run_m2v
+
+    (tmp_path / "texts.txt").write_text("hello world\n")
+    ran = run_m2v(
+        "refine", str(tiny_model_dir), "--corpus", str(tmp_path / "texts.txt"), "-o", str(tmp_path / "o"),
+        "--seed", str(2**32),
+    )  # fmt: skip
+    assert (
+        ran.returncode == 1
+        and ran.stderr.decode() == "Error: seed must be a whole number from 0 to 4294967295, got 4294967296\n"
+    )
+    assert not (tmp_path / "o").exists()
