@@ -85,11 +85,11 @@ def render(table: ResultTable, fmt: TableFormat | str = TableFormat.TABLE, *, wi
 def draw(table: ResultTable, width: int | None) -> str:
     """Aligned text; for a terminal, split into parts of at most ``width`` columns."""
     if not table.columns:
-        return table.title + "\n"
+        return _title(table.title) + "\n"
     shown = [[plain(cell, NAME_WIDTH if i == 0 else None) for i, cell in enumerate(row)] for row in table.rows]
     widths = [max([len(c.name)] + [len(row[i]) for row in shown]) for i, c in enumerate(table.columns)]
     parts = _parts(widths, width) if width else [list(range(len(table.columns)))]
-    out = [table.title]
+    out = [_title(table.title)]
     for part in parts:
         if len(parts) > 1 or width:
             out.append("")
@@ -110,6 +110,11 @@ def plain(cell: str, shorten_to: int | None = None) -> str:
     """
     text = "".join("?" if ord(c) < 32 or 0x7F <= ord(c) < 0xA0 else c for c in " ".join(str(cell).splitlines()))
     return shorten(text, shorten_to) if shorten_to else text
+
+
+def _title(title: str) -> str:
+    """A title's lines, each as printable text (``plain``)."""
+    return "\n".join(plain(line) for line in title.splitlines())
 
 
 def _parts(widths: Sequence[int], width: int) -> list[list[int]]:
@@ -157,18 +162,20 @@ def _markdown(table: ResultTable) -> str:
 
 
 def csv_text(cell: str) -> str:
-    """A text cell a spreadsheet will not run as a formula: one starting with =, +, -, @, tab or carriage
-    return gets a leading single quote.
+    """A text cell as one printable line (``plain``) that a spreadsheet will not run as a formula: one
+    starting with =, +, -, @, tab or carriage return gets a leading single quote.
 
-    >>> csv_text("=HYPERLINK(1)"), csv_text("model-a")
-    ("'=HYPERLINK(1)", 'model-a')
+    >>> csv_text("=HYPERLINK(1)"), csv_text("model-a"), csv_text("a\x1b[2Jb")
+    ("'=HYPERLINK(1)", 'model-a', 'a?[2Jb')
     """
-    return "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r")) else cell
+    quoted = "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r")) else cell
+    return plain(quoted)
 
 
 def markdown_cell(cell: str) -> str:
-    """A cell that stays in its markdown table cell: ``|`` escaped, line breaks turned into spaces."""
-    return " ".join(cell.splitlines()).replace("|", "\\|")
+    """A cell that stays in its markdown table cell as printable text: ``|`` escaped, line breaks turned
+    into spaces, other control characters ``?`` (``plain``)."""
+    return plain(cell).replace("|", "\\|")
 
 
 def json_safe(value: Any) -> Any:

@@ -624,7 +624,7 @@ def test_leaderboard_csv_cells_are_safe_for_spreadsheets() -> None:
     text = make_leaderboard(rows_for_output(), TableFormat.CSV)
     header, evil, plain = list(csv.reader(io.StringIO(text)))
     assert "'@cmd" in header
-    assert evil[0] == '\'=HYPERLINK("http://x")|two\nlines' and plain[0] == "'-model"
+    assert evil[0] == '\'=HYPERLINK("http://x")|two lines' and plain[0] == "'-model"  # one printable line
     assert plain[header.index("Avg (All)")] == "-0.50"  # a number we formatted stays a number
     assert evil[header.index("Covers")] == "STS, @cmd"  # does not start with a formula character
     for cell in (c for line in (evil, plain) for c in line):

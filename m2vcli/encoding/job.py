@@ -15,6 +15,7 @@ never leaves a half-written file. Nothing here imports torch, transformers, mteb
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -102,6 +103,26 @@ def _regular_file(stream: Any) -> bool:
         return fd is not None and stat.S_ISREG(os.fstat(fd).st_mode)
     except OSError:
         return False
+
+
+def _regular_length(stream: Any) -> int | None:
+    """The length of the regular file under ``stream`` (one opened for appending), else None."""
+    fd = _fileno(stream)
+    try:
+        return os.fstat(fd).st_size if fd is not None and _regular_file(stream) else None
+    except OSError:
+        return None
+
+
+def _cut_back(stream: Any, length: int) -> None:
+    """Cut the regular file under ``stream`` back to ``length`` bytes, its buffer flushed first so that no
+    late write lands after the cut."""
+    with contextlib.suppress(OSError, ValueError):
+        stream.flush()
+    fd = _fileno(stream)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, length)
 
 
 def can_rewrite(stream: Any) -> bool:
@@ -266,12 +287,19 @@ class _Job:
     def run(self, source: BinaryIO | None, out: BinaryIO, *, input_is_file: bool) -> int:
         """Encode everything to ``out``. Nothing is written before the first batch is encoded (an input
         that fails early leaves ``out`` untouched); on a failure later, an output that can seek is cut back
-        to where it began."""
+        to where it began, and a regular file opened for appending (``>> vectors.jsonl``) to the length it
+        had."""
         rewritable = can_rewrite(out)
         total = self.count(source, input_is_file, rewritable)
         writer = make_writer(self.fmt, out, self.model.dim, self.config.dtype)
         if not rewritable:
-            return self._write(source, out, writer, total, rewritable)
+            length = _regular_length(out)
+            try:
+                return self._write(source, out, writer, total, rewritable)
+            except BaseException:
+                if length is not None:
+                    _cut_back(out, length)
+                raise
         start = out.tell()
         try:
             return self._write(source, out, writer, total, rewritable)

@@ -64,6 +64,28 @@ class VectorDType(str, Enum):
         return np.dtype("<f4" if self is VectorDType.float32 else "<f2")
 
 
+FLOAT16_MAX = float(np.finfo(np.float16).max)  # 65504
+
+
+def narrowed(vectors: np.ndarray, dtype: VectorDType, first_row: int = 0) -> np.ndarray:
+    """``vectors`` as ``dtype``, contiguous. A finite value that ``dtype`` cannot hold (beyond float16's
+    +-65504) is an ``OutputError`` naming its vector (counted from 1), never a silent infinity.
+
+    >>> narrowed(np.array([[1.0, 2.0]]), VectorDType.float16).dtype
+    dtype('float16')
+    """
+    if dtype is VectorDType.float16 and np.size(vectors):
+        wide = np.abs(np.asarray(vectors, dtype=np.float64).reshape(len(vectors), -1))
+        over = (wide > FLOAT16_MAX) & np.isfinite(wide)
+        if over.any():
+            row = int(np.argmax(over.any(axis=1)))
+            raise OutputError(
+                f"vector {first_row + row + 1} holds {wide[row][over[row]].max():.6g} in a dimension, beyond "
+                "float16's range (+-65504): write float32 (--dtype float32) or normalize the vectors"
+            )
+    return np.ascontiguousarray(vectors, dtype=dtype.numpy)
+
+
 class VectorWriter:
     """Writes vectors of ``dim`` values to a binary stream, in order, as ``dtype``."""
 
@@ -76,7 +98,7 @@ class VectorWriter:
         return b""
 
     def write(self, vectors: np.ndarray, positions: list[int] | None = None, ids: list[Any] | None = None) -> None:
-        self.stream.write(np.ascontiguousarray(vectors, dtype=self.dtype.numpy).tobytes())
+        self.stream.write(narrowed(vectors, self.dtype, self.written).tobytes())
         self.written += len(vectors)
 
     def finish(self) -> None:
@@ -131,7 +153,7 @@ class JsonlWriter(VectorWriter):
     has no NaN or infinity, so a vector holding one is an ``OutputError`` naming it (counted from 1)."""
 
     def write(self, vectors: np.ndarray, positions: list[int] | None = None, ids: list[Any] | None = None) -> None:
-        values = np.asarray(vectors, dtype=self.dtype.numpy)
+        values = narrowed(vectors, self.dtype, self.written)
         _finite_or_error(values, self.written)
         rows = values.astype(np.float64).tolist()
         if ids is None:
@@ -155,7 +177,7 @@ class ParquetWriter(VectorWriter):
         self._id_type: Any = None
 
     def write(self, vectors: np.ndarray, positions: list[int] | None = None, ids: list[Any] | None = None) -> None:
-        values = np.ascontiguousarray(vectors, dtype=self.dtype.numpy)
+        values = narrowed(vectors, self.dtype, self.written)
         where = positions if positions is not None else list(range(self.written, self.written + len(values)))
         self._parts.append((values, where, ids))
         self._buffered += values.nbytes

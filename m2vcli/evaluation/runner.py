@@ -26,6 +26,9 @@ from m2vcli.evaluation.registry import Suite, get_tasks
 from m2vcli.files import atomic_file, read_limited
 from m2vcli.tables import TableFormat
 
+MAX_NAME_BYTES = 255  # one file or folder name, on every common file system
+MAX_OWNER_FILES = 8  # result files read to learn whose results a folder holds
+
 
 @dataclass(frozen=True)
 class EvaluateConfig:
@@ -92,10 +95,35 @@ def result_path(output_dir: str | Path, model_name: str, task_name: str) -> Path
     'results/org__model/..__..__x.json'
     """
     root = Path(output_dir)
-    path = root / path_component(model_name) / f"{path_component(task_name)}.json"
+    folder, file = path_component(model_name), f"{path_component(task_name)}.json"
+    for what, part in (("the model's name (--name)", folder), (f"task {task_name[:40]!r}'s name", file)):
+        if len(os.fsencode(part)) > MAX_NAME_BYTES:
+            raise OutputError(
+                f"{what} makes a file name of {len(os.fsencode(part)):,} bytes; at most {MAX_NAME_BYTES} fit"
+            )
+    path = root / folder / file
     if os.path.commonpath([os.path.abspath(root), os.path.abspath(path)]) != os.path.abspath(root):
         raise OutputError(f"result file {path} would be outside the output folder {root}")
     return path
+
+
+def check_folder_owner(folder: Path, model_name: str) -> None:
+    """Refuse to write ``model_name``'s results into ``folder`` when the results already there belong to
+    another name that maps to the same folder (``org/model`` and ``org__model``): one would overwrite the
+    other's, and the leaderboard would show one under the other's name."""
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.glob("*.json"))[:MAX_OWNER_FILES]:
+        try:
+            owner = json.loads(read_limited(path, "result file", MAX_RESULT_BYTES).decode("utf-8"))["m2v"]["model"]
+        except (M2VError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(owner, str) and owner != model_name:
+            raise OutputError(
+                f"{folder} holds the results of {owner!r}, and {model_name!r} maps to the same folder: "
+                "give another --name or --output-dir"
+            )
+        return
 
 
 def path_component(name: str) -> str:
@@ -253,12 +281,16 @@ def run_tasks(
     output = Path(output_dir)
     if output.exists() and not output.is_dir():
         raise OutputError(f"output folder {output} exists and is a file")
+    if name:  # checked before the model loads
+        result_path(output, name, "")
+        check_folder_owner(output / path_component(name), name)
     loaded = evaluated_model(model, name, batch_size)
     if on_encode is not None or batch_size is not None:
         loaded.encoder = CountingEncoder(loaded.encoder, on_encode, batch_size=batch_size)
     report = EvaluationReport(model=loaded.name, meta=loaded.meta)
     fingerprint = loaded.meta.get("fingerprint")
     plan = []
+    check_folder_owner(output / path_component(loaded.name), loaded.name)
     for task in tasks:
         path = result_path(output, loaded.name, task.metadata.name)
         previous = _read_main_score(path, fingerprint) if path.is_file() and not overwrite else None  # not a FIFO
