@@ -14,7 +14,7 @@ from m2vcli.distillation.distiller import distill_reads, save_result
 from m2vcli.distillation.wordlists import load_word_list
 from m2vcli.model.persistence import check_model_target
 from m2vcli.refinement.corpus import corpus_reads, read_corpus
-from m2vcli.refinement.refine import RefineResult, RefineSettings, refine_model
+from m2vcli.refinement.refine import RefineResult, RefineSettings, check_count, refine_model, split_long
 from m2vcli.refinement.train import OnStep
 from m2vcli.teacher import Pooling, load_teacher
 
@@ -66,6 +66,8 @@ def distill_and_refine(
         decoder_ok=cfg.pooling is Pooling.LAST,
     )
     loaded = time.perf_counter() - clock
+    phase("Tokenizing the corpus")
+    check_count(split_long(corpus.texts, teacher)[0], refine_settings)  # before the teacher's pass, not after
     inner = replace(cfg, corpus=None, save_path=None)
     distilled = distill(
         inner,

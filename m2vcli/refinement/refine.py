@@ -149,18 +149,24 @@ class RefineResult:
     bytes_on_disk: int | None = None
 
 
+TOKEN_CHARS = 16  # a text longer than this many characters per token of the teacher's limit is cut first
+BATCH_CHARS = 8 << 20  # characters tokenized at once
+
+
 def split_long(texts: list[str], teacher: LoadedTeacher) -> tuple[list[str], Ragged]:
     """Texts cut into pieces that fit the teacher (``teacher.max_tokens``), with each piece's token ids.
 
-    A long text becomes consecutive pieces of whole tokens, cut where the teacher's own tokens end.
+    A long text becomes consecutive pieces of whole tokens, cut where the teacher's own tokens end. A text
+    of more than ``TOKEN_CHARS`` characters per allowed token is first cut at spaces into windows of that
+    many characters, each tokenized on its own, so memory follows the window, not the text (a 20 MB text
+    is never tokenized whole, with its offsets).
     """
     limit = teacher.max_tokens
     pieces: list[str] = []
     ids = RaggedBuilder()
-    for start in range(0, len(texts), 4096):
-        chunk = texts[start : start + 4096]
+    for batch in _batches(_windows(texts, max(TOKEN_CHARS * limit, 1024))):
         chunk_ids: list[list[int]] = []
-        for text, encoding in zip(chunk, teacher.tokenizer.encode_batch(chunk, add_special_tokens=False), strict=True):
+        for text, encoding in zip(batch, teacher.tokenizer.encode_batch(batch, add_special_tokens=False), strict=True):
             tokens = encoding.ids
             if len(tokens) <= limit:
                 pieces.append(text)
@@ -173,6 +179,41 @@ def split_long(texts: list[str], teacher: LoadedTeacher) -> tuple[list[str], Rag
                 chunk_ids.append(tokens[cut:end])
         ids.extend(chunk_ids)
     return pieces, ids.build()
+
+
+def _windows(texts: list[str], width: int) -> Iterator[str]:
+    """Every text, a long one as consecutive windows of at most ``width`` characters, cut after the last
+    space or line break in a window's second half when there is one.
+
+    >>> list(_windows(["short", "aaaa bbbb cccc"], 8))
+    ['short', 'aaaa ', 'bbbb ', 'cccc']
+    """
+    for text in texts:
+        if len(text) <= width:
+            yield text
+            continue
+        start = 0
+        while start < len(text):
+            end = min(len(text), start + width)
+            if end < len(text):
+                space = max(text.rfind(" ", start + width // 2, end), text.rfind("\n", start + width // 2, end))
+                end = space + 1 if space >= 0 else end
+            yield text[start:end]
+            start = end
+
+
+def _batches(units: Iterator[str], rows: int = 4096) -> Iterator[list[str]]:
+    """``units`` in lists of at most ``rows`` texts and about ``BATCH_CHARS`` characters."""
+    batch: list[str] = []
+    chars = 0
+    for unit in units:
+        if batch and (len(batch) == rows or chars + len(unit) > BATCH_CHARS):
+            yield batch
+            batch, chars = [], 0
+        batch.append(unit)
+        chars += len(unit)
+    if batch:
+        yield batch
 
 
 @contextmanager
@@ -275,11 +316,24 @@ def refine_model(
     )
 
 
+def check_count(pieces: list[str], settings: RefineSettings) -> int:
+    """Enough texts (pieces of texts), and enough distinct ones, to train and hold some out; the number
+    needed. ``distill --corpus`` checks it before distilling, ``check_signal`` again with the model's tokens."""
+    need = needed_texts(settings.train_settings())
+    split_validation(len(pieces), settings.train_settings())  # the count alone, named as before
+    distinct = len(set(pieces))
+    if distinct < need:
+        raise InputError(
+            f"the corpus has {len(pieces):,} texts but only {distinct:,} distinct ones; "
+            f"refining needs at least {need:,}"
+        )
+    return need
+
+
 def check_signal(pieces: list[str], rows: Ragged, settings: RefineSettings) -> None:
     """A corpus must hold enough distinct texts with a token the model knows to train and hold some out:
     one text repeated, or texts of unknown tokens only, would train nothing (or a model of one direction)."""
-    need = needed_texts(settings.train_settings())
-    split_validation(len(pieces), settings.train_settings())  # the count alone, named as before
+    need = check_count(pieces, settings)
     distinct = len({piece for i, piece in enumerate(pieces) if len(rows[i])})
     if distinct < need:
         raise InputError(

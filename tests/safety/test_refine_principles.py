@@ -70,8 +70,8 @@ def test_a_bad_cache_entry_is_dropped_named_and_never_followed(
 @pytest.mark.parametrize(
     ("texts", "message"),
     [
-        (["the cat sat on the mat"] * 400, "only 1 distinct ones with a token the model knows"),
-        (["qqq zzz xxx"] * 200 + ["vvv www"] * 200, "only 0 distinct ones"),  # every token unknown
+        (["the cat sat on the mat"] * 400, "only 1 distinct ones;"),
+        ([f"qqq {'z' * (i + 1)}" for i in range(400)], "only 0 distinct ones with a token the model knows"),
         (["hello world", "the dog"] * 200, "only 2 distinct ones"),  # a field with two values
     ],
 )
@@ -118,3 +118,52 @@ def test_an_unbounded_seed_is_one_line_before_any_work(tiny_model_dir: Path, tmp
         and ran.stderr.decode() == "Error: seed must be a whole number from 0 to 4294967295, got 4294967296\n"
     )
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("texts", "message"),
+    [
+        (["one text, again"] * 500, "only 1 distinct ones"),
+        (make_texts(50), "has 50 texts; refining needs at least 200"),
+    ],
+)
+def test_distill_with_a_corpus_too_small_fails_before_distilling(
+    tiny_teacher_dir: Path, tmp_path: Path, texts: list[str], message: str
+) -> None:
+    from m2vcli.refinement import distill_and_refine
+
+    path = tmp_path / "texts.txt"
+    path.write_text("\n".join(texts) + "\n")
+    embedded: list[int] = []
+    with pytest.raises(InputError, match=message):
+        distill_and_refine(
+            model=str(tiny_teacher_dir),
+            corpus=str(path),
+            pca_dims=8,
+            save_path=str(tmp_path / "out"),
+            on_progress=lambda done, total: embedded.append(done),
+        )
+    assert embedded == [] and not (tmp_path / "out").exists()  # the teacher's pass over the vocabulary never ran
+
+
+def test_a_long_text_is_tokenized_in_windows_and_cut_where_tokens_end(tiny_teacher_dir: Path) -> None:
+    from m2vcli.refinement.refine import TOKEN_CHARS, split_long
+    from m2vcli.teacher import Device, Precision, load_teacher
+
+    teacher = load_teacher(str(tiny_teacher_dir), Device.CPU, Precision.FLOAT32, trust_remote_code=False)
+    seen: list[int] = []
+    encode_batch = teacher.tokenizer.encode_batch
+
+    def spy(batch: list[str], **kwargs: object) -> object:
+        seen.extend(len(t) for t in batch)
+        return encode_batch(batch, **kwargs)
+
+    teacher.tokenizer.encode_batch = spy  # type: ignore[method-assign]
+    words = ["the", "cat", "sat", "on", "the", "mat"]
+    long_text = " ".join(words[i % len(words)] for i in range(200_000))  # about 1 MB
+    pieces, ids = split_long(["a short one", long_text], teacher)
+    assert max(seen) <= max(TOKEN_CHARS * teacher.max_tokens, 1024)  # never the whole text at once
+    assert pieces[0] == "a short one" and all(0 < len(ids[i]) <= teacher.max_tokens for i in range(1, len(pieces)))
+    whole = encode_batch([long_text], add_special_tokens=False)[0].ids
+    assert [t for i in range(1, len(pieces)) for t in ids[i]] == whole  # cut at spaces: no token changes
+    assert " ".join(p.strip() for p in pieces[1:]) == long_text
