@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 # torch's CPU kernel caches: oneDNN's and ideep's hold a compiled kernel per input shape; unbounded, they
 # grow with a corpus's shapes. Both are read when the first kernel runs.
@@ -63,3 +63,65 @@ def current_umask() -> int:
     umask = os.umask(0o077)
     os.umask(umask)
     return umask
+
+
+def descendants(root: int | None = None) -> dict[int, str]:
+    """Every process under ``root`` (this one by default), children of children included, each with its
+    start time as ``/proc`` gives it (so a reused pid is never taken for it); empty where there is no
+    ``/proc``."""
+    children: dict[int, list[int]] = {}
+    started: dict[int, str] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return {}
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        children.setdefault(int(fields[1]), []).append(int(name))
+        started[int(name)] = fields[19]
+    found: dict[int, str] = {}
+    waiting = list(children.get(os.getpid() if root is None else root, []))
+    while waiting:
+        pid = waiting.pop()
+        if pid not in found:
+            found[pid] = started[pid]
+            waiting.extend(children.get(pid, []))
+    return found
+
+
+def end_processes(processes: Mapping[int, str], grace: float = 3.0) -> int:
+    """Stop the processes of ``processes`` (from ``descendants``) that still run: SIGTERM, then SIGKILL
+    after ``grace`` seconds. The number that had to be stopped."""
+    import signal
+    import time
+
+    def alive() -> list[int]:
+        return [pid for pid, start in processes.items() if process_start(pid) == start]
+
+    left = alive()
+    for pid in left:
+        with suppress(ProcessLookupError, PermissionError):  # ended meanwhile, or not ours
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in alive():
+        with suppress(ProcessLookupError, PermissionError):  # ended meanwhile, or not ours
+            os.kill(pid, signal.SIGKILL)
+    return len(left)
+
+
+def process_start(pid: int) -> str | None:
+    """A running process's start time (``/proc``), None when it is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else fields[19]

@@ -249,37 +249,65 @@ def test_a_worker_that_dies_is_retried_and_the_output_is_whole(tiny_model_dir: P
     np.testing.assert_array_equal(vectors, StaticEmbedder.from_pretrained(tiny_model_dir).encode(lines))
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_ctrl_c_mid_job_leaves_no_output(stop: signal.Signals, tiny_model_dir: Path, tmp_path: Path) -> None:
+def leftovers(tag: str) -> list[int]:
+    """Processes still running that were started by the run whose environment holds ``tag``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (
+                entry.name.isdigit()
+                and tag.encode() in (entry / "environ").read_bytes()
+                and (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+            ):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize(
+    ("stop", "when"), [(signal.SIGINT, "mid-job"), (signal.SIGTERM, "mid-job"), (signal.SIGTERM, "starting")]
+)
+def test_a_stop_signal_leaves_no_output_and_no_process(
+    stop: signal.Signals, when: str, tiny_model_dir: Path, tmp_path: Path
+) -> None:
     src = tmp_path / "in.txt"
     src.write_text("\n".join(texts(400_000, seed=3)) + "\n", encoding="utf-8")
     out = tmp_path / "vectors"
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
-    cmd = [
-        sys.executable,
-        "-m",
-        "m2vcli",
-        "encode",
-        "-m",
-        str(tiny_model_dir),
-        "--engine",
-        "ray",
-        str(src),
-        "-o",
-        str(out),
-        "--batch-size",
-        "2000",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    tag = f"M2V_TEST_RUN={tmp_path.name}-{when}-{int(stop)}"
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", M2V_TEST_RUN=tag.split("=", 1)[1])
+    cmd = [sys.executable, "-m", "m2vcli", "encode", "-m", str(tiny_model_dir), "--engine", "ray", str(src)]
+    proc = subprocess.Popen([*cmd, "-o", str(out), "--batch-size", "2000"], stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 120
     shards: list[Path] = []
-    while time.monotonic() < deadline and not shards and proc.poll() is None:
+    if when == "starting":  # while ray.init runs: its processes are up, the job is not
+        while time.monotonic() < deadline and len(leftovers(tag)) < 3 and proc.poll() is None:
+            time.sleep(0.05)
+    while when == "mid-job" and time.monotonic() < deadline and not shards and proc.poll() is None:
         time.sleep(0.2)
         shards = [s for p in tmp_path.glob(".vectors.*") for s in p.glob("part-*.parquet")]
-    assert shards, "the job wrote no shard in time"
+    assert proc.poll() is None and (shards or when == "starting"), "the job did not get there in time"
     proc.send_signal(stop)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode != 0
-    assert "Traceback" not in err.decode()
+    assert proc.returncode == 128 + stop, err.decode()
+    assert err.decode().strip().splitlines()[-1] in ("Interrupted.", "Terminated."), err.decode()
     assert not out.exists()
     assert not list(tmp_path.glob(".vectors.*"))  # the half-built folder is gone
+    assert leftovers(tag) == []  # Ray's agents too: nothing this run started outlives it
+
+
+def test_an_error_in_a_worker_is_told_in_one_line(local_ray: None, tmp_path: Path) -> None:
+    from m2vcli.errors import OutputError
+    from m2vcli.model import StaticEmbedder
+    from tests.conftest import tiny_model, tiny_tokenizer
+
+    model = tiny_model()
+    table = model.embeddings.copy()
+    table[model.tokenizer.token_to_id("dog")] = 1e6  # beyond float16 once averaged
+    StaticEmbedder(table, tiny_tokenizer().to_str(), config={"normalize": False}).save_pretrained(tmp_path / "m")
+    (tmp_path / "in.txt").write_text("hello\nthe dog\n")
+    with pytest.raises(OutputError) as caught:
+        run(tmp_path / "m", str(tmp_path / "in.txt"), tmp_path / "out", dtype="float16")
+    message = str(caught.value)
+    assert message.startswith("vector 2 holds 500001") and "\n" not in message and "\x1b" not in message
+    assert not (tmp_path / "out").exists()

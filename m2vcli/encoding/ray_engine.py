@@ -21,12 +21,15 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import warnings
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from m2vcli import errors
 from m2vcli.callbacks import OnProgress
 from m2vcli.encoding.ray_inputs import plan_units, text_source
 from m2vcli.encoding.ray_workers import RAY_BATCH_SIZE, Options, ShardWriter, cpus, import_ray, model_files
@@ -34,7 +37,8 @@ from m2vcli.encoding.settings import EncodeConfig, EncodeResult, Engine
 from m2vcli.encoding.vector_io import OutputFormat
 from m2vcli.errors import ConfigError, M2VError, OutputError, first_line
 from m2vcli.files import atomic_folder, check_not_read, local_path
-from m2vcli.process import environment_defaults, logger_levels
+from m2vcli.process import descendants, end_processes, environment_defaults, logger_levels
+from m2vcli.tables import plain
 from m2vcli.texts import choose_input_format, filesystem, is_uri, list_inputs
 
 MANIFEST = "_m2v.json"
@@ -83,8 +87,9 @@ def _check_output(output: str, force: bool) -> None:
 RAY_ENVIRONMENT = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_BACKEND_LOG_LEVEL": "fatal"}
 
 
-def _connect(ray: Any, address: str | None) -> bool:
-    """Join the cluster at ``address``, or start Ray here; True when this call started it."""
+def _connect(ray: Any, address: str | None, before: Mapping[int, str]) -> bool:
+    """Join the cluster at ``address``, or start Ray here; True when this call started it. ``before``: the
+    processes under this one before (``descendants``), which a failed start leaves alone."""
     if ray.is_initialized():
         return False
     kwargs: dict[str, Any] = {"logging_level": "ERROR", "log_to_driver": False}
@@ -93,12 +98,53 @@ def _connect(ray: Any, address: str | None) -> bool:
     else:
         probe_address(address)
     try:
-        with _quiet_stderr(), environment_defaults(RAY_ENVIRONMENT):
+        with _quiet_stderr(), environment_defaults(RAY_ENVIRONMENT), _signal_handlers_kept():
             ray.init(address=address, **kwargs)
     except Exception as exc:  # ConnectionError, ValueError, RuntimeError: Ray is not specific
+        _shutdown(ray, before)
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise ConfigError(f"cannot reach {where}: {first_line(exc)}") from exc
+    except SystemExit as exc:  # Ray's own SIGTERM handler ran while ray.init had it in place
+        _shutdown(ray, before)
+        if exc.code == signal.SIGTERM:
+            os.kill(os.getpid(), signal.SIGTERM)  # again, to m2v's handler (put back): a clean stop
+        raise
+    except BaseException:  # a stop signal while Ray was starting: nothing it started stays behind
+        _shutdown(ray, before)
+        raise
     return True
+
+
+def _shutdown(ray: Any, before: Mapping[int, str]) -> None:
+    """Stop the Ray started here, or whatever a ``ray.init`` that did not return had started, and then
+    every Ray process it left under this one (its dashboard and runtime-env agents outlive ``ray.shutdown``
+    by a minute when the job stopped early); processes that were there ``before`` are left alone."""
+    ours = {pid: start for pid, start in descendants().items() if pid not in before and _is_ray(pid)}
+    with contextlib.suppress(Exception):
+        ray.shutdown()
+    end_processes(ours)
+
+
+def _is_ray(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return b"ray" in handle.read()
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _signal_handlers_kept() -> Any:
+    """The process's stop-signal handlers as they were before: ``ray.init`` puts in its own (SIGTERM exits
+    with code 15 and a C++ stack dump), which would skip m2v's clean stop and its exit code."""
+    kept = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            if handler is not None:
+                with contextlib.suppress(ValueError, OSError):  # not the main thread: nothing was changed
+                    signal.signal(sig, handler)
 
 
 def probe_address(address: str, timeout: float = 5.0) -> None:
@@ -135,20 +181,37 @@ def _quiet_stderr() -> Any:
         os.close(saved)
 
 
+_RAISED = re.compile(r"^m2vcli\.errors\.(\w+): (.+)$", re.MULTILINE)
+_LAST_ERROR = re.compile(r"^((?:\w+\.)*\w*(?:Error|Exception)): (.+)$", re.MULTILINE)
+_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def _unwrap(exc: BaseException) -> BaseException:
-    """The m2v error behind a Ray task failure, when there is one."""
+    """The m2v error behind a Ray task failure, when there is one: the exception itself when Ray kept it,
+    else rebuilt from the worker's traceback, which Ray puts in the message (its ``UserCodeException``
+    keeps only the text)."""
     cause: BaseException | None = exc
     for _ in range(10):
         if cause is None:
             break
-        inner = getattr(cause, "cause", None)  # a RayTaskError: the worker's own exception
-        if isinstance(inner, BaseException):
-            cause = inner
-            continue
         if isinstance(cause, M2VError):
             return cause
-        cause = cause.__cause__
+        raised = _RAISED.findall(str(cause))
+        kind = getattr(errors, raised[-1][0], None) if raised else None
+        if isinstance(kind, type) and issubclass(kind, M2VError):
+            return kind(raised[-1][1])
+        inner = getattr(cause, "cause", None)  # a RayTaskError: the worker's own exception
+        cause = inner if isinstance(inner, BaseException) else cause.__cause__
     return exc
+
+
+def _worker_reason(exc: BaseException) -> str:
+    """One printable line for a failure that is not m2v's: the last ``...Error: reason`` line of the
+    worker's traceback when there is one, without the terminal colours Ray adds."""
+    text = _ESCAPE.sub("", str(exc))
+    found = _LAST_ERROR.findall(text)
+    reason = f"{found[-1][0]}: {found[-1][1]}" if found else (text.strip().splitlines() or [type(exc).__name__])[0]
+    return plain(reason)[:200]
 
 
 def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = None) -> EncodeResult:
@@ -184,7 +247,8 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
     units = plan_units(paths, settings)
     options = Options(config.normalize, config.max_length, config.dtype)
     progress = on_progress or (lambda done, total: None)
-    started = _connect(ray, config.address)
+    before = descendants()
+    started = _connect(ray, config.address, before)
     written = [0]
     shards = [0]
 
@@ -241,29 +305,30 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
         if is_uri(config.output):
             _run_in_place(config.output, run, config.force)
         else:
-            atomic_folder(Path(config.output), lambda tmp: _stop_on_interrupt(ray, started, run, str(tmp.resolve())))
+            stoppable = lambda tmp: _stop_on_interrupt(ray, started, before, run, str(tmp.resolve()))  # noqa: E731
+            atomic_folder(Path(config.output), stoppable)
     except Exception as exc:
         found = _unwrap(exc)
         if found is exc and isinstance(exc, M2VError):
             raise
         if isinstance(found, M2VError):  # raised in a worker: told as it was, without Ray's wrapping
             raise type(found)(first_line(found)) from None  # Ray appends its retry advice
-        raise OutputError(f"the Ray job failed: {first_line(found)}") from exc
+        raise OutputError(f"the Ray job failed: {_worker_reason(found)}") from exc
     finally:
-        if started and ray.is_initialized():
-            ray.shutdown()
+        if started:
+            _shutdown(ray, before)
         quiet.close()
     return EncodeResult(rows=written[0], dim=model.dim, format=OutputFormat.parquet, output=config.output)
 
 
-def _stop_on_interrupt(ray: Any, started: bool, run: Any, folder: str) -> None:
+def _stop_on_interrupt(ray: Any, started: bool, before: Mapping[int, str], run: Any, folder: str) -> None:
     """Run the job; when it stops early (Ctrl-C, SIGTERM or SIGHUP, which m2v raises as ``Stopped``, or an
     error), stop a Ray started here first, so no worker writes into a folder being removed."""
     try:
         run(folder)
     except BaseException:
-        if started and ray.is_initialized():
-            ray.shutdown()
+        if started:
+            _shutdown(ray, before)
         raise
 
 

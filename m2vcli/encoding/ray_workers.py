@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from m2vcli.encoding.vector_io import VectorDType, vector_table
+from m2vcli.encoding.vector_io import VectorDType, narrowed, vector_table
 from m2vcli.errors import ConfigError
 from m2vcli.texts import filesystem, is_uri
 
@@ -81,11 +81,11 @@ class _Encoder:
         limit = options.max_length
         self.max_length = None if limit == 0 else (limit or self.model.max_length)
 
-    def vectors(self, texts: list[str]) -> Any:
+    def vectors(self, texts: list[str], first_row: int = 0) -> Any:
         encoded = self.model.encode(
             texts, batch_size=len(texts) or 1, normalize=self.options.normalize, max_length=self.max_length
         )
-        return encoded.astype(self.options.dtype.numpy, copy=False)
+        return narrowed(encoded, self.options.dtype, first_row)
 
 
 class ShardWriter(_Encoder):
@@ -103,7 +103,7 @@ class ShardWriter(_Encoder):
         ids = batch.column("id").to_pylist() if "id" in batch.column_names else None
         rows = batch.column("row").to_pylist()
         files = batch.column("file").to_pylist()
-        table = vector_table(self.vectors(texts), rows, ids)
+        table = vector_table(self.vectors(texts, rows[0] if rows else 0), rows, ids)
         table = table.add_column(0, "file", pa.array(files, pa.int32()))
         name = f"part-{files[0]:05d}-{rows[0]:012d}.parquet" if rows else f"part-empty-{uuid.uuid4().hex}.parquet"
         final = f"{self.folder}/{name}"

@@ -66,3 +66,28 @@ def test_scoped_settings_are_put_back_even_on_an_error(monkeypatch: pytest.Monke
             raise RuntimeError
     assert os.environ["M2V_KEPT"] == "mine" and "M2V_ADDED" not in os.environ
     assert logger.level == logging.INFO
+
+
+def test_processes_left_under_this_one_are_found_and_ended() -> None:
+    import subprocess
+    import time
+
+    from m2vcli.process import descendants, end_processes, process_start
+
+    before = descendants()
+    shell = subprocess.Popen(["sh", "-c", "sleep 60 & sleep 60 & wait"])
+    deadline = time.monotonic() + 10
+    new: dict[int, str] = {}
+    while time.monotonic() < deadline and len(new) < 3:
+        new = {pid: start for pid, start in descendants().items() if pid not in before}
+        time.sleep(0.02)
+    assert shell.pid in new and len(new) == 3  # the shell and its two children
+    keeper = subprocess.Popen(["sleep", "60"])  # started later, not in the list: left alone
+    try:
+        assert end_processes(new, grace=2.0) == 3
+        shell.wait(timeout=5)
+        assert all(process_start(pid) is None for pid in new if pid != shell.pid)
+        assert keeper.poll() is None
+    finally:
+        keeper.kill()
+        keeper.wait()
