@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import safetensors
 
-from m2vcli.cli import main
+from m2vcli.cli import app, main
 from m2vcli.encoding import EncodeConfig
 from m2vcli.errors import ModelFormatError
 from m2vcli.files import atomic_file
@@ -48,11 +49,16 @@ def own_handlers() -> Iterator[dict[int, Any]]:
             signal.signal(sig, handler)
 
 
-def test_help_exits_0_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_exits_0_with_usage_and_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    names = [str(command.name) for command in app.registered_commands]
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
     assert "Usage: m2v" in out
-    assert all(command in out for command in ("distill", "encode", "evaluate", "bench", "leaderboard"))
+    listed = out.split("Commands")[1]
+    assert re.findall(r"^\u2502 (\S+) ", listed, flags=re.MULTILINE) == names  # a row per command, in order
+    for name in names:
+        assert main([name, "--help"]) == 0
+        assert f"Usage: m2v {name} " in capsys.readouterr().out
 
 
 def test_version_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

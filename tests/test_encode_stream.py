@@ -261,7 +261,7 @@ def test_empty_inputs_give_valid_empty_outputs(tiny_model_dir: Path, tmp_path: P
 def error_of(*args: str, stdin: bytes = b"") -> str:
     proc = run_m2v("encode", *args, stdin=stdin)
     err = proc.stderr.decode()
-    assert proc.returncode != 0 and "Traceback" not in err and err.count("\n") == 1, err
+    assert proc.returncode == 1 and "Traceback" not in err and err.count("\n") == 1, err
     assert proc.stdout == b""
     return err.removeprefix("Error: ").strip()
 

@@ -3,6 +3,7 @@ Transformers, the packaged teacher, and every way a folder can be wrong."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -341,8 +342,15 @@ def test_a_module_path_outside_the_folder_is_refused(tiny_teacher_dir: Path, tmp
 def test_other_table_formats(tiny_model_dir: Path, fmt: str) -> None:
     ran = run_m2v("info", str(tiny_model_dir), "-f", fmt)
     assert ran.returncode == 0
-    first = ran.stdout.decode().splitlines()[0]
-    assert first == ("| field | value |" if fmt == "markdown" else "field,value")
+    lines = ran.stdout.decode().splitlines()
+    assert lines[0] == ("| field | value |" if fmt == "markdown" else "field,value")
+    if fmt == "markdown":
+        assert lines[1] == "|:---|:---|"
+        rows = dict(line.removeprefix("| ").removesuffix(" |").split(" | ") for line in lines[2:])
+    else:
+        rows = dict(csv.reader(lines[1:]))
+    assert rows["format"] == "model2vec" and rows["dims"] == "8" and rows["dtype"] == "float32"
+    assert rows["vocabulary"] == f"{VOCAB} tokens" and rows["folder"] == str(tiny_model_dir.resolve())
 
 
 def test_on_a_narrow_terminal_a_long_value_continues_on_the_next_rows(tmp_path: Path, tiny_model_dir: Path) -> None:
