@@ -87,13 +87,14 @@ def draw(table: ResultTable, width: int | None) -> str:
     if not table.columns:
         return _title(table.title) + "\n"
     shown = [[plain(cell, NAME_WIDTH if i == 0 else None) for i, cell in enumerate(row)] for row in table.rows]
-    widths = [max([len(c.name)] + [len(row[i]) for row in shown]) for i, c in enumerate(table.columns)]
+    names = [plain(c.name) for c in table.columns]
+    widths = [max([len(names[i])] + [len(row[i]) for row in shown]) for i in range(len(names))]
     parts = _parts(widths, width) if width else [list(range(len(table.columns)))]
     out = [_title(table.title)]
     for part in parts:
         if len(parts) > 1 or width:
             out.append("")
-        line = "  ".join(_align(table.columns[i].name, widths[i], table.columns[i].text) for i in part)
+        line = "  ".join(_align(names[i], widths[i], table.columns[i].text) for i in part)
         out.append(line.rstrip())
         out.append("  ".join("-" * widths[i] for i in part))
         for row in shown:

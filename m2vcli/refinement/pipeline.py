@@ -14,7 +14,14 @@ from m2vcli.distillation.distiller import distill_reads, save_result
 from m2vcli.distillation.wordlists import load_word_list
 from m2vcli.model.persistence import check_model_target
 from m2vcli.refinement.corpus import corpus_reads, read_corpus
-from m2vcli.refinement.refine import RefineResult, RefineSettings, check_count, refine_model, split_long
+from m2vcli.refinement.refine import (
+    RefineResult,
+    RefineSettings,
+    check_cache_root,
+    check_count,
+    refine_model,
+    split_long,
+)
 from m2vcli.refinement.train import OnStep
 from m2vcli.teacher import Pooling, load_teacher
 
@@ -53,6 +60,7 @@ def distill_and_refine(
     if cfg.save_path:
         reads = [*distill_reads(cfg), *corpus_reads(cfg.corpus)]
         check_model_target(Path(cfg.save_path), force=cfg.force, reads=reads)
+    check_cache_root(refine_settings)
     words = load_word_list(cfg.vocabulary) if cfg.vocabulary is not None else None
     phase("Reading the corpus")
     corpus = read_corpus(cfg.corpus, field=cfg.text_field, max_texts=cfg.max_texts)

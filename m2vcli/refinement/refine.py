@@ -28,7 +28,13 @@ from m2vcli.model import StaticEmbedder
 from m2vcli.model.folder import teacher_of
 from m2vcli.model.persistence import check_model_target
 from m2vcli.refinement.corpus import Corpus, corpus_reads, read_corpus
-from m2vcli.refinement.features import FeatureKey, default_cache_root, featurize, teacher_fingerprint
+from m2vcli.refinement.features import (
+    FeatureKey,
+    cache_folder,
+    default_cache_root,
+    featurize,
+    teacher_fingerprint,
+)
 from m2vcli.refinement.storage import Ragged, RaggedBuilder, RowFile
 from m2vcli.refinement.train import (
     Loss,
@@ -316,6 +322,13 @@ def refine_model(
     )
 
 
+def check_cache_root(settings: RefineSettings) -> None:
+    """The feature cache's root can be made and written, checked before the teacher loads (its folder
+    for one teacher is made, and checked again, when featurizing starts)."""
+    if settings.cache:
+        cache_folder(Path(settings.cache_dir or default_cache_root()))
+
+
 def check_count(pieces: list[str], settings: RefineSettings) -> int:
     """Enough texts (pieces of texts), and enough distinct ones, to train and hold some out; the number
     needed. ``distill --corpus`` checks it before distilling, ``check_signal`` again with the model's tokens."""
@@ -399,6 +412,7 @@ def refine(
     target = Path(str(cfg.save_path))
     # the model itself may be refined in place (it is read whole first); its corpus and teacher never replaced
     check_model_target(target, force=cfg.force, reads=[*corpus_reads(str(cfg.corpus)), local_path(cfg.teacher)])
+    check_cache_root(cfg.settings())
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     phase("Loading the model and the corpus")

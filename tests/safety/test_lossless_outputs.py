@@ -94,16 +94,16 @@ def test_a_float16_model_never_holds_an_infinity() -> None:
     assert scale is not None and table.max() == 127
 
 
-def _result(folder: Path, model: str, task: str, score: float) -> None:
+def _result(folder: Path, model: str, task: str, score: float, category: str = "Classification") -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    payload = {"task_name": task, "m2v": {"model": model, "main_score": score, "category": "Classification"}}
+    payload = {"task_name": task, "m2v": {"model": model, "main_score": score, "category": category}}
     (folder / f"{task}.json").write_text(json.dumps(payload))
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "csv", "table"])
 def test_terminal_escapes_from_result_files_never_reach_stdout(tmp_path: Path, fmt: str) -> None:
     evil = "m\x1b]0;owned\x07odel\x1b[2J\r"
-    _result(tmp_path / "results" / "m", evil, "Task\x1b[31m", 0.5)
+    _result(tmp_path / "results" / "m", evil, "Task\x1b[31m", 0.5, category="Class\x1b[5m")  # a column name
     ran = run_m2v("leaderboard", str(tmp_path / "results"), "--format", fmt)
     out = ran.stdout.decode()
     assert ran.returncode == 0, ran.stderr.decode()

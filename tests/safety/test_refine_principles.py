@@ -167,3 +167,23 @@ def test_a_long_text_is_tokenized_in_windows_and_cut_where_tokens_end(tiny_teach
     whole = encode_batch([long_text], add_special_tokens=False)[0].ids
     assert [t for i in range(1, len(pieces)) for t in ids[i]] == whole  # cut at spaces: no token changes
     assert " ".join(p.strip() for p in pieces[1:]) == long_text
+
+
+@pytest.mark.parametrize("command", ["refine", "distill"])
+def test_an_unwritable_cache_folder_fails_before_the_teacher_loads(
+    student: Path, corpus: Path, tmp_path: Path, tiny_teacher_dir: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    from m2vcli.errors import OutputError
+    from m2vcli.refinement import distill_and_refine
+
+    (tmp_path / "a_file").write_text("x")
+    monkeypatch.setenv("M2V_CACHE", str(tmp_path / "a_file" / "cache"))
+    phases: list[str] = []
+    with pytest.raises(OutputError, match="cannot make the feature cache folder"):
+        if command == "refine":
+            refine(model=str(student), corpus=str(corpus), save_path=str(tmp_path / "o"), on_phase=phases.append)
+        else:
+            distill_and_refine(
+                model=str(tiny_teacher_dir), corpus=str(corpus), save_path=str(tmp_path / "o"), on_phase=phases.append
+            )
+    assert phases == [] and not (tmp_path / "o").exists()
