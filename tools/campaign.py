@@ -4,7 +4,7 @@ careless or hostile user could give it, and is clean when m2v ends with a known 
 survive). Some probes run as root, some as the unprivileged user ``nobody``, some on a full tmpfs, some
 send SIGTERM at random instants.
 
-Usage (as root, from the repository root, in the test environment): python tests/campaign.py [-k WORD]
+Usage (as root, from the repository root, in the test environment): python tools/campaign.py [-k WORD]
 It prints one line per probe and the counts. Not collected by pytest: it mounts a tmpfs and switches users.
 """
 
@@ -38,6 +38,7 @@ class Run:
     code: int
     out: bytes
     err: str
+    peak_mib: int = 0  # the m2v process's peak resident memory
 
 
 @dataclass
@@ -50,20 +51,54 @@ class Probe:
     user: str | None = None
     codes: set[int] = field(default_factory=lambda: set(CLEAN_CODES))
     timeout: float = 120
+    env: dict[str, str] = field(default_factory=dict)  # "{w}" stands for the probe's folder
+    stdout_to: str | None = None  # standard output appended to this file of the probe's folder (>>)
 
 
-def m2v(args: list[str], stdin: bytes | None, user: str | None, timeout: float, cwd: Path) -> Run:
-    cmd = [sys.executable, "-m", "m2vcli", *args]
-    if user:
-        cmd = ["runuser", "-u", user, "--", *cmd]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    if stdin is None:  # a closed standard input
+# runs a command and writes its peak resident memory (KiB) to argv[1]; exits as the command did
+PEAK_WRAPPER = """
+import os, signal, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+while True:
+    try:
+        _, status, usage = os.wait4(pid, 0)
+        break
+    except InterruptedError:
+        continue
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+if os.WIFSIGNALED(status):
+    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(status))
+sys.exit(os.WEXITSTATUS(status))
+"""
+
+
+def m2v(probe: Probe, work: Path) -> Run:
+    """Run the probe's command as a real process; every process it starts carries M2V_CAMPAIGN_PROBE."""
+    cmd = [sys.executable, "-m", "m2vcli", *probe.args(work)]
+    if probe.user:
+        cmd = ["runuser", "-u", probe.user, "--", *cmd]
+    peak = work.parent / f"{work.name}.peak"
+    cmd = [sys.executable, "-c", PEAK_WRAPPER, str(peak), *cmd]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "M2V_CAMPAIGN_PROBE": str(work)}
+    env.update({key: value.format(w=work) for key, value in probe.env.items()})
+    if probe.stdin is None:  # a closed standard input
+        cmd = ["bash", "-c", 'exec "$@" <&-', "m2v", *cmd]
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(open(work / probe.stdout_to, "ab")) if probe.stdout_to else subprocess.PIPE
         proc = subprocess.run(
-            ["bash", "-c", 'exec "$@" <&-', "m2v", *cmd], capture_output=True, timeout=timeout, env=env, cwd=cwd
+            cmd,
+            input=probe.stdin,
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=work,
+            timeout=probe.timeout,
         )
-    else:
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, env=env, cwd=cwd)
-    return Run(proc.returncode, proc.stdout, proc.stderr.decode(errors="replace"))
+    kib = int(peak.read_text()) if peak.exists() else 0
+    return Run(proc.returncode, proc.stdout or b"", proc.stderr.decode(errors="replace"), kib // 1024)
 
 
 def verdict(probe: Probe, work: Path, run: Run) -> str | None:
@@ -582,6 +617,455 @@ def probes(assets: dict[str, Path], full: Path | None) -> list[Probe]:
     return out
 
 
+# ----- round 3: refine, the feature cache, structured input, Ray, info, results ---------------------------
+
+
+def tree(path: Path) -> bytes:
+    """Every file under ``path`` (or ``path`` itself), names and bytes, for "left as it was" checks."""
+    items = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return b"".join(str(p.relative_to(path.parent)).encode() + b"\0" + p.read_bytes() for p in items)
+
+
+def kept(*names: str) -> tuple[Callable[[Path], None], Callable[[Path, Run], str | None]]:
+    """A setup step that records ``names`` (files or folders under the probe's folder) and a check that
+    they are byte for byte as recorded."""
+    before: dict[str, bytes] = {}
+
+    def record(work: Path) -> None:
+        before.update({name: tree(work / name) for name in names})
+
+    def check(work: Path, run: Run) -> str | None:
+        changed = [name for name in names if not (work / name).exists() or tree(work / name) != before[name]]
+        return f"changed or removed: {changed}" if changed else None
+
+    return record, check
+
+
+def then(*steps: Callable[[Path], object]) -> Callable[[Path], None]:
+    def run_all(work: Path) -> None:
+        for step in steps:
+            step(work)
+
+    return run_all
+
+
+def both(*checks: Callable[[Path, Run], str | None]) -> Callable[[Path, Run], str | None]:
+    def check(work: Path, run: Run) -> str | None:
+        return next((reason for c in checks if (reason := c(work, run)) is not None), None)
+
+    return check
+
+
+def within(mib: int) -> Callable[[Path, Run], str | None]:
+    return lambda w, r: None if r.peak_mib <= mib else f"peak memory {r.peak_mib:,} MiB, over {mib:,}"
+
+
+def printable(work: Path, run: Run) -> str | None:
+    bad = [c for c in run.out.decode(errors="replace") if (ord(c) < 32 and c != "\n") or 0x7F <= ord(c) < 0xA0]
+    return f"control characters on stdout: {sorted(set(bad))!r}" if bad else None
+
+
+def no_ray_left(work: Path, run: Run) -> str | None:
+    time.sleep(1.0)
+    left = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and f"M2V_CAMPAIGN_PROBE={work}".encode() in (entry / "environ").read_bytes():
+                left.append((entry / "cmdline").read_bytes().replace(b"\0", b" ")[:60].decode(errors="replace"))
+    return f"processes left behind: {left}" if left else None
+
+
+def round3_probes(assets: dict[str, Path]) -> list[Probe]:
+    model, teacher = str(assets["model"]), str(assets["teacher"])
+    text = b"hello world\nthe cat sat on the mat\n"
+    words = ["the", "cat", "sat", "on", "mat", "dog", "a", "hello", "world", "movie", "film", "great"]
+    rng = random.Random(3)
+    corpus = "\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(3, 12))) for _ in range(600)) + "\n"
+    out: list[Probe] = []
+
+    def copy_model(work: Path, name: str = "m") -> None:
+        shutil.copytree(model, work / name)
+
+    def student(work: Path) -> None:  # a model distilled from the teacher, so refine knows its teacher
+        subprocess.run(
+            [sys.executable, "-m", "m2vcli", "distill", "-m", teacher, "-o", str(work / "s"), "--pca-dims", "8"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+
+    def refine_args(corpus_name: str = "c.txt", to: str = "r") -> Callable[[Path], list[str]]:
+        return lambda w: ["refine", str(w / "s"), "--corpus", str(w / corpus_name), "-o", str(w / to)]
+
+    # 1. an input is never replaced or deleted
+    record, check = kept("enc.yaml")
+    out.append(
+        Probe(
+            "encode: -o its own --config",
+            lambda w: ["encode", "-c", str(w / "enc.yaml"), "-o", str(w / "enc.yaml")],
+            setup=then(lambda w: write(w / "enc.yaml", f"model: {model}\nformat: npy\n"), record),
+            stdin=text,
+            check=check,
+            codes={1},
+        )
+    )
+    for inside in ("model.safetensors", "tokenizer.json", "new.npy"):
+        record, check = kept("m")
+        out.append(
+            Probe(
+                f"encode: -o {inside} inside the model in use",
+                lambda w, inside=inside: ["encode", "-m", str(w / "m"), "-o", str(w / "m" / inside)],
+                setup=then(copy_model, record),
+                stdin=text,
+                check=check,
+                codes={1},
+            )
+        )
+    record, check = kept("m")
+    out.append(
+        Probe(
+            "encode: stdout appended to the model in use",
+            lambda w: ["encode", "-m", str(w / "m"), "--format", "jsonl"],
+            setup=then(copy_model, record),
+            stdin=text,
+            stdout_to="m/model.safetensors",
+            check=check,
+            codes={1},
+        )
+    )
+    record, check = kept("c.txt", "s")
+    out.append(
+        Probe(
+            "refine: -o its corpus",
+            refine_args(to="c.txt"),
+            setup=then(student, lambda w: write(w / "c.txt", corpus), record),
+            check=check,
+            codes={1},
+        )
+    )
+    record, check = kept("t")
+    out.append(
+        Probe(
+            "distill: -o its teacher, --force",
+            lambda w: ["distill", "-m", str(w / "t"), "-o", str(w / "t"), "--force", "--pca-dims", "8"],
+            setup=then(lambda w: shutil.copytree(teacher, w / "t"), record),
+            check=check,
+            codes={1},
+        )
+    )
+    for label, target in (("its input folder", "docs"), ("a file:// folder holding its input", "file://{w}")):
+        record, check = kept("docs")
+        out.append(
+            Probe(
+                f"encode --engine ray: --force -o {label}",
+                lambda w, target=target: (
+                    ["encode", "--engine", "ray", "-m", model, str(w / "docs"), "--force", "-o", target.format(w=w)]
+                    if "{" in target
+                    else ["encode", "--engine", "ray", "-m", model, str(w / "docs"), "--force", "-o", str(w / target)]
+                ),
+                setup=then(lambda w: write(w / "docs" / "a.txt", text), record),
+                check=both(check, no_ray_left),
+                codes={1},
+                timeout=180,
+            )
+        )
+
+    # 2. cache files are private data
+    for planted in ("symlink", "fifo", "corrupt"):
+
+        def plant(work: Path, planted: str = planted) -> None:
+            student(work)
+            write(work / "c.txt", corpus)
+            write(work / "victim.txt", "mine")
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "M2V_CACHE": str(work / "cache")}
+            first = [sys.executable, "-m", "m2vcli", *refine_args(to="r0")(work)]
+            subprocess.run(first, check=True, capture_output=True, env=env)
+            (shard,) = [p for p in (work / "cache").rglob("*.npy")]
+            shard.unlink()
+            if planted == "symlink":
+                shard.symlink_to(work / "victim.txt")
+            elif planted == "fifo":
+                os.mkfifo(shard)
+            else:
+                np.save(shard, np.zeros((600, 32), dtype=np.float32))
+
+        out.append(
+            Probe(
+                f"refine: a {planted} planted in the feature cache",
+                refine_args(),
+                setup=plant,
+                env={"M2V_CACHE": "{w}/cache"},
+                check=lambda w, r: None if (w / "victim.txt").read_text() == "mine" else "a user file was written",
+                codes={0},
+                timeout=120,
+            )
+        )
+
+    # 3. results and cached data are validated
+    for label, texts in (
+        ("one text repeated", "the cat sat on the mat\n" * 600),
+        ("every token unknown", "".join(f"qqq {'z' * (i + 1)}\n" for i in range(600))),
+        ("a field with two values", "hello world\nthe dog\n" * 300),
+    ):
+        record, check = kept("s")
+        out.append(
+            Probe(
+                f"refine: a corpus with no signal ({label}), -o the model itself",
+                lambda w: ["refine", str(w / "s"), "--corpus", str(w / "c.txt"), "-o", str(w / "s")],
+                setup=then(student, lambda w, texts=texts: write(w / "c.txt", texts), record),
+                check=check,
+                codes={1},
+            )
+        )
+
+    # 4. memory bounded by the chunk
+    def huge_record(kind: str) -> Callable[[Path], None]:
+        def setup(work: Path) -> None:
+            body = "the cat sat on the mat " * 3_000_000  # 69 MB, over the 64 MiB record limit
+            if kind == "jsonl":
+                write(work / "in.jsonl", json.dumps({"text": body}) + "\n")
+            else:
+                write(work / "in.csv", "text\n" + body + "\n")
+
+        return setup
+
+    for kind in ("jsonl", "csv"):
+        out.append(
+            Probe(
+                f"encode: a 69 MB {kind} record",
+                lambda w, kind=kind: [
+                    "encode",
+                    "-m",
+                    model,
+                    str(w / f"in.{kind}"),
+                    "--field",
+                    "text",
+                    "-o",
+                    str(w / "v.npy"),
+                ],
+                setup=huge_record(kind),
+                check=within(1200),
+                codes={1},
+            )
+        )
+    out.append(
+        Probe(
+            "refine: --corpus /dev/zero",
+            lambda w: ["refine", model, "--corpus", "/dev/zero", "-o", str(w / "r")],
+            codes={1},
+        )
+    )
+    out.append(
+        Probe(
+            "refine: one 20 MB text",
+            refine_args(),
+            setup=then(student, lambda w: write(w / "c.txt", corpus + "the cat sat on the mat " * 900_000 + "\n")),
+            check=within(1500),
+            codes={0},
+            timeout=300,
+        )
+    )
+
+    # 5. one line for every failure, before the expensive work
+    nested = "[" * 100_000 + "]" * 100_000
+    out.append(
+        Probe(
+            "refine: a deeply nested JSON line",
+            refine_args("c.jsonl"),
+            setup=then(student, lambda w: write(w / "c.jsonl", json.dumps({"text": "a"}) + "\n" + nested + "\n")),
+            codes={1},
+        )
+    )
+    out.append(
+        Probe(
+            "refine: an over-long CSV header",
+            refine_args("c.csv"),
+            setup=then(student, lambda w: write(w / "c.csv", "x" * 70_000_000 + "\nhello\n")),
+            codes={1},
+        )
+    )
+    out.append(
+        Probe("refine: --seed 2**40", lambda w: [*refine_args()(w), "--seed", str(2**40)], setup=student, codes={1})
+    )
+    out.append(
+        Probe(
+            "distill --corpus with 50 texts, before distilling",
+            lambda w: ["distill", "-m", teacher, "--corpus", str(w / "c.txt"), "-o", str(w / "o"), "--pca-dims", "8"],
+            setup=lambda w: write(w / "c.txt", "\n".join(corpus.splitlines()[:50]) + "\n"),
+            check=lambda w, r: None if "Embedding" not in r.err else "the vocabulary was embedded first",
+            codes={1},
+        )
+    )
+    out.append(
+        Probe(
+            "refine: an unwritable cache folder",
+            refine_args(),
+            setup=then(student, lambda w: write(w / "c.txt", corpus), lambda w: write(w / "cachefile", "x")),
+            env={"M2V_CACHE": "{w}/cachefile/sub"},
+            check=lambda w, r: None if "Featurizing" not in r.err else "failed after featurizing",
+            codes={1},
+        )
+    )
+    for label, name in (("300 characters", "n" * 300), ("200 two-byte characters", "é" * 200)):
+        out.append(
+            Probe(
+                f"evaluate: --name of {label}",
+                lambda w, name=name: [
+                    "evaluate",
+                    "-m",
+                    model,
+                    "--tasks",
+                    "WordSim353",
+                    "-o",
+                    str(w / "r"),
+                    "--name",
+                    name,
+                ],
+                codes={1},
+            )
+        )
+
+    # 6. no half-written output, on any destination
+    def appended(work: Path) -> None:
+        write(work / "v.jsonl", "[1.0]\n")
+        write(work / "in.jsonl", "".join(json.dumps({"text": f"the cat {i}"}) + "\n" for i in range(20_000)))
+        with open(work / "in.jsonl", "a") as handle:
+            handle.write('{"text": null}\n')
+
+    out.append(
+        Probe(
+            "encode: >> a file, failing halfway",
+            lambda w: ["encode", "-m", model, str(w / "in.jsonl"), "--field", "text", "--format", "jsonl"],
+            setup=appended,
+            stdout_to="v.jsonl",
+            check=unchanged("v.jsonl", b"[1.0]\n"),
+            codes={1},
+        )
+    )
+
+    # 7. no lossy change, no misleading message
+    def wide(work: Path) -> None:
+        from safetensors.numpy import load_file, save_file
+
+        copy_model(work)
+        tensors = load_file(str(work / "m" / "model.safetensors"))
+        tensors["embeddings"] = tensors["embeddings"] * 1e6
+        save_file(tensors, str(work / "m" / "model.safetensors"))
+
+    for fmt in ("npy", "jsonl", "parquet", "safetensors"):
+        out.append(
+            Probe(
+                f"encode: --dtype float16 beyond its range, {fmt}",
+                lambda w, fmt=fmt: ["encode", "-m", str(w / "m"), "-o", str(w / f"v.{fmt}"), "--dtype", "float16"],
+                setup=wide,
+                stdin=text,
+                check=lambda w, r, fmt=fmt: None if not (w / f"v.{fmt}").exists() else "an output was written",
+                codes={1},
+            )
+        )
+
+    def escapes(work: Path) -> None:
+        block = {"model": "m\x1b]0;owned\x07\x1b[2J", "category": "Class\x1b[31m", "main_score": 0.5}
+        write(work / "r" / "m" / "T\x1b[1m.json", json.dumps({"m2v": block, "task_name": "T\x1b[5m"}))
+
+    for fmt in ("markdown", "csv", "table"):
+        out.append(
+            Probe(
+                f"leaderboard: terminal escapes in a results file, {fmt}",
+                lambda w, fmt=fmt: ["leaderboard", str(w / "r"), "--format", fmt],
+                setup=escapes,
+                check=printable,
+                codes={0},
+            )
+        )
+
+    def other_name(work: Path) -> None:
+        block = {"model": "org/model", "category": "Class", "main_score": 0.5}
+        write(work / "r" / "org__model" / "WordSim353.json", json.dumps({"m2v": block}))
+
+    out.append(
+        Probe(
+            "evaluate: a --name whose folder holds another name's results",
+            lambda w: [
+                "evaluate",
+                "-m",
+                model,
+                "--tasks",
+                "WordSim353",
+                "-o",
+                str(w / "r"),
+                "--name",
+                "org__model",
+                "--overwrite",
+            ],
+            setup=other_name,
+            check=unchanged(
+                "r/org__model/WordSim353.json",
+                json.dumps({"m2v": {"model": "org/model", "category": "Class", "main_score": 0.5}}).encode(),
+            ),
+            codes={1},
+        )
+    )
+    for label, make in (
+        ("a folder", lambda p: p.mkdir()),
+        ("a FIFO", lambda p: os.mkfifo(p)),
+        ("a symlink loop", lambda p: p.symlink_to(p)),
+    ):
+
+        def bad_config(work: Path, make: Callable[[Path], object] = make) -> None:
+            copy_model(work)
+            (work / "m" / "config.json").unlink()
+            make(work / "m" / "config.json")
+
+        for command in ("encode", "info"):
+            out.append(
+                Probe(
+                    f"{command}: config.json is {label}",
+                    lambda w, command=command: (
+                        [command, "-m", str(w / "m")] if command == "encode" else [command, str(w / "m")]
+                    ),
+                    setup=bad_config,
+                    stdin=text,
+                    codes={1},
+                    timeout=30,
+                )
+            )
+    out.append(
+        Probe(
+            "encode --engine ray: a file:/// input URI",
+            lambda w: ["encode", "--engine", "ray", "-m", model, f"file://{w}/docs", "-o", str(w / "out")],
+            setup=lambda w: write(w / "docs" / "a.txt", text),
+            check=both(lambda w, r: None if (w / "out" / "_m2v.json").is_file() else "no manifest", no_ray_left),
+            codes={0},
+            timeout=180,
+        )
+    )
+
+    # 8. clean up what you start
+    out.append(
+        Probe(
+            "encode --engine ray: a job that fails leaves no process",
+            lambda w: [
+                "encode",
+                "--engine",
+                "ray",
+                "-m",
+                str(w / "m"),
+                str(w / "in.txt"),
+                "-o",
+                str(w / "o"),
+                "--dtype",
+                "float16",
+            ],
+            setup=then(wide, lambda w: write(w / "in.txt", text)),
+            check=no_ray_left,
+            codes={1},
+            timeout=180,
+        )
+    )
+    return out
+
+
 def encode_stop(
     model: str, many: bytes
 ) -> tuple[Callable[..., list[str]], Callable[..., None], Callable[..., str | None]]:
@@ -672,7 +1156,8 @@ def main() -> int:
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(full)]).returncode != 0:
         full = None
     rng = random.Random(args.seed)
-    todo = [p for p in probes(assets, full) + stop_probes(assets, rng, args.stops) if args.k in p.name]
+    every = probes(assets, full) + round3_probes(assets) + stop_probes(assets, rng, args.stops)
+    todo = [p for p in every if args.k in p.name]
     if args.user:
         needs_root = ("as root", "full disk", "stop:", "/dev/full")
         todo = [p for p in todo if not any(word in p.name for word in needs_root)]
@@ -704,7 +1189,7 @@ def main() -> int:
                         )
                     run = Run(proc.returncode, b"", proc.stderr.decode(errors="replace"))
                 else:
-                    run = m2v(probe.args(work), probe.stdin, probe.user, probe.timeout, work)
+                    run = m2v(probe, work)
                 reason = verdict(probe, work, run)
             except subprocess.TimeoutExpired:
                 reason = "timed out"
