@@ -27,7 +27,7 @@ HEADER = """\
 # Command reference
 
 Generated from the `m2v` command tree by `python tools/cli_reference.py`; do not edit by hand
-(`tests/test_readme.py` fails when this page and the code disagree).
+(`tests/project/test_readme.py` fails when this page and the code disagree).
 
 Every command also takes `-h` / `--help`, and `--config FILE.yaml` with any of its options
 (`examples/` holds one such file per command); a flag given on the command line beats the file.

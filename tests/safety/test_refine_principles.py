@@ -13,7 +13,7 @@ import pytest
 from m2vcli.distillation import distill
 from m2vcli.errors import ConfigError, InputError
 from m2vcli.refinement import refine
-from tests.test_refine import make_texts, run_refine
+from tests.refinement.test_refine import make_texts, run_refine
 
 
 def shard_files(cache: Path) -> list[Path]:

@@ -14,7 +14,7 @@ from m2vcli.distillation import DistillConfig
 from m2vcli.refinement import DistillRefineResult
 from tests.conftest import run_m2v, tiny_model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_flags_and_config_file_reach_the_core(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -188,7 +188,7 @@ def test_cli_evaluate_then_leaderboard(tiny_model_dir: Path, tmp_path: Path, mon
     assert runner.invoke(app, ["leaderboard", str(tmp_path / "nowhere")]).exit_code == 1
 
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_example_task_file_runs(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -232,7 +232,7 @@ def test_a_worker_that_dies_is_retried_and_the_output_is_whole(tiny_model_dir: P
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "vectors"
     marker = tmp_path / "crashed"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=f"{tmp_path}:{root}", M2V_TEST_MARKER=str(marker), RAY_USAGE_STATS_ENABLED="0")
     proc = subprocess.run(
         [sys.executable, "-c", FAULT_DRIVER, str(tiny_model_dir), str(src), str(out)],

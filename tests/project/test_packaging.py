@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 HEAVY = {"torch", "transformers", "sentence_transformers", "mteb", "sklearn"}
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.subprocess  # each test starts a fresh Python
 

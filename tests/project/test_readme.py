@@ -18,7 +18,7 @@ import pytest
 
 from m2vcli.distillation import DistillConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 CONTRIBUTING = ROOT / "CONTRIBUTING.md"
 CLI_MD = ROOT / "docs" / "cli.md"

@@ -18,7 +18,7 @@ from m2vcli.evaluation.leaderboard import LeaderboardConfig
 from m2vcli.model.info import InfoConfig
 from m2vcli.refinement import RefineConfig
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.mark.parametrize(

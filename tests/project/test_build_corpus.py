@@ -13,7 +13,7 @@ import pytest
 
 
 def load_builder() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "build_corpus.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "build_corpus.py"
     spec = importlib.util.spec_from_file_location("build_corpus", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

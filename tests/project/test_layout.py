@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TREES = ("m2vcli", "commands")
 
 # Where each library may be imported (a path ending in "/" is a folder and everything under it).
