@@ -129,7 +129,7 @@ def verdict(probe: Probe, work: Path, run: Run) -> str | None:
 
 def make_assets(root: Path) -> dict[str, Path]:
     sys.path.insert(0, str(ROOT))
-    from tests.conftest import _save_teacher, tiny_model, wordpiece_teacher_tokenizer
+    from tests.helpers import _save_teacher, tiny_model, wordpiece_teacher_tokenizer
 
     model = root / "model"
     tiny_model().save_pretrained(model)

@@ -23,7 +23,7 @@ from m2vcli.cli import app
 from m2vcli.commands.bench import bench_table
 from m2vcli.errors import ConfigError, InputError, ModelLoadError, OutputError
 from m2vcli.tables import render, shorten
-from tests.conftest import run_m2v
+from tests.helpers import run_m2v
 
 TEXTS = [f"sentence number {i} about a cat" for i in range(40)]
 

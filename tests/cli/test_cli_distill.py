@@ -12,7 +12,7 @@ from m2vcli import StaticEmbedder
 from m2vcli.cli import app
 from m2vcli.distillation import DistillConfig
 from m2vcli.refinement import DistillRefineResult
-from tests.conftest import run_m2v, tiny_model
+from tests.helpers import run_m2v, tiny_model
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ from m2vcli import StaticEmbedder
 from m2vcli.cli import app
 from m2vcli.encoding import EncodeConfig, InputErrors
 from m2vcli.encoding.vector_io import OutputFormat
-from tests.conftest import Ran, run_m2v
+from tests.helpers import Ran, run_m2v
 
 
 def m2v(*args: str, stdin: bytes = b"", cwd: Path | None = None, env: dict[str, str] | None = None) -> Ran:

@@ -24,7 +24,7 @@ from m2vcli.evaluation import EvaluateConfig, EvaluationReport, Suite
 from m2vcli.evaluation.leaderboard import LeaderboardConfig, TableFormat, make_leaderboard
 from m2vcli.model.info import InfoConfig
 from m2vcli.refinement import RefineConfig
-from tests.conftest import run_m2v
+from tests.helpers import run_m2v
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from m2vcli.cli import app
-from tests.conftest import run_m2v
+from tests.helpers import run_m2v
 
 COMMANDS = [str(c.name) for c in app.registered_commands]
 

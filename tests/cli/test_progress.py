@@ -15,7 +15,7 @@ import pytest
 from m2vcli import console
 from m2vcli.callbacks import PlannedTask
 from m2vcli.console import TaskProgress, progress_bar
-from tests.conftest import run_m2v, tiny_model
+from tests.helpers import run_m2v, tiny_model
 
 
 @pytest.fixture

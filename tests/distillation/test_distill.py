@@ -146,7 +146,7 @@ def test_decoder_only_teacher_needs_last_pooling(tmp_path: Path) -> None:
     import torch
     from transformers import GPT2Config, GPT2Model
 
-    from tests.conftest import bpe_teacher_tokenizer
+    from tests.helpers import bpe_teacher_tokenizer
 
     tok = bpe_teacher_tokenizer()
     torch.manual_seed(0)

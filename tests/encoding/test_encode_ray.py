@@ -176,7 +176,7 @@ def test_without_ray_or_a_reachable_cluster_the_error_says_what_to_do(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from m2vcli.encoding import ray_engine, ray_workers
-    from tests.conftest import run_m2v
+    from tests.helpers import run_m2v
 
     src = tmp_path / "in.txt"
     src.write_text("hello\n", encoding="utf-8")
@@ -299,7 +299,7 @@ def test_a_stop_signal_leaves_no_output_and_no_process(
 def test_an_error_in_a_worker_is_told_in_one_line(local_ray: None, tmp_path: Path) -> None:
     from m2vcli.errors import OutputError
     from m2vcli.model import StaticEmbedder
-    from tests.conftest import tiny_model, tiny_tokenizer
+    from tests.helpers import tiny_model, tiny_tokenizer
 
     model = tiny_model()
     table = model.embeddings.copy()

@@ -21,7 +21,7 @@ from m2vcli import StaticEmbedder
 from m2vcli.encoding import EncodeConfig, encode_lines
 from m2vcli.errors import ConfigError, InputError
 from m2vcli.texts import READ_BYTES, ReadSettings, iter_lines
-from tests.conftest import run_m2v
+from tests.helpers import run_m2v
 
 TEXTS = ["Hello world", "", "the cat sat on the mat", "☃ snow", "a dog, a cat", "the mat"]
 

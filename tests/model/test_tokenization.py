@@ -6,7 +6,7 @@ import random
 import pytest
 
 from m2vcli.model.tokenization import TokenIds
-from tests.conftest import teacher_path, tiny_tokenizer
+from tests.helpers import teacher_path, tiny_tokenizer
 
 ALPHABET = (
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

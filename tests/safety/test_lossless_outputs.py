@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from m2vcli.model import StaticEmbedder
-from tests.conftest import run_m2v, tiny_model, tiny_tokenizer
+from tests.helpers import run_m2v, tiny_model, tiny_tokenizer
 
 
 def _lines(n: int) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_m2v
+from tests.helpers import run_m2v
 
 
 def digest(path: Path) -> str:

@@ -95,7 +95,7 @@ def test_a_model_wider_than_its_teacher_is_refused_before_the_teacher_pass(
     tiny_teacher_dir: Path, corpus: Path, tmp_path: Path
 ) -> None:
     from m2vcli import StaticEmbedder
-    from tests.conftest import tiny_model
+    from tests.helpers import tiny_model
 
     wide = tiny_model(dim=64, config={"distillation": {"teacher": str(tiny_teacher_dir)}})
     assert isinstance(wide, StaticEmbedder)
@@ -106,7 +106,7 @@ def test_a_model_wider_than_its_teacher_is_refused_before_the_teacher_pass(
 
 
 def test_an_unbounded_seed_is_one_line_before_any_work(tiny_model_dir: Path, tmp_path: Path) -> None:
-    from tests.conftest import run_m2v
+    from tests.helpers import run_m2v
 
     (tmp_path / "texts.txt").write_text("hello world\n")
     ran = run_m2v(

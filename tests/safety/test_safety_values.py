@@ -28,7 +28,7 @@ from m2vcli.evaluation.leaderboard import (
     summarize_results,
 )
 from m2vcli.evaluation.runner import EvaluateConfig
-from tests.conftest import tiny_model
+from tests.helpers import tiny_model
 
 CONFIGS = [EncodeConfig, DistillConfig, BenchConfig, EvaluateConfig, LeaderboardConfig]
 

@@ -39,7 +39,7 @@ from m2vcli.errors import InputError, OutputError
 from m2vcli.evaluation.runner import result_path, run_tasks
 from m2vcli.files import atomic_file, atomic_folder, check_output_file, exchange_paths
 from m2vcli.model.persistence import check_model_target, write_folder_atomically
-from tests.conftest import tiny_model
+from tests.helpers import tiny_model
 
 LONG = "x" * 250  # a legal name (255 bytes at most)
 TOO_LONG = "x" * 300
@@ -724,7 +724,7 @@ def test_evaluate_never_writes_outside_its_folder(tmp_path: Path, fake_mteb: Cal
 
 
 def test_plot_over_a_result_file_is_refused(tmp_path: Path) -> None:
-    from tests.conftest import run_m2v
+    from tests.helpers import run_m2v
 
     result = tmp_path / "r" / "m" / "T.json"
     result.parent.mkdir(parents=True)

@@ -20,8 +20,8 @@ from m2vcli.benchmark.runner import run_bench
 from m2vcli.benchmark.settings import BenchConfig
 from m2vcli.benchmark.targets import Target, resolve_targets
 from m2vcli.errors import InputError
-from tests.conftest import run_m2v
 from tests.evaluation.test_evaluate import PAIRS as EVALUATE_PAIRS
+from tests.helpers import run_m2v
 
 PAIRS = [*EVALUATE_PAIRS, ("hello", "world", 4.0)]
 TEXTS = [
