@@ -79,7 +79,7 @@ def m2v(probe: Probe, work: Path) -> Run:
     """Run the probe's command as a real process; every process it starts carries M2V_CAMPAIGN_PROBE."""
     cmd = [sys.executable, "-m", "m2vcli", *probe.args(work)]
     if probe.user:
-        cmd = ["runuser", "-u", probe.user, "--", *cmd]
+        cmd = ["runuser", "-u", probe.user, "--", "env", f"HOME={work}", *cmd]  # runuser sets the user's own
     peak = work.parent / f"{work.name}.peak"
     cmd = [sys.executable, "-c", PEAK_WRAPPER, str(peak), *cmd]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "M2V_CAMPAIGN_PROBE": str(work)}

@@ -206,7 +206,10 @@ def cache_folder(folder: Path) -> Path:
             raise OutputError(f"the feature cache folder {folder} is not a folder m2v made; remove it")
         folder.mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot make the feature cache folder {folder}: {exc.strerror or exc}") from exc
+        raise OutputError(
+            f"cannot make the feature cache folder {folder}: {exc.strerror or exc} "
+            "(set M2V_CACHE to a folder you can write)"
+        ) from exc
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write the feature cache folder {folder}: permission denied")
     return folder
