@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
+from m2vcli.cli import run
 
-from m2vcli.cli import main
-
-sys.exit(main())
+run()

@@ -9,10 +9,11 @@ expected error, with the library error that caused it.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Annotated, Any
 
 import typer
@@ -127,5 +128,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run() -> None:
+    """The ``m2v`` executable: run ``main`` and exit with its code. After a Ray job the process ends
+    without the interpreter's teardown: Ray's native threads, still there after ``ray.shutdown`` when a
+    job stopped early, can abort the process (SIGABRT) or hang it while Python finalizes, which would
+    replace the exit code the command chose. Everything is flushed first."""
+    code = main()
+    if "ray._raylet" in sys.modules:
+        import logging
+
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -187,22 +187,37 @@ _ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def _unwrap(exc: BaseException) -> BaseException:
-    """The m2v error behind a Ray task failure, when there is one: the exception itself when Ray kept it,
-    else rebuilt from the worker's traceback, which Ray puts in the message (its ``UserCodeException``
-    keeps only the text)."""
+    """The m2v error behind a Ray task failure, when there is one, as m2v raised it: the exception itself
+    when Ray kept it, else rebuilt from the worker's traceback, which Ray puts in the message (its
+    ``UserCodeException`` keeps only the text, and the class it derives from an m2v error, to re-raise it in
+    the driver, reads as that whole traceback)."""
     cause: BaseException | None = exc
     for _ in range(10):
         if cause is None:
             break
-        if isinstance(cause, M2VError):
+        kind = _m2v_kind(type(cause))
+        if kind is type(cause):
             return cause
-        raised = _RAISED.findall(str(cause))
-        kind = getattr(errors, raised[-1][0], None) if raised else None
-        if isinstance(kind, type) and issubclass(kind, M2VError):
-            return kind(raised[-1][1])
+        raised = _RAISED.findall(_ESCAPE.sub("", str(cause)))
+        found = getattr(errors, raised[-1][0], None) if raised else None
+        if isinstance(found, type) and issubclass(found, M2VError):
+            return found(raised[-1][1])
         inner = getattr(cause, "cause", None)  # a RayTaskError: the worker's own exception
-        cause = inner if isinstance(inner, BaseException) else cause.__cause__
+        if isinstance(inner, BaseException) and inner is not cause:
+            cause = inner
+        elif kind is not None:  # an m2v error whose message Ray replaced and whose text names none
+            return kind(_worker_reason(cause))
+        else:
+            cause = cause.__cause__
     return exc
+
+
+def _m2v_kind(cls: type) -> type[M2VError] | None:
+    """The m2v error class ``cls`` is or derives from (Ray derives one of its own to re-raise it), or None."""
+    for base in cls.__mro__:
+        if issubclass(base, M2VError) and base.__module__ == errors.__name__:
+            return base
+    return None
 
 
 def _worker_reason(exc: BaseException) -> str:
@@ -312,7 +327,7 @@ def encode_with_ray(config: EncodeConfig, *, on_progress: OnProgress | None = No
         if found is exc and isinstance(exc, M2VError):
             raise
         if isinstance(found, M2VError):  # raised in a worker: told as it was, without Ray's wrapping
-            raise type(found)(first_line(found)) from None  # Ray appends its retry advice
+            raise type(found)(plain(first_line(found))) from None  # Ray appends its retry advice
         raise OutputError(f"the Ray job failed: {_worker_reason(found)}") from exc
     finally:
         if started:

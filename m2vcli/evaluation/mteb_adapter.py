@@ -3,7 +3,7 @@
 m2v builds its tasks on MTEB's task classes and scores them with MTEB's evaluators, some of which are
 private to mteb (``mteb._evaluators``, ``mteb._create_dataloaders``, the legacy clustering task). mteb is
 pinned to one minor version (see pyproject.toml); when an upgrade moves one of these names, the import
-below fails here, and ``tests/test_layout.py`` imports this module so that the failure is the first thing
+below fails here, and ``tests/project/test_layout.py`` imports this module so that the failure is the first thing
 the tests show.
 """
 
