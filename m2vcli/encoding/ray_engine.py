@@ -93,13 +93,13 @@ def _connect(ray: Any, address: str | None, before: Mapping[int, str]) -> bool:
     if ray.is_initialized():
         return False
     kwargs: dict[str, Any] = {"logging_level": "ERROR", "log_to_driver": False}
-    if address is None:
+    if address is None:  # a Ray of its own, even where a cluster runs on this machine or RAY_ADDRESS is set
         kwargs.update(num_cpus=os.cpu_count() or 1, include_dashboard=False)
     else:
         probe_address(address)
     try:
         with _quiet_stderr(), environment_defaults(RAY_ENVIRONMENT), _signal_handlers_kept():
-            ray.init(address=address, **kwargs)
+            ray.init(address=address or "local", **kwargs)
     except Exception as exc:  # ConnectionError, ValueError, RuntimeError: Ray is not specific
         _shutdown(ray, before)
         where = f"the Ray cluster at {address}" if address else "a local Ray"

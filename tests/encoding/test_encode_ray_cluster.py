@@ -43,7 +43,15 @@ def test_address_auto_joins_a_running_cluster_and_leaves_it_running(tiny_model_d
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert proc.stderr.strip() == f"Encoded 500 texts to 8-dim vectors in {out} (Parquet shards)."
-        again = subprocess.run(  # the first job left the cluster running: a second one joins it too
+        own = subprocess.run(  # no --address: a Ray of its own, although a cluster runs here and is named
+            [*encode, str(src), "-o", str(tmp_path / "own")],
+            capture_output=True,
+            text=True,
+            env=dict(env, RAY_ADDRESS="auto"),
+            timeout=180,
+        )
+        assert own.returncode == 0, own.stderr[-2000:]
+        again = subprocess.run(  # the jobs before left the cluster running: this one joins it too
             [*encode, str(src), "-o", str(tmp_path / "again"), "--address", "auto"],
             capture_output=True,
             text=True,
