@@ -104,7 +104,7 @@ ConfigOption = Annotated[
 
 
 # The settings that name a file or folder a command writes or replaces: none may be (or hold) its --config.
-OUTPUT_FIELDS = ("output", "save_path", "plot", "json_path")
+OUTPUT_FIELDS = ("output", "save_path", "plot")
 
 
 def settings(cls: type[T], config_file: Path | None, flags: dict[str, Any]) -> T:

@@ -63,7 +63,6 @@ def bench_command(
         str | None,
         typer.Option("--output", "-o", help="Also write the whole report as JSON to this file.", show_default=False),
     ] = None,
-    json_path: Annotated[str | None, typer.Option("--json", hidden=True, show_default=False)] = None,
     table_format: TableFormatOption = None,
     reference: Annotated[
         bool, typer.Option("--reference", help="Also time model2vec's encoder on each static model (needs model2vec).")
@@ -96,16 +95,13 @@ def bench_command(
 
         m2v bench --quick --format markdown
     """
-    if output and json_path and output != json_path:
-        raise typer.BadParameter("give --output or --json (its former name), not both", param_hint="--output")
     flags = {
         "models": tuple(model) if model else None,
         "corpus": corpus,
         "n": n,
         "batch_size": batch_size,
         "repeats": repeats,
-        "output": output or json_path,
-        "json_path": json_path,
+        "output": output,
         "format": table_format,
         "reference": reference or None,
         "quick": quick or None,

@@ -48,10 +48,6 @@ class LoadedModel:
     path: Path | None = None
     batch_size: int = TRANSFORMER_BATCH_SIZE
 
-    @property
-    def kind(self) -> Encoder:  # the name bench reports use
-        return self.encoder
-
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if self.encoder is not Encoder.SENTENCE_TRANSFORMER:  # m2v's and model2vec's encode alike
             return np.asarray(self.model.encode(list(texts)))

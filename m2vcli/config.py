@@ -269,7 +269,6 @@ def build_config(cls: type[T], config_file: str | Path | None, flags: dict[str, 
     except MissingValueError:
         raise
     except ConfigError as exc:
-        key = str(exc).split(" ", 1)[0]
-        if key in from_file and key not in given:  # a range check on a value the file gave
+        if exc.key in from_file and exc.key not in given:  # a range check on a value the file gave
             raise ConfigError(f"{where}: {exc}") from exc
         raise

@@ -36,7 +36,11 @@ class OutputError(M2VError):
 
 
 class ConfigError(M2VError):
-    """A configuration value or file is invalid."""
+    """A configuration value or file is invalid; ``key``: the setting at fault, where there is one."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class MissingValueError(ConfigError):

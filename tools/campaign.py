@@ -449,7 +449,7 @@ def probes(assets: dict[str, Path], full: Path | None) -> list[Probe]:
                     "-m",
                     model,
                     "--quick",
-                    "--json",
+                    "--output",
                     str(w / "b.json"),
                 ],
                 check=lambda w, r: (

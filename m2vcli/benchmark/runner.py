@@ -165,7 +165,7 @@ def cold_start(kind: Encoder, path: Path, corpus_file: Path, batch_size: int) ->
 def measure(
     model: LoadedModel, texts: Sequence[str], cfg: BenchConfig, corpus_file: Path, progress: OnMessage
 ) -> ModelReport:
-    report = ModelReport(name=model.name, kind=model.kind.value, path=str(model.path) if model.path else None)
+    report = ModelReport(name=model.name, kind=model.encoder.value, path=str(model.path) if model.path else None)
     warmup = 8 if cfg.quick else 64
     repeats = cfg.repeats or 1
     n = len(texts)
@@ -191,7 +191,7 @@ def measure(
     report.bytes_on_disk = folder_bytes(model.path)
     if cfg.cold_start and model.path is not None:
         progress(f"{model.name}: cold start (a fresh process)...")
-        report.cold_start_s, report.peak_mib = cold_start(model.kind, model.path, corpus_file, cfg.batch_size)
+        report.cold_start_s, report.peak_mib = cold_start(model.encoder, model.path, corpus_file, cfg.batch_size)
     return report
 
 
@@ -206,9 +206,9 @@ def run_bench(
     """Measure every target on ``texts``; a target that fails to load is reported, not fatal."""
     say = progress or (lambda message: None)
     load = loader or (lambda t, batch: load_folder(t.name, t.path, t.kind, batch))
-    if cfg.report_file:
-        report_path = check_output_file(cfg.report_file, cfg.report_option, inputs=[cfg.corpus])
-        check_not_read(report_path, [cfg.corpus, *(local_path(m) for m in cfg.models)], cfg.report_option)
+    if cfg.output:
+        report_path = check_output_file(cfg.output, "--output", inputs=[cfg.corpus])
+        check_not_read(report_path, [cfg.corpus, *(local_path(m) for m in cfg.models)], "--output")
     reports: list[ModelReport] = []
     with tempfile.TemporaryDirectory() as tmp:
         corpus_file = Path(tmp) / "corpus.txt"
@@ -232,8 +232,8 @@ def run_bench(
     threads = _threads()
     settings = {"n": len(texts), "batch_size": cfg.batch_size, "repeats": cfg.repeats, "quick": cfg.quick}
     result = BenchReport(machine_info(threads), library_versions(), settings, reports)
-    if cfg.report_file:
-        with atomic_file(Path(cfg.report_file)) as handle:
+    if cfg.output:
+        with atomic_file(Path(cfg.output)) as handle:
             handle.write(result.to_json().encode())
     return result
 

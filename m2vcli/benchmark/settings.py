@@ -28,7 +28,6 @@ class BenchConfig:
     reference: bool = False
     cold_start: bool | None = None
     output: str | None = None  # the JSON report
-    json_path: str | None = None  # the former name of ``output`` (``--json``); ``output`` wins when both are set
     teacher: bool = True  # time the static models' teacher beside them
     format: TableFormat = TableFormat.TABLE  # how the command shows the report
 
@@ -43,21 +42,11 @@ class BenchConfig:
         for name in ("n", "batch_size", "repeats", "latency_calls"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
+                raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}", key=name)
         if not isinstance(self.cold_start, bool):
-            raise ConfigError(f"cold_start must be true or false, got {self.cold_start!r}")
+            raise ConfigError(f"cold_start must be true or false, got {self.cold_start!r}", key="cold_start")
 
     @property
     def texts(self) -> int:
         assert self.n is not None  # filled by __post_init__
         return self.n
-
-    @property
-    def report_file(self) -> str | None:
-        """Where the JSON report goes: ``output``, else ``json_path``."""
-        return self.output or self.json_path
-
-    @property
-    def report_option(self) -> str:
-        """The option that named ``report_file``, for messages."""
-        return "--json" if self.json_path and self.output in (None, self.json_path) else "--output"

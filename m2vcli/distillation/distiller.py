@@ -64,9 +64,12 @@ class DistillConfig:
             coerce_enum(self, name, enum)
         object.__setattr__(self, "pca_dims", parse_pca_dims(self.pca_dims))
         if self.sif_coefficient is not None and not 0 < float(self.sif_coefficient) < 1:
-            raise ConfigError(f"sif_coefficient must be between 0 and 1 (exclusive), got {self.sif_coefficient}")
+            raise ConfigError(
+                f"sif_coefficient must be between 0 and 1 (exclusive), got {self.sif_coefficient}",
+                key="sif_coefficient",
+            )
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {self.batch_size!r}")
+            raise ConfigError(f"batch_size must be at least 1, got {self.batch_size!r}", key="batch_size")
 
 
 def parse_pca_dims(value: Any) -> int | float | None:
@@ -80,12 +83,16 @@ def parse_pca_dims(value: Any) -> int | float | None:
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"pca_dims must be a whole number, a fraction in (0, 1) or none, got {value!r}") from exc
+        raise ConfigError(
+            f"pca_dims must be a whole number, a fraction in (0, 1) or none, got {value!r}", key="pca_dims"
+        ) from exc
     if number.is_integer() and number >= 1:
         return int(number)
     if 0 < number < 1:
         return number
-    raise ConfigError(f"pca_dims must be a whole number >= 1, a fraction in (0, 1) or none, got {value!r}")
+    raise ConfigError(
+        f"pca_dims must be a whole number >= 1, a fraction in (0, 1) or none, got {value!r}", key="pca_dims"
+    )
 
 
 @dataclass

@@ -66,15 +66,21 @@ class EncodeConfig:
         ):
             coerce_enum(self, name, enum)
         if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 1):
-            raise ConfigError(f"batch_size must be a whole number of at least 1, got {self.batch_size!r}")
+            raise ConfigError(
+                f"batch_size must be a whole number of at least 1, got {self.batch_size!r}", key="batch_size"
+            )
         if self.max_length is not None and (not isinstance(self.max_length, int) or self.max_length < 0):
-            raise ConfigError(f"max_length must be 0 (no limit) or a positive whole number, got {self.max_length!r}")
+            raise ConfigError(
+                f"max_length must be 0 (no limit) or a positive whole number, got {self.max_length!r}", key="max_length"
+            )
         if self.concurrency is not None and (not isinstance(self.concurrency, int) or self.concurrency < 1):
-            raise ConfigError(f"concurrency must be a whole number of at least 1, got {self.concurrency!r}")
+            raise ConfigError(
+                f"concurrency must be a whole number of at least 1, got {self.concurrency!r}", key="concurrency"
+            )
         for name in ("field", "id_field"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
-                raise ConfigError(f"{name} must be a non-empty name, got {value!r}")
+                raise ConfigError(f"{name} must be a non-empty name, got {value!r}", key=name)
         if not self.model:
             raise MissingValueError(NO_MODEL, option="--model")
 

@@ -52,7 +52,9 @@ class EvaluateConfig:
         coerce_enum(self, "suite", Suite)
         coerce_enum(self, "format", TableFormat)
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ConfigError(f"batch_size must be a whole number of at least 1, got {self.batch_size!r}")
+            raise ConfigError(
+                f"batch_size must be a whole number of at least 1, got {self.batch_size!r}", key="batch_size"
+            )
         if not self.model:
             raise MissingValueError(
                 "no model given: pass --model PATH (a static model or a Sentence Transformer)", option="--model"

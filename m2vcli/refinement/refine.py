@@ -95,16 +95,16 @@ def check_refine_values(cfg: Any) -> None:
         if value is None and name == "max_texts":
             continue
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ConfigError(f"{name} must be a whole number of at least {low}, got {value!r}")
+            raise ConfigError(f"{name} must be a whole number of at least {low}, got {value!r}", key=name)
     seed = getattr(cfg, "seed", 0)
     if seed > MAX_SEED:  # numpy and torch take seeds up to 2**32 - 1; a larger one fails later, with a traceback
-        raise ConfigError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+        raise ConfigError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}", key="seed")
     anchor = getattr(cfg, "anchor", 0.0)
     if isinstance(anchor, bool) or not isinstance(anchor, (int, float)) or not 0 <= float(anchor) <= 1e6:
-        raise ConfigError(f"anchor must be a number from 0 to 1000000, got {anchor!r}")
+        raise ConfigError(f"anchor must be a number from 0 to 1000000, got {anchor!r}", key="anchor")
     rate = getattr(cfg, "learning_rate", 1e-3)
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < float(rate) < 1:
-        raise ConfigError(f"learning_rate must be between 0 and 1 (exclusive), got {rate!r}")
+        raise ConfigError(f"learning_rate must be between 0 and 1 (exclusive), got {rate!r}", key="learning_rate")
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ class SleepyModel:
     name: str
     seconds_per_text: float
     path: Path | None = None
-    kind: Encoder = Encoder.STATIC
+    encoder: Encoder = Encoder.STATIC
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         time.sleep(self.seconds_per_text * len(texts))
@@ -85,7 +85,7 @@ def test_figures_come_from_real_timing(tmp_path: Path) -> None:
 def test_real_static_model_report_and_json(tiny_model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = CliRunner().invoke(
-        app, ["bench", "-m", str(tiny_model_dir), "--n", "50", "--repeats", "1", "--json", str(out), "--reference"]
+        app, ["bench", "-m", str(tiny_model_dir), "--n", "50", "--repeats", "1", "--output", str(out), "--reference"]
     )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
@@ -100,7 +100,7 @@ def test_real_static_model_report_and_json(tiny_model_dir: Path, tmp_path: Path)
 
 def test_a_model_that_cannot_be_found_is_a_failed_row(tiny_model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    args = ["bench", "-m", str(tmp_path / "missing"), "-m", str(tiny_model_dir), "--quick", "--json", str(out)]
+    args = ["bench", "-m", str(tmp_path / "missing"), "-m", str(tiny_model_dir), "--quick", "--output", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     missing, tiny = json.loads(out.read_text())["models"]
@@ -119,7 +119,7 @@ def test_bad_inputs(tmp_path: Path, tiny_model_dir: Path) -> None:
     assert CliRunner().invoke(app, ["bench", "--n", "-3"]).exit_code == 2
     for bad in (tmp_path / "missing" / "out.json", tmp_path):
         with pytest.raises(OutputError):
-            run_bench(BenchConfig(json_path=str(bad)), [], TEXTS)
+            run_bench(BenchConfig(output=str(bad)), [], TEXTS)
 
 
 def test_percentile() -> None:

@@ -319,7 +319,10 @@ def test_public_names_are_the_implementations() -> None:
 
 def test_every_package_folder_is_in_the_wheel() -> None:
     """A sub-package missing from pyproject's list installs without its files (the editable install hides it)."""
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the same parser, as tomli
+        import tomli as tomllib
 
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "m2vcli").rglob("__init__.py")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -67,3 +68,12 @@ def test_wheel_installs_and_runs_outside_the_repo(tmp_path: Path) -> None:
         [str(python), "-m", "m2vcli", "--help"], capture_output=True, text=True, cwd=tmp_path, env=env
     )
     assert helped.returncode == 0 and "encode" in helped.stdout
+
+
+def test_the_version_is_written_once_and_the_metadata_reads_it() -> None:
+    from importlib.metadata import version
+
+    import m2vcli
+
+    assert m2vcli.__version__ == version("m2v")
+    assert re.fullmatch(r"\d+\.\d+\.\d+", m2vcli.__version__)

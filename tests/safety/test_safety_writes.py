@@ -283,8 +283,10 @@ def test_a_device_that_is_input_and_output_is_fine(tmp_path: Path) -> None:
 def test_bench_json_that_is_the_corpus_is_refused(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("a sentence\n")
-    with pytest.raises(OutputError, match=r"^--json .* is the same file as input .*corpus.txt; choose another output$"):
-        run_bench(BenchConfig(json_path=str(corpus), corpus=str(corpus)), [], ["a sentence"])
+    with pytest.raises(
+        OutputError, match=r"^--output .* is the same file as input .*corpus.txt; choose another output$"
+    ):
+        run_bench(BenchConfig(output=str(corpus), corpus=str(corpus)), [], ["a sentence"])
     assert corpus.read_text() == "a sentence\n"
 
 
