@@ -1195,6 +1195,7 @@ def main() -> int:
                 reason = "timed out"
             clean += reason is None
             code = f" (exit {run.code})" if probe.name.startswith("stop:") and reason is None else ""
+            code += f" [peak {run.peak_mib:,} MiB]" if reason != "timed out" and run.peak_mib else ""
             print(
                 f"{'clean' if reason is None else 'NOT CLEAN'}  {probe.name}{code}"
                 + (f"  -- {reason}" if reason else "")

@@ -349,9 +349,13 @@ def _stop_on_interrupt(ray: Any, started: bool, before: Mapping[int, str], run: 
 
 def _run_in_place(output: str, run: Any, force: bool) -> None:
     """A URI output: shards are written in place, and the manifest, written last, marks it complete."""
+    from pyarrow.fs import FileType
+
     fs, inner = filesystem(output)
-    if force:
-        with contextlib.suppress(FileNotFoundError, OSError):
+    if force and fs.get_file_info(inner).type is not FileType.NotFound:
+        try:  # shards of the old output left beside the new ones would read as one output
             fs.delete_dir(inner)
+        except OSError as exc:
+            raise OutputError(f"cannot replace output {output} (--force): {first_line(exc)}") from exc
     fs.create_dir(inner, recursive=True)
     run(output.rstrip("/"))

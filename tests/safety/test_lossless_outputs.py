@@ -140,3 +140,27 @@ def test_a_name_too_long_for_a_folder_fails_in_one_line(tiny_model_dir: Path, tm
     err = ran.stderr.decode()
     assert ran.returncode == 1 and "at most 255 fit" in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "r").exists()
+
+
+def test_force_on_a_uri_output_that_cannot_be_cleared_writes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyarrow.fs import FileInfo, FileType
+
+    from m2vcli.encoding import ray_engine
+    from m2vcli.errors import OutputError
+
+    calls: list[str] = []
+
+    class Stuck:  # an object store that lists the old output and refuses to delete it
+        def get_file_info(self, path: str) -> FileInfo:
+            return FileInfo(path, FileType.Directory)
+
+        def delete_dir(self, path: str) -> None:
+            raise OSError("permission denied")
+
+        def create_dir(self, path: str, recursive: bool = True) -> None:
+            calls.append("create")
+
+    monkeypatch.setattr(ray_engine, "filesystem", lambda uri: (Stuck(), "bucket/vectors"))
+    with pytest.raises(OutputError, match=r"^cannot replace output s3://bucket/vectors \(--force\): permission denied$"):
+        ray_engine._run_in_place("s3://bucket/vectors", lambda folder: calls.append("run"), force=True)
+    assert calls == []  # no new shard beside the old ones
