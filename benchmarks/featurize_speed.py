@@ -25,7 +25,7 @@ from distill_speed import gnu_time
 
 def m2v_featurize(texts: list[str], precision: str) -> float:
     from m2vcli.refinement.features import featurize
-    from m2vcli.refinement.refine import split_long
+    from m2vcli.refinement.pieces import split_long
     from m2vcli.teacher import Device, Pooling, Precision, load_teacher
 
     teacher = load_teacher(None, Device.CPU, Precision(precision), trust_remote_code=False)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import errno
-import functools
 import os
 import shutil
 import stat
-import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from m2vcli.errors import InputError, M2VError, OutputError
+from m2vcli.swap import exchange_paths, link_missing
 
 
 def read_bytes(path: Path, what: str, limit: int | None = None) -> bytes:
@@ -328,7 +326,7 @@ def atomic_folder(target: Path, fill: Callable[[Path], None], *, keep_existing: 
     try:
         fill(tmp)
         if keep_existing and real.is_dir():
-            _link_missing(real, tmp)
+            link_missing(real, tmp)
         tmp.chmod(umask_mode(0o777))  # mkdtemp made it private
         if not real.exists():
             tmp.rename(real)
@@ -345,58 +343,3 @@ def atomic_folder(target: Path, fill: Callable[[Path], None], *, keep_existing: 
         for leftover in (tmp, backup):
             if leftover is not None and leftover.exists():
                 shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _link_missing(old: Path, new: Path) -> None:
-    """Entries of ``old`` that ``new`` lacks, hard-linked into ``new`` (copied where a link fails)."""
-    have = {entry.name for entry in new.iterdir()}
-    for entry in old.iterdir():
-        if entry.name in have:
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.copytree(entry, new / entry.name, symlinks=True, copy_function=_link_or_copy)
-        else:
-            _link_or_copy(entry, new / entry.name)
-
-
-def _link_or_copy(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
-    try:
-        os.link(source, dest, follow_symlinks=False)
-    except OSError:
-        shutil.copy2(source, dest, follow_symlinks=False)
-
-
-RENAME_EXCHANGE = 2  # linux/fs.h
-_AT_FDCWD = -100
-
-
-@functools.cache
-def _renameat2() -> Any:
-    """libc's ``renameat2`` (glibc >= 2.28), or None where there is none."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        func = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return None
-    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    func.restype = ctypes.c_int
-    return func
-
-
-def exchange_paths(first: Path, second: Path) -> bool:
-    """Swap two existing paths in one atomic step. False, having done nothing, where the system or the file
-    system cannot; any other failure is an ``OSError``."""
-    func = _renameat2()
-    if func is None:
-        return False
-    import ctypes
-
-    if func(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), str(second))

@@ -14,13 +14,13 @@ from m2vcli.distillation.distiller import distill_reads, save_result
 from m2vcli.distillation.wordlists import load_word_list
 from m2vcli.model.persistence import check_model_target
 from m2vcli.refinement.corpus import corpus_reads, read_corpus
+from m2vcli.refinement.pieces import split_long
 from m2vcli.refinement.refine import (
     RefineResult,
     RefineSettings,
     check_cache_root,
     check_count,
     refine_model,
-    split_long,
 )
 from m2vcli.refinement.train import OnStep
 from m2vcli.teacher import Pooling, load_teacher

@@ -15,7 +15,7 @@ from m2vcli.distillation import distill
 from m2vcli.errors import ConfigError, HubError, InputError, M2VError
 from m2vcli.model import StaticEmbedder
 from m2vcli.refinement import distill_and_refine, features, read_corpus, refine
-from m2vcli.refinement.refine import split_long
+from m2vcli.refinement.pieces import split_long
 from m2vcli.teacher import Device, Pooling, Precision, load_teacher
 from tests.helpers import run_m2v
 

@@ -130,7 +130,7 @@ def test_training_on_disk_targets_and_flat_ids_matches_training_in_memory(tmp_pa
 def test_featurizing_without_a_folder_keeps_the_vectors_and_with_one_names_the_shards(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_teacher_dir: Path
 ) -> None:
-    from m2vcli.refinement.refine import split_long
+    from m2vcli.refinement.pieces import split_long
     from m2vcli.teacher import Device, Pooling, Precision, load_teacher
 
     monkeypatch.setattr(features_module, "SHARD_TEXTS", 16)

@@ -161,6 +161,7 @@ def test_force_on_a_uri_output_that_cannot_be_cleared_writes_nothing(monkeypatch
             calls.append("create")
 
     monkeypatch.setattr(ray_engine, "filesystem", lambda uri: (Stuck(), "bucket/vectors"))
-    with pytest.raises(OutputError, match=r"^cannot replace output s3://bucket/vectors \(--force\): permission denied$"):
+    message = r"^cannot replace output s3://bucket/vectors \(--force\): permission denied$"
+    with pytest.raises(OutputError, match=message):
         ray_engine._run_in_place("s3://bucket/vectors", lambda folder: calls.append("run"), force=True)
     assert calls == []  # no new shard beside the old ones

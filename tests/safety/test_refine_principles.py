@@ -147,7 +147,7 @@ def test_distill_with_a_corpus_too_small_fails_before_distilling(
 
 
 def test_a_long_text_is_tokenized_in_windows_and_cut_where_tokens_end(tiny_teacher_dir: Path) -> None:
-    from m2vcli.refinement.refine import TOKEN_CHARS, split_long
+    from m2vcli.refinement.pieces import TOKEN_CHARS, split_long
     from m2vcli.teacher import Device, Precision, load_teacher
 
     teacher = load_teacher(str(tiny_teacher_dir), Device.CPU, Precision.FLOAT32, trust_remote_code=False)

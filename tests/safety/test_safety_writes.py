@@ -37,8 +37,9 @@ from m2vcli.cli import main
 from m2vcli.encoding import EncodeConfig, encode_lines
 from m2vcli.errors import InputError, OutputError
 from m2vcli.evaluation.runner import result_path, run_tasks
-from m2vcli.files import atomic_file, atomic_folder, check_output_file, exchange_paths
+from m2vcli.files import atomic_file, atomic_folder, check_output_file
 from m2vcli.model.persistence import check_model_target, write_folder_atomically
+from m2vcli.swap import exchange_paths
 from tests.helpers import tiny_model
 
 LONG = "x" * 250  # a legal name (255 bytes at most)
