@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from m2vcli.errors import ConfigError, ModelLoadError, first_line
+from m2vcli.extras import require
 from m2vcli.hub import Fetch, packaged_hub_id, resolve_model
 from m2vcli.model import StaticEmbedder
 from m2vcli.model.folder import ModelKind, model_kind
@@ -167,6 +168,7 @@ def load_folder(name: str, folder: Path, encoder: Encoder, batch_size: int = TRA
             raise ModelLoadError("--reference needs model2vec: pip install model2vec==0.10.0") from exc
         model = StaticModel.from_pretrained(str(folder))
     else:
+        require("distill", f"loading {name} as a Sentence Transformer")
         from sentence_transformers import SentenceTransformer
 
         try:

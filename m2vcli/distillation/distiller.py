@@ -15,13 +15,15 @@ from typing import Any
 
 from m2vcli.callbacks import OnMessage, OnProgress
 from m2vcli.config import coerce_enum
-from m2vcli.distillation.numerics import Quantize, Weighting, check_pca_dims, quantize, reduce_dims, row_weights
+from m2vcli.distillation.numerics import Weighting, check_pca_dims, reduce_dims, row_weights
 from m2vcli.distillation.vocabulary import Vocabulary, extend_vocabulary, teacher_vocabulary
 from m2vcli.distillation.wordlists import CORPUS_PREFIX, WordList, corpus_word_list, load_word_list
 from m2vcli.errors import ConfigError
+from m2vcli.extras import require
 from m2vcli.files import folder_bytes, local_path
 from m2vcli.model import StaticEmbedder
 from m2vcli.model.persistence import check_model_target
+from m2vcli.model.quantization import Quantize, quantize
 from m2vcli.teacher import Device, LoadedTeacher, Pooling, Precision, embed, load_teacher, packaged_teacher
 from m2vcli.version import __version__
 
@@ -120,7 +122,7 @@ def build_vocabulary(cfg: DistillConfig, teacher: LoadedTeacher, words: WordList
     return extend_vocabulary(base, words, teacher.tokenizer, teacher.max_tokens)
 
 
-def distill(
+def run_distillation(
     config: DistillConfig | None = None,
     *,
     teacher: LoadedTeacher | None = None,
@@ -138,6 +140,7 @@ def distill(
     table float32 (it is refined next, then stored as ``quantize`` says). ``on_progress`` hears the tokens
     embedded. Distilling then refining on a corpus (``corpus=``) is
     ``m2vcli.refinement.pipeline.distill_and_refine``."""
+    require("distill", "distilling a model")
     cfg = config or DistillConfig(**settings)
     if cfg.corpus:
         raise ConfigError("distill does not read a corpus: use m2vcli.refinement.distill_and_refine")

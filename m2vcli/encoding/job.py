@@ -31,6 +31,7 @@ from m2vcli.callbacks import OnProgress
 from m2vcli.encoding.settings import NO_MODEL, EncodeConfig, EncodeResult, Engine, InputErrors
 from m2vcli.encoding.vector_io import OutputFormat, VectorWriter, make_writer
 from m2vcli.errors import ConfigError, InputError, OutputError
+from m2vcli.extras import require
 from m2vcli.files import atomic_file, check_not_read, check_output_file, local_path, stdout_path
 from m2vcli.model import StaticEmbedder
 from m2vcli.texts import (
@@ -64,15 +65,14 @@ def split_lines(data: bytes, errors: InputErrors = InputErrors.STRICT) -> list[s
 def choose_format(fmt: OutputFormat | None, output: str | None) -> OutputFormat:
     """An explicit format wins; else the output file's extension (``-o vectors.txt`` without ``--format``
     is an error, never silently npy); else npy."""
-    if fmt is not None:
-        return fmt
-    if output and output != "-" and not _is_special(output):
-        found = OutputFormat.from_suffix(Path(output).suffix)
-        if found is None:
+    if fmt is None and output and output != "-" and not _is_special(output):
+        fmt = OutputFormat.from_suffix(Path(output).suffix)
+        if fmt is None:
             choices = ", ".join(f".{f.value}" for f in OutputFormat)
             raise ConfigError(f"cannot tell the format of {output} from its extension ({choices}); pass --format")
-        return found
-    return OutputFormat.npy
+    if fmt is OutputFormat.parquet:
+        require("parquet", "writing Parquet")
+    return fmt or OutputFormat.npy
 
 
 def _is_special(output: str) -> bool:

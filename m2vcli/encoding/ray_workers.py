@@ -14,15 +14,17 @@ from typing import Any
 
 from m2vcli.encoding.vector_io import VectorDType, narrowed, vector_table
 from m2vcli.errors import ConfigError
+from m2vcli.extras import require
 from m2vcli.texts import filesystem, is_uri
 
-RAY_HINT = 'Ray is not installed: pip install "m2v[ray]" (it pins ray[data]==2.60.0)'
+RAY_HINT = 'Ray Data cannot be imported: pip install "m2v[ray]" (it pins ray[data]==2.60.0)'
 RAY_BATCH_SIZE = 8192  # texts per read block, batch and output shard: large enough to hide Ray's per-task costs
 MODEL_BYTES_LIMIT = 4 << 30  # a static model folder shipped through the object store
 
 
 def import_ray() -> Any:
     """The ``ray`` module with Ray Data, or a one-line error saying how to install it."""
+    require("ray", "--engine ray")
     try:
         import ray
         import ray.data

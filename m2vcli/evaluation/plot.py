@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from m2vcli.errors import InputError
 from m2vcli.evaluation.leaderboard import Row, count_of
+from m2vcli.extras import require
 from m2vcli.tables import plain, shorten
 
 if TYPE_CHECKING:
@@ -101,11 +102,9 @@ def _size_legend(ax: Any, points: Sequence[Row], biggest: int) -> None:
 def speed_score_figure(rows: Sequence[Row]) -> Figure:
     """Sentences/s (log axis) against Avg (All), bubble area by parameter count, every bubble whole inside
     the axes, a legend of bubble sizes, and the machine the speeds come from."""
-    try:
-        from matplotlib import ticker
-        from matplotlib.figure import Figure
-    except ImportError as exc:
-        raise InputError("--plot needs matplotlib: pip install matplotlib (or the m2v[plot] extra)") from exc
+    require("plot", "--plot")
+    from matplotlib import ticker
+    from matplotlib.figure import Figure
 
     points = [r for r in rows if r.sentences_per_s and r.avg_all is not None]
     if not points:

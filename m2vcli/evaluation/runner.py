@@ -23,6 +23,7 @@ from m2vcli.evaluation.categories import category_of
 from m2vcli.evaluation.leaderboard import MAX_RESULT_BYTES
 from m2vcli.evaluation.models import CountingEncoder, EvaluatedModel, evaluated_model
 from m2vcli.evaluation.registry import Suite, get_tasks
+from m2vcli.extras import require
 from m2vcli.files import atomic_file, read_limited
 from m2vcli.tables import TableFormat
 
@@ -237,6 +238,7 @@ def evaluate(
     on_plan: OnPlan | None = None,
 ) -> EvaluationReport:
     """Run the tasks ``cfg`` names on its model (see ``run_tasks``)."""
+    require("evaluate", "evaluating a model")
     wanted = cfg.tasks or cfg.suite or not cfg.task_file
     tasks = get_tasks(cfg.tasks, cfg.suite, pearl_data=cfg.pearl_data) if wanted else []
     if cfg.task_file:
@@ -279,6 +281,7 @@ def run_tasks(
     Sentence Transformer. ``raise_errors`` stops at an error in a task's own code instead of reporting
     it in its row.
     """
+    require("evaluate", "evaluating a model")
     say = on_task or (lambda task, status: None)
     output = Path(output_dir)
     if output.exists() and not output.is_dir():

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from m2vcli.callbacks import OnMessage, OnProgress
-from m2vcli.distillation import DistillConfig, DistillResult, distill
+from m2vcli.distillation import DistillConfig, DistillResult, run_distillation
 from m2vcli.distillation.distiller import distill_reads, save_result
-from m2vcli.distillation.wordlists import load_word_list
+from m2vcli.distillation.wordlists import WordList, load_word_list
+from m2vcli.extras import require
 from m2vcli.model.persistence import check_model_target
 from m2vcli.refinement.corpus import corpus_reads, read_corpus
 from m2vcli.refinement.pieces import split_long
@@ -40,28 +41,32 @@ def distill_and_refine(
     on_phase: OnMessage | None = None,
     on_corpus_progress: OnProgress | None = None,
     on_step: OnStep | None = None,
+    words: WordList | None = None,
     **settings: Any,
 ) -> DistillRefineResult:
     """Distill as ``config`` says; with ``corpus``, refine the model on those texts with the same teacher
     and store it as ``quantize`` says; save it when ``save_path`` is set.
 
     ``on_progress`` hears the tokens embedded, ``on_corpus_progress`` the corpus texts featurized and
-    ``on_step`` each training epoch's losses. Every setting is checked, and the corpus read, before the
-    teacher loads."""
+    ``on_step`` each training epoch's losses; ``words``: the words to add, already listed (then
+    ``vocabulary`` only names them in the model's config). Every setting is checked, and the corpus read,
+    before the teacher loads."""
+    require("distill", "distilling a model")
     cfg = config or DistillConfig(**settings)
     phase = on_phase or (lambda name: None)
     refine_settings = None
     if cfg.corpus is not None or cfg.max_texts is not None:
         refine_settings = RefineSettings(corpus=cfg.corpus, text_field=cfg.text_field, max_texts=cfg.max_texts)
     if not cfg.corpus:
-        plain = distill(replace(cfg, corpus=None), on_progress=on_progress, on_phase=phase)
+        plain = run_distillation(replace(cfg, corpus=None), words=words, on_progress=on_progress, on_phase=phase)
         return DistillRefineResult(**vars(plain))
     assert refine_settings is not None
     if cfg.save_path:
         reads = [*distill_reads(cfg), *corpus_reads(cfg.corpus)]
         check_model_target(Path(cfg.save_path), force=cfg.force, reads=reads)
     check_cache_root(refine_settings)
-    words = load_word_list(cfg.vocabulary) if cfg.vocabulary is not None else None
+    if words is None and cfg.vocabulary is not None:
+        words = load_word_list(cfg.vocabulary)
     phase("Reading the corpus")
     corpus = read_corpus(cfg.corpus, field=cfg.text_field, max_texts=cfg.max_texts)
     clock = time.perf_counter()
@@ -77,7 +82,7 @@ def distill_and_refine(
     phase("Tokenizing the corpus")
     check_count(split_long(corpus.texts, teacher)[0], refine_settings)  # before the teacher's pass, not after
     inner = replace(cfg, corpus=None, save_path=None)
-    distilled = distill(
+    distilled = run_distillation(
         inner,
         teacher=teacher,
         words=words,

@@ -21,12 +21,13 @@ import numpy as np
 
 from m2vcli.callbacks import OnProgress
 from m2vcli.config import coerce_enum
-from m2vcli.distillation.numerics import Quantize, quantize
 from m2vcli.errors import ConfigError, InputError, MissingValueError, ModelLoadError, OutputError, RefinementError
+from m2vcli.extras import require
 from m2vcli.files import folder_bytes, local_path
 from m2vcli.model import StaticEmbedder
 from m2vcli.model.folder import teacher_of
 from m2vcli.model.persistence import check_model_target
+from m2vcli.model.quantization import Quantize, quantize
 from m2vcli.refinement.corpus import Corpus, corpus_reads, read_corpus
 from m2vcli.refinement.features import (
     FeatureKey,
@@ -330,7 +331,7 @@ def refinement_record(
     }
 
 
-def refine(
+def run_refinement(
     config: RefineConfig | None = None,
     *,
     on_progress: OnProgress | None = None,
@@ -341,6 +342,7 @@ def refine(
     """``m2v refine``: load a static model and its teacher, refine the model on the corpus, save it."""
     from m2vcli.teacher import load_teacher
 
+    require("distill", "refining a model")
     cfg = config or RefineConfig(**settings)
     phase = on_phase or (lambda name: None)
     target = Path(str(cfg.save_path))

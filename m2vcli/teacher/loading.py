@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from m2vcli.errors import ConfigError, ModelLoadError, first_line
+from m2vcli.extras import require
 from m2vcli.hub import Fetch, packaged_hub_id, resolve_model
 from m2vcli.model.folder import module_folder, st_modules
 
@@ -176,6 +177,7 @@ def load_teacher(
     model: str | None, device: Device, precision: Precision, *, trust_remote_code: bool, decoder_ok: bool = False
 ) -> LoadedTeacher:
     """Find, check and load the teacher named by ``model`` (None: the packaged default)."""
+    require("distill", "loading a Sentence Transformer teacher")
     from tokenizers import Tokenizer
 
     from m2vcli.model.tokenization import load_tokenizer

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from m2vcli.errors import ConfigError
+from m2vcli.extras import require
 
 READ_BYTES = 1 << 20  # input is read in blocks of this size (and a long line's rest, while it is skipped)
 MAX_RECORD_BYTES = 64 * 1024**2  # one JSON line or CSV record
@@ -73,9 +74,9 @@ def choose_input_format(explicit: InputFormat | None, name: str | None, field_gi
     >>> choose_input_format(None, "notes.txt", False).value
     'text'
     """
-    if explicit is not None:
-        return explicit
-    found = InputFormat.from_suffix(name) if name and name != "-" else None
+    found = explicit if explicit is not None else InputFormat.from_suffix(name) if name and name != "-" else None
+    if found is InputFormat.parquet:
+        require("parquet", "reading Parquet")
     if found is not None:
         return found
     return InputFormat.jsonl if field_given else InputFormat.text

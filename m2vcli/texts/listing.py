@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from m2vcli.errors import InputError, first_line
+from m2vcli.extras import require
 from m2vcli.texts.formats import SUFFIXES
 
 WILDCARDS = "*?["
@@ -30,6 +31,7 @@ def is_pattern(path: str) -> bool:
 
 
 def filesystem(uri: str) -> tuple[Any, str]:
+    require("parquet", f"reading {uri.split('://', 1)[0]}:// URIs")
     import pyarrow.fs as pafs
 
     try:

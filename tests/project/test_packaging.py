@@ -1,17 +1,19 @@
-"""The package installs and starts light: no heavy imports for --help or encode."""
+"""The package installs and starts light: the base install serves a model without any extra."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
-import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
 
 HEAVY = {"torch", "transformers", "sentence_transformers", "mteb", "sklearn"}
+EXTRA_MODULES = {"torch", "transformers", "sentence_transformers", "mteb", "sklearn", "matplotlib", "pyarrow", "ray"}
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.subprocess  # each test starts a fresh Python
@@ -37,37 +39,104 @@ def test_encode_is_light(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert (tmp_path / "o.npy").exists()
 
 
+def test_encode_info_index_and_search_are_light(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """What the base install serves runs with every extra's modules unimportable, and imports none."""
+    (tmp_path / "in.jsonl").write_text('{"text": "hello world", "id": "a"}\n{"text": "the cat", "id": "b"}\n')
+    (tmp_path / "in.csv").write_text("text,id\nhello world,a\n")
+    model = str(tiny_model_dir)
+    runs = [
+        ["encode", str(tmp_path / "in.jsonl"), "-m", model, "--id-field", "id", "-o", str(tmp_path / "o.jsonl")],
+        ["encode", str(tmp_path / "in.csv"), "-m", model, "-o", str(tmp_path / "o.safetensors")],
+        ["info", model],
+        ["index", str(tmp_path / "in.jsonl"), "-m", model, "--id-field", "id", "-o", str(tmp_path / "i")],
+        ["search", str(tmp_path / "i"), "the cat", "-k", "1", "--format", "jsonl"],
+    ]
+    blocked = sorted(EXTRA_MODULES)
+    code = (
+        "import sys\n"
+        f"for name in {blocked!r}:\n    sys.modules[name] = None  # as if not installed\n"
+        "from m2vcli.cli import main\n"
+        f"for args in {runs!r}:\n"
+        "    code = main(args)\n"
+        "    assert code == 0, (args, code)\n"
+        "print(' '.join(sorted(n for n, m in sys.modules.items() if m is not None)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    loaded = set(out.stdout.split("\n")[-2].split())
+    assert loaded & (EXTRA_MODULES | HEAVY) == set()
+    assert '"id": "b"' in out.stdout  # the search found "the cat"
+
+
 @pytest.mark.slow
-def test_wheel_installs_and_runs_outside_the_repo(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+def test_the_built_wheel_installs_light_and_serves_a_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """sdist and wheel from the tracked files, checked by twine; the wheel alone, no extras, in a fresh venv
+    (its dependencies from the package index): encode, info, index and search work, distill says what to
+    install, and nothing heavy came with it."""
+    source = tmp_path / "src"
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
         check=True,
-        timeout=300,
-    )
-    wheel = next(tmp_path.glob("m2v-*.whl"))
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    target_site = next((venv / "lib").glob("python*/site-packages"))
-    # Dependencies come from this environment; the package itself only from the wheel.
-    (target_site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    ).stdout
+    for name in tracked.decode().split("\0"):
+        if name and (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
+    dist = tmp_path / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target_site), str(wheel)],
-        check=True,
-        timeout=300,
-    )
-    python = venv / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    where = subprocess.run(
-        [str(python), "-c", "import m2vcli, m2vcli.commands.encode; print(m2vcli.__file__)"],
-        capture_output=True, text=True, cwd=tmp_path, env=env, check=True,
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(source)],
+        check=True, capture_output=True, timeout=300,
     )  # fmt: skip
-    assert str(target_site) in where.stdout
-    assert (target_site / "m2vcli" / "commands" / "encode.py").is_file()
-    assert not (target_site / "commands").exists()  # no generic top-level module
-    helped = subprocess.run(
-        [str(python), "-m", "m2vcli", "--help"], capture_output=True, text=True, cwd=tmp_path, env=env
+    built = sorted(p.name for p in dist.iterdir())
+    assert built == ["m2v-0.1.0-py3-none-any.whl", "m2v-0.1.0.tar.gz"]
+    checked = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *map(str, dist.iterdir())],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    wheel = next(dist.glob("m2v-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read("m2v-0.1.0.dist-info/METADATA").decode()
+        entry_points = archive.read("m2v-0.1.0.dist-info/entry_points.txt").decode()
+        assert "m2v-0.1.0.dist-info/licenses/LICENSE" in archive.namelist()
+    assert "License-Expression: MIT" in metadata and "Classifier: Programming Language :: Python :: 3" in metadata
+    assert "Project-URL: Documentation, " in metadata and "Description-Content-Type: text/markdown" in metadata
+    assert metadata.split("\n\n", 1)[1].startswith("# m2v\n")  # the README is the long description
+    assert "m2v = m2vcli.cli:run" in entry_points
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    pip = [str(venv / "bin" / "python"), "-m", "pip"]
+    installed = subprocess.run(
+        [*pip, "install", "-q", str(wheel)], capture_output=True, text=True, env=env, timeout=600
     )
-    assert helped.returncode == 0 and "encode" in helped.stdout
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    listed = subprocess.run([*pip, "list", "--format", "freeze"], capture_output=True, text=True, env=env, check=True)
+    names = {line.split("==")[0].lower() for line in listed.stdout.splitlines()}
+    assert {"numpy", "tokenizers", "safetensors", "typer", "rich", "pyyaml"} <= names
+    assert names & {"torch", "transformers", "sentence-transformers", "mteb", "scikit-learn", "pyarrow", "ray"} == set()
+    site = next((venv / "lib").glob("python*/site-packages"))
+    assert (site / "m2vcli" / "commands" / "encode.py").is_file() and not (site / "commands").exists()
+    m2v = str(venv / "bin" / "m2v")
+    (tmp_path / "in.txt").write_text("hello world\nthe cat sat\n")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([m2v, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+
+    model = str(tiny_model_dir)
+    assert run("encode", "in.txt", "-m", model, "-o", "v.npy").returncode == 0 and (tmp_path / "v.npy").is_file()
+    assert run("info", model).returncode == 0
+    assert run("index", "in.txt", "-m", model, "-o", "i").returncode == 0
+    found = run("search", "i", "the cat sat", "-k", "1", "--format", "jsonl")
+    assert found.returncode == 0 and '"text": "the cat sat"' in found.stdout, found.stderr
+    refused = run("distill", "-o", "m")
+    assert refused.returncode == 1 and not (tmp_path / "m").exists()
+    assert refused.stderr == (
+        "Error: distilling a model needs m2v's distill extra (torch, transformers, sentence_transformers not "
+        'installed): pip install "m2v[distill]"\n'
+    )
+    parquet = run("encode", "in.txt", "-m", model, "-o", "v.parquet")
+    assert parquet.returncode == 1 and 'pip install "m2v[parquet]"' in parquet.stderr
 
 
 def test_the_version_is_written_once_and_the_metadata_reads_it() -> None:

