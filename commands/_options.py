@@ -18,6 +18,7 @@ from m2vcli.errors import MissingValueError
 from m2vcli.files import check_not_read
 from m2vcli.refinement import RefineConfig
 from m2vcli.tables import TableFormat
+from m2vcli.texts import InputFormat
 
 T = TypeVar("T")
 REQUIRED = "(required)"  # a value every run needs, given as a flag or in --config (so Typer cannot enforce it)
@@ -90,6 +91,23 @@ TextFieldOption = Annotated[
 MaxTextsOption = Annotated[
     int | None,
     typer.Option(min=1, help="Use at most this many texts (a seeded sample).", show_default=False),
+]
+InputFormatOption = Annotated[
+    InputFormat | None,
+    typer.Option(
+        "--input-format",
+        help="Input format (default: from the input's extension; else jsonl with --field, else text).",
+        show_default=False,
+    ),
+]
+FieldOption = Annotated[
+    str | None,
+    typer.Option(
+        "--field",
+        "--column",
+        help="The text's JSON field or CSV/TSV/Parquet column (default: text).",
+        show_default=False,
+    ),
 ]
 ConfigOption = Annotated[
     Path | None,

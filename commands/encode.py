@@ -21,7 +21,7 @@ from m2vcli.encoding.job import input_format_of
 from m2vcli.encoding.ray_workers import RAY_BATCH_SIZE
 from m2vcli.model import DEFAULT_BATCH_SIZE
 
-from ._options import ConfigOption, ModelOption, default, settings
+from ._options import ConfigOption, FieldOption, InputFormatOption, ModelOption, default, settings
 
 
 def encode(
@@ -50,23 +50,8 @@ def encode(
             "--format", "-f", help="Output format (default: from the -o extension, else npy).", show_default=False
         ),
     ] = None,
-    input_format: Annotated[
-        InputFormat | None,
-        typer.Option(
-            "--input-format",
-            help="Input format (default: from the input's extension; else jsonl with --field, else text).",
-            show_default=False,
-        ),
-    ] = None,
-    field: Annotated[
-        str | None,
-        typer.Option(
-            "--field",
-            "--column",
-            help="The text's JSON field or CSV/TSV/Parquet column (default: text).",
-            show_default=False,
-        ),
-    ] = None,
+    input_format: InputFormatOption = None,
+    field: FieldOption = None,
     id_field: Annotated[
         str | None,
         typer.Option(

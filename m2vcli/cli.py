@@ -23,9 +23,11 @@ from m2vcli.commands.bench import bench_command
 from m2vcli.commands.distill import distill_command
 from m2vcli.commands.encode import encode
 from m2vcli.commands.evaluate import evaluate_command
+from m2vcli.commands.index import index_command
 from m2vcli.commands.info import info_command
 from m2vcli.commands.leaderboard import leaderboard_command
 from m2vcli.commands.refine import refine_command
+from m2vcli.commands.search import search_command
 from m2vcli.console import quiet_libraries
 from m2vcli.errors import M2VError, debug_enabled
 
@@ -48,6 +50,8 @@ app.command("evaluate", cls=Command)(evaluate_command)
 app.command("bench", cls=Command)(bench_command)
 app.command("leaderboard", cls=Command)(leaderboard_command)
 app.command("info", cls=Command)(info_command)
+app.command("index", cls=Command)(index_command)
+app.command("search", cls=Command)(search_command)
 
 STOP_SIGNALS = {signal.SIGINT: "Interrupted.", signal.SIGTERM: "Terminated.", signal.SIGHUP: "Hung up."}
 

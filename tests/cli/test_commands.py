@@ -24,6 +24,8 @@ from m2vcli.evaluation import EvaluateConfig, EvaluationReport, Suite
 from m2vcli.evaluation.leaderboard import LeaderboardConfig, TableFormat, make_leaderboard
 from m2vcli.model.info import InfoConfig
 from m2vcli.refinement import RefineConfig
+from m2vcli.search import IndexConfig
+from m2vcli.search.query import SearchConfig
 from tests.helpers import run_m2v
 
 
@@ -227,7 +229,9 @@ def flat_help(*args: str) -> str:
 
 
 def test_every_command_is_registered_and_its_help_shows_examples() -> None:
-    assert sorted(command_names()) == ["bench", "distill", "encode", "evaluate", "info", "leaderboard", "refine"]
+    assert sorted(command_names()) == [
+        "bench", "distill", "encode", "evaluate", "index", "info", "leaderboard", "refine", "search"
+    ]  # fmt: skip
     for name in command_names():
         text = flat_help(name)
         assert f"Usage: m2v {name}" in text
@@ -242,6 +246,8 @@ CONFIGS: dict[str, type[Any]] = {
     "bench": BenchConfig,
     "leaderboard": LeaderboardConfig,
     "info": InfoConfig,
+    "index": IndexConfig,
+    "search": SearchConfig,
 }
 
 
