@@ -54,13 +54,13 @@ def main() -> None:
     from tokenizers import Tokenizer
 
     from m2vcli import StaticEmbedder
-    from m2vcli.distillation import distill
+    from m2vcli.distillation import run_distillation
     from m2vcli.packaged_data import movie_review_sentences
 
     folder = args.model
     if folder is None:
         folder = str(Path(tempfile.mkdtemp()) / "m2v_default")
-        distill(save_path=folder)
+        run_distillation(save_path=folder)
     texts = movie_review_sentences(args.n, seed=0)
     print(f"model: {folder}; {len(texts):,} sentences, mean {np.mean([len(t) for t in texts]):.0f} characters")
 

@@ -30,9 +30,9 @@ def main() -> None:
     from m2vcli.console import quiet_libraries
 
     quiet_libraries()
-    from m2vcli.distillation import distill
+    from m2vcli.distillation import run_distillation
     from m2vcli.evaluation import get_tasks, run_tasks
-    from m2vcli.refinement import refine
+    from m2vcli.refinement import run_refinement
 
     settings: dict[str, object] = {}
     for pair in args.settings:
@@ -45,10 +45,10 @@ def main() -> None:
     if base is None:
         base = str(args.work / "plain")
         if not Path(base).exists():
-            distill(save_path=base)
+            run_distillation(save_path=base)
     out = args.work / args.name
     started = time.perf_counter()
-    result = refine(model=base, corpus=args.corpus, save_path=str(out), force=True, **settings)
+    result = run_refinement(model=base, corpus=args.corpus, save_path=str(out), force=True, **settings)
     seconds = time.perf_counter() - started
     report = run_tasks(str(out), get_tasks([]), name=args.name, output_dir=args.work / "results", overwrite=True)
     by_category: dict[str, list[float]] = {}

@@ -9,7 +9,7 @@ import typer
 
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
 from m2vcli.distillation import Pooling
-from m2vcli.refinement import Loss, RefineConfig, RefineResult, refine
+from m2vcli.refinement import Loss, RefineConfig, RefineResult, run_refinement
 
 from ._options import (
     ConfigOption,
@@ -133,11 +133,11 @@ def refine_command(
         "force": force or None,
     }
     cfg = settings(RefineConfig, config, flags)
-    result = run_refinement(lambda **callbacks: refine(cfg, **callbacks))
+    result = with_progress(lambda **callbacks: run_refinement(cfg, **callbacks))
     render_summary(result, "Refined")
 
 
-def run_refinement(job: Callable[..., RefineResult]) -> RefineResult:
+def with_progress(job: Callable[..., RefineResult]) -> RefineResult:
     """Run ``job(on_progress=..., on_phase=..., on_step=...)`` with a featurizing bar and phase lines on stderr."""
     console = err_console()
     show = stderr_is_terminal()

@@ -116,9 +116,17 @@ def is_unreachable(exc: BaseException) -> bool:
     return False
 
 
-def resolve_model(name_or_path: str | os.PathLike[str], fetch: Fetch, *, what: str = "model") -> Path:
-    """A local folder for a path or a hub id; a hub id fetches only the files that ``fetch`` names. The
-    packaged teacher's hub id gives the installed copy (for a teacher or any model, never a static one)."""
+def resolve_model(
+    name_or_path: str | os.PathLike[str],
+    fetch: Fetch,
+    *,
+    what: str = "model",
+    revision: str | None = None,
+    token: str | None = None,
+) -> Path:
+    """A local folder for a path or a hub id; a hub id fetches only the files that ``fetch`` names, at
+    ``revision`` (default: the main branch), with ``token`` for a private repository. The packaged
+    teacher's hub id gives the installed copy (for a teacher or any model, never a static one)."""
     path = Path(name_or_path).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -127,12 +135,14 @@ def resolve_model(name_or_path: str | os.PathLike[str], fetch: Fetch, *, what: s
     name = str(name_or_path)
     if not looks_like_hub_id(name):
         raise ModelLoadError(f"{what} path {name} does not exist")
-    packaged = packaged_folder(name) if fetch is not Fetch.STATIC else None  # a static model is never packaged
-    if packaged is not None:
+    if revision is not None and (not isinstance(revision, str) or not revision.strip()):
+        raise ModelLoadError(f"revision must be a branch, tag or commit of {name}, not {revision!r}")
+    packaged = packaged_folder(name) if fetch is not Fetch.STATIC and revision is None else None
+    if packaged is not None:  # a static model is never packaged; another revision is the hub's
         return packaged
-    folder = resolve_hub_folder(name, allow_patterns=fetch.patterns)
-    if fetch is not Fetch.STATIC and not any(folder.rglob("*.safetensors")):
-        folder = resolve_hub_folder(name, allow_patterns=[*fetch.patterns, "*.bin"])  # older repos: no safetensors
+    folder = resolve_hub_folder(name, allow_patterns=fetch.patterns, revision=revision, token=token)
+    if fetch is not Fetch.STATIC and not any(folder.rglob("*.safetensors")):  # older repos: no safetensors
+        folder = resolve_hub_folder(name, allow_patterns=[*fetch.patterns, "*.bin"], revision=revision, token=token)
     return folder
 
 
@@ -164,7 +174,9 @@ def packaged_hub_id(folder: Path) -> str | None:
     return PACKAGED_TEACHER if same else None
 
 
-def resolve_hub_folder(repo_id: str, *, allow_patterns: list[str] | None = None) -> Path:
+def resolve_hub_folder(
+    repo_id: str, *, allow_patterns: list[str] | None = None, revision: str | None = None, token: str | None = None
+) -> Path:
     """Return a local folder holding ``repo_id``: from the cache, else downloaded when online.
 
     Raises ``HubError`` with a one-line reason and the way out (pass a local folder).
@@ -174,7 +186,13 @@ def resolve_hub_folder(repo_id: str, *, allow_patterns: list[str] | None = None)
 
     try:
         return Path(
-            snapshot_download(repo_id, allow_patterns=allow_patterns, local_files_only=True, cache_dir=hub_cache_dir())
+            snapshot_download(
+                repo_id,
+                allow_patterns=allow_patterns,
+                revision=revision,
+                local_files_only=True,
+                cache_dir=hub_cache_dir(),
+            )
         )
     except LocalEntryNotFoundError as exc:  # not cached (or cached incompletely): the hub, unless offline
         if hub_offline():
@@ -185,7 +203,11 @@ def resolve_hub_folder(repo_id: str, *, allow_patterns: list[str] | None = None)
     except OSError as exc:
         raise HubError(f"cannot read the Hugging Face cache for '{repo_id}': {first_line(exc)}") from exc
     try:
-        return Path(snapshot_download(repo_id, allow_patterns=allow_patterns, cache_dir=hub_cache_dir()))
+        return Path(
+            snapshot_download(
+                repo_id, allow_patterns=allow_patterns, revision=revision, token=token, cache_dir=hub_cache_dir()
+            )
+        )
     except _network_errors() as exc:
         raise HubError(
             f"'{repo_id}' is not a local folder and could not be fetched from the Hugging Face hub "

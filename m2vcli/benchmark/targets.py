@@ -46,9 +46,9 @@ def resolve_targets(
         cached = default_model_cache()
         if model_kind(cached) is not ModelKind.STATIC:
             say("Distilling the default model (once, cached)...")
-            from m2vcli.distillation import distill
+            from m2vcli.distillation import run_distillation
 
-            distill(
+            run_distillation(
                 save_path=str(cached),
                 force=True,
                 on_progress=on_progress,

@@ -11,8 +11,18 @@ is ``m2vcli.refinement.pipeline``.
 
 from __future__ import annotations
 
-from m2vcli.distillation.distiller import DistillConfig, DistillResult, distill
-from m2vcli.distillation.numerics import Quantize, Weighting
+from m2vcli.distillation.distiller import DistillConfig, DistillResult, run_distillation
+from m2vcli.distillation.numerics import Weighting
+from m2vcli.model.quantization import Quantize
 from m2vcli.teacher import Device, Pooling, Precision
 
-__all__ = ["Device", "DistillConfig", "DistillResult", "Pooling", "Precision", "Quantize", "Weighting", "distill"]
+__all__ = [
+    "Device",
+    "DistillConfig",
+    "DistillResult",
+    "Pooling",
+    "Precision",
+    "Quantize",
+    "Weighting",
+    "run_distillation",
+]

@@ -24,7 +24,7 @@ from m2vcli.callbacks import OnProgress
 from m2vcli.errors import ModelFormatError
 from m2vcli.model import persistence
 from m2vcli.model.modelcard import model_card
-from m2vcli.model.pooling import pooled_sums
+from m2vcli.model.pooling import collect_batches, pooled_sums
 from m2vcli.model.tokenization import TokenIds, load_tokenizer, unk_token_id
 
 DEFAULT_MAX_LENGTH = 512
@@ -110,12 +110,22 @@ class StaticEmbedder:
         cls,
         path: str | os.PathLike[str],
         *,
+        revision: str | None = None,
+        token: str | None = None,
         normalize: bool | None = None,
         max_length: int | _Unset | None = _Unset.TOKEN,
+        quantize_to: str | None = None,
+        dimensionality: int | None = None,
     ) -> StaticEmbedder:
-        """Load a model from a local folder, or from a hub id (the local cache first; see ``m2vcli.hub``)."""
-        raw = persistence.read_model_folder(persistence.resolve_model_folder(path))
-        return cls(
+        """Load a model from a local folder, or from a hub id (the local cache first; see ``m2vcli.hub``).
+
+        ``revision``: a hub branch, tag or commit; ``token``: a hub token for a private model (default: the
+        one ``huggingface-cli login`` saved). ``quantize_to`` and ``dimensionality`` (model2vec's names)
+        give the loaded model as ``quantize(quantize_to, dims=dimensionality)`` would.
+        """
+        folder = persistence.resolve_model_folder(path, revision=revision, token=token)
+        raw = persistence.read_model_folder(folder)
+        model = cls(
             raw.embeddings,
             raw.tokenizer_json,
             config=raw.config,
@@ -125,6 +135,36 @@ class StaticEmbedder:
             max_length=max_length,
             card=raw.card,
         )
+        if quantize_to is not None or dimensionality is not None:
+            model = model.quantize(quantize_to, dims=dimensionality)
+        return model
+
+    def quantize(self, dtype: str | None = None, *, dims: int | None = None) -> StaticEmbedder:
+        """A copy stored as ``dtype`` (float32, float16 or int8; None: as now) and cut to its first ``dims``
+        dimensions (None: all). A distilled table's columns are PCA components by falling variance, so its
+        first ``dims`` columns are what a distillation with ``pca_dims=dims`` keeps."""
+        from m2vcli.model.operations import quantized_table
+
+        table, config = quantized_table(self.float_table(), self.embeddings.dtype, self.config, dtype, dims)
+        return StaticEmbedder(
+            table,
+            self.tokenizer_json,
+            config=config,
+            weights=self.weights,
+            mapping=self.mapping,
+            normalize=self.normalize,
+            max_length=self.max_length,
+            card=self.card,
+        )
+
+    def similarity(self, a: str | Sequence[str], b: str | Sequence[str]) -> float | np.ndarray:
+        """Cosine similarity of texts: a float for two texts, else an ``(len(a), len(b))`` array (a text with
+        no known token scores 0 with every text)."""
+        scores = (
+            self.encode([a] if isinstance(a, str) else list(a), normalize=True)
+            @ self.encode([b] if isinstance(b, str) else list(b), normalize=True).T
+        )
+        return float(scores[0, 0]) if isinstance(a, str) and isinstance(b, str) else scores
 
     def save_pretrained(self, path: str | os.PathLike[str], *, force: bool = False) -> None:
         """Write the model folder atomically (see ``persistence.write_folder_atomically``)."""
@@ -326,6 +366,11 @@ class StaticEmbedder:
         """
         single = isinstance(texts, str)
         batch = [texts] if isinstance(texts, str) else list(texts)
+        if 1 <= len(batch) <= batch_size and not show_progress and on_progress is None:
+            # one batch: tokenized and pooled here, without the look-ahead threads that only pay on many
+            norm = self.normalize if normalize is None else normalize
+            vectors = self._pool(self._token_rows(batch, self._resolve_max_length(max_length)), norm)
+            return vectors[0] if single else vectors
         out = np.empty((len(batch), self.dim), dtype=np.float32)
         batches = self.encode_batches(batch, batch_size=batch_size, normalize=normalize, max_length=max_length)
         listeners = [] if on_progress is None else [on_progress]
@@ -333,9 +378,9 @@ class StaticEmbedder:
             from m2vcli.console import progress_bar
 
             with progress_bar("Encoding", unit="texts") as bar:
-                _collect(batches, out, [bar, *listeners])
+                collect_batches(batches, out, [bar, *listeners])
         else:
-            _collect(batches, out, listeners)
+            collect_batches(batches, out, listeners)
         return out[0] if single else out
 
     def encode_as_sequence(
@@ -353,13 +398,3 @@ class StaticEmbedder:
                 vectors = vectors * self.weights[idx, None]
             out.append(vectors)
         return out[0] if single else out
-
-
-def _collect(batches: Iterable[np.ndarray], out: np.ndarray, listeners: Sequence[OnProgress]) -> None:
-    """Copy consecutive batches into ``out``, telling each listener ``(done, total)`` after each."""
-    done = 0
-    for vectors in batches:
-        out[done : done + len(vectors)] = vectors
-        done += len(vectors)
-        for listener in listeners:
-            listener(done, len(out))

@@ -67,9 +67,11 @@ class RawModel:
     card: str | None
 
 
-def resolve_model_folder(name_or_path: str | os.PathLike[str]) -> Path:
+def resolve_model_folder(
+    name_or_path: str | os.PathLike[str], *, revision: str | None = None, token: str | None = None
+) -> Path:
     """A local folder for a path or hub id; a hub id fetches the static model's files only (``m2vcli.hub``)."""
-    return resolve_model(name_or_path, Fetch.STATIC)
+    return resolve_model(name_or_path, Fetch.STATIC, revision=revision, token=token)
 
 
 def _module_folder(folder: Path) -> Path:

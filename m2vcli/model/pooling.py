@@ -7,7 +7,11 @@ in cache; there is no Python loop per text and no (tokens x dim) copy of the bat
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
+
+from m2vcli.callbacks import OnProgress
 
 GROUP = 256
 SMALL_BATCH = 8
@@ -65,3 +69,13 @@ def pooled_sums(
                 acc += table[mat[:, j]] * w[:, j, None]
         out[idx] = acc
     return out
+
+
+def collect_batches(batches: Iterable[np.ndarray], out: np.ndarray, listeners: Sequence[OnProgress]) -> None:
+    """Copy consecutive batches into ``out``, telling each listener ``(done, total)`` after each."""
+    done = 0
+    for vectors in batches:
+        out[done : done + len(vectors)] = vectors
+        done += len(vectors)
+        for listener in listeners:
+            listener(done, len(out))

@@ -2,7 +2,7 @@
 
 from m2vcli.refinement.corpus import Corpus, read_corpus
 from m2vcli.refinement.pipeline import DistillRefineResult, distill_and_refine
-from m2vcli.refinement.refine import RefineConfig, RefineResult, RefineSettings, refine, refine_model
+from m2vcli.refinement.refine import RefineConfig, RefineResult, RefineSettings, refine_model, run_refinement
 from m2vcli.refinement.train import Loss
 
 __all__ = [
@@ -14,6 +14,6 @@ __all__ = [
     "RefineSettings",
     "distill_and_refine",
     "read_corpus",
-    "refine",
     "refine_model",
+    "run_refinement",
 ]

@@ -270,7 +270,7 @@ def test_default_run_distils_once_with_phase_and_progress_lines(
         on_phase("Saving")
         shutil.copytree(tiny_model_dir, save_path)
 
-    monkeypatch.setattr(m2vcli.distillation, "distill", fake_distill)
+    monkeypatch.setattr(m2vcli.distillation, "run_distillation", fake_distill)
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     ran = run_m2v("bench", "--quick", "--no-teacher", env=env)
     assert ran.returncode == 0, ran.stderr.decode()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from m2vcli import StaticEmbedder
-from m2vcli.distillation import DistillConfig, Pooling, Precision, Quantize, Weighting, distill
+from m2vcli.distillation import DistillConfig, Pooling, Precision, Quantize, Weighting, run_distillation
 from m2vcli.distillation.distiller import parse_pca_dims
 from m2vcli.distillation.numerics import sif_weights
 from m2vcli.errors import ConfigError, ModelLoadError, OutputError
@@ -18,7 +18,7 @@ def test_rows_are_the_teachers_mean_pooled_outputs(tiny_teacher_dir: Path) -> No
     import torch
     from transformers import BertModel
 
-    result = distill(
+    result = run_distillation(
         model=str(tiny_teacher_dir),
         pca_dims=None,
         sif_coefficient=None,
@@ -48,7 +48,7 @@ def test_pooling_weighs_positions(tiny_teacher_dir: Path, pooling: str | None, w
 
     exact = {"pca_dims": None, "sif_coefficient": None, "quantize": "float32", "dtype": "float32"}
     chosen = {"pooling": pooling} if pooling else {}  # None: the default
-    model = distill(model=str(tiny_teacher_dir), **chosen, **exact).model
+    model = run_distillation(model=str(tiny_teacher_dir), **chosen, **exact).model
     vocab = json.loads(model.tokenizer_json)["model"]["vocab"]
     teacher = BertModel.from_pretrained(str(tiny_teacher_dir)).eval()
     teacher_vocab = json.loads((tiny_teacher_dir / "tokenizer.json").read_text())["model"]["vocab"]
@@ -60,7 +60,7 @@ def test_pooling_weighs_positions(tiny_teacher_dir: Path, pooling: str | None, w
 
 
 def test_pca_sif_quantize_and_save(tiny_teacher_dir: Path, tmp_path: Path) -> None:
-    result = distill(model=str(tiny_teacher_dir), pca_dims=8, quantize="int8", save_path=str(tmp_path / "m"))
+    result = run_distillation(model=str(tiny_teacher_dir), pca_dims=8, quantize="int8", save_path=str(tmp_path / "m"))
     assert result.dims == 8 and result.bytes_on_disk and result.bytes_on_disk > 0
     loaded = StaticEmbedder.from_pretrained(tmp_path / "m")
     assert loaded.embeddings.dtype == np.int8 and loaded.dim == 8 and loaded.normalize
@@ -71,7 +71,7 @@ def test_pca_sif_quantize_and_save(tiny_teacher_dir: Path, tmp_path: Path) -> No
 
 
 def test_variance_share_keeps_fewer_dims(tiny_teacher_dir: Path) -> None:
-    assert distill(model=str(tiny_teacher_dir), pca_dims=0.5).dims < 32
+    assert run_distillation(model=str(tiny_teacher_dir), pca_dims=0.5).dims < 32
 
 
 def test_sif_weights_grow_with_rank() -> None:
@@ -87,22 +87,22 @@ def test_bad_pca_dims(value: str) -> None:
 
 def test_pca_dims_larger_than_the_teacher(tiny_teacher_dir: Path) -> None:
     with pytest.raises(ConfigError, match=r"pca_dims must be between 1 and 32 .* got 64"):
-        distill(model=str(tiny_teacher_dir), pca_dims=64)
+        run_distillation(model=str(tiny_teacher_dir), pca_dims=64)
 
 
 def test_bad_teachers_and_paths(tiny_teacher_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="does not exist"):
-        distill(model=str(tmp_path / "missing"))
+        run_distillation(model=str(tmp_path / "missing"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelLoadError, match=r"tokenizer\.json"):
-        distill(model=str(tmp_path / "empty"))
+        run_distillation(model=str(tmp_path / "empty"))
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match="is a file"):
-        distill(model=str(tiny_teacher_dir), save_path=str(tmp_path / "file"))
+        run_distillation(model=str(tiny_teacher_dir), save_path=str(tmp_path / "file"))
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "keep.txt").write_text("x")
     with pytest.raises(OutputError, match="--force"):
-        distill(model=str(tiny_teacher_dir), save_path=str(tmp_path / "data"))
+        run_distillation(model=str(tiny_teacher_dir), save_path=str(tmp_path / "data"))
     assert (tmp_path / "data" / "keep.txt").exists()
 
 
@@ -112,7 +112,7 @@ def test_unavailable_device(tiny_teacher_dir: Path) -> None:
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(ConfigError, match="device cuda is not available"):
-        distill(model=str(tiny_teacher_dir), device="cuda")
+        run_distillation(model=str(tiny_teacher_dir), device="cuda")
 
 
 def test_every_enum_member_is_a_valid_setting() -> None:
@@ -139,7 +139,7 @@ def test_remote_code_needs_consent(tiny_teacher_dir: Path, tmp_path: Path) -> No
     config["auto_map"] = {"AutoModel": "modeling_custom.CustomModel"}
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelLoadError, match="--trust-remote-code"):
-        distill(model=str(folder))
+        run_distillation(model=str(folder))
 
 
 def test_decoder_only_teacher_needs_last_pooling(tmp_path: Path) -> None:
@@ -155,6 +155,6 @@ def test_decoder_only_teacher_needs_last_pooling(tmp_path: Path) -> None:
     ).save_pretrained(tmp_path / "gpt")
     tok.save(str(tmp_path / "gpt" / "tokenizer.json"))
     with pytest.raises(ModelLoadError, match=r"decoder-only model.*--pooling last"):
-        distill(model=str(tmp_path / "gpt"), pca_dims=4)
-    model = distill(model=str(tmp_path / "gpt"), pca_dims=4, pooling="last").model
+        run_distillation(model=str(tmp_path / "gpt"), pca_dims=4)
+    model = run_distillation(model=str(tmp_path / "gpt"), pca_dims=4, pooling="last").model
     assert model.encode(["the cat sat"]).shape == (1, 4)

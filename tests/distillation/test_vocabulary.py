@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from m2vcli import StaticEmbedder
-from m2vcli.distillation import Weighting, distill
+from m2vcli.distillation import Weighting, run_distillation
 from m2vcli.distillation.numerics import row_weights
 from m2vcli.distillation.vocabulary import Vocabulary
 from m2vcli.distillation.wordlists import read_word_file, wordfreq_list
@@ -31,7 +31,7 @@ def exact(**kwargs: object) -> dict[str, object]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_default_vocabulary_for_every_tokenizer_type(kind: str, tiny_teachers: dict[str, Path], tmp_path: Path) -> None:
-    result = distill(model=str(tiny_teachers[kind]), pca_dims=8, save_path=str(tmp_path / kind))
+    result = run_distillation(model=str(tiny_teachers[kind]), pca_dims=8, save_path=str(tmp_path / kind))
     model = StaticEmbedder.from_pretrained(tmp_path / kind)
     assert model.embeddings.shape[0] == model.vocab_size == result.vocab_size
     vectors = model.encode(["the cat sat on the mat", "a good movie", ""])
@@ -49,7 +49,7 @@ def test_added_words_are_whole_tokens_embedded_by_the_teacher(
 
     words = tmp_path / "words.txt"
     words.write_text("secretly\ndogs\n", encoding="utf-8")
-    result = distill(model=str(tiny_teachers[kind]), vocabulary=str(words), **exact())
+    result = run_distillation(model=str(tiny_teachers[kind]), vocabulary=str(words), **exact())
     model = result.model
     assert result.added == 2
     ids = model.tokenize(["the cat is secretly good"])[0]
@@ -70,7 +70,7 @@ def test_word_file_cases_are_handled_and_counted(tiny_teacher_dir: Path, tmp_pat
     words = tmp_path / "words.txt"
     lines = ["\ufeffdogs", "", "dogs", "Cat", "cat", "Secretly", "secretly", "dangerous dog", "x" * 150]
     words.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = distill(model=str(tiny_teacher_dir), vocabulary=str(words), **exact())
+    result = run_distillation(model=str(tiny_teacher_dir), vocabulary=str(words), **exact())
     vocab = json.loads(result.model.tokenizer_json)
     assert result.added == 3  # dogs, secretly, "dangerous dog"
     assert result.normalized == 1  # Secretly -> secretly
@@ -96,7 +96,7 @@ def test_frequency_weighting_uses_counts(tiny_teacher_dir: Path, tmp_path: Path)
     zipf = row_weights(base, 1e-3, Weighting.ZIPF)
     np.testing.assert_allclose(freq[2:], [1e-3 / (1e-3 + 0.99), 1e-3 / (1e-3 + 0.01)], rtol=1e-5)
     assert zipf[2] > zipf[1]  # rank alone: an added word weighs at least as much as any teacher token
-    result = distill(model=str(tiny_teacher_dir), vocabulary=str(words), pca_dims=None, quantize="float32")
+    result = run_distillation(model=str(tiny_teacher_dir), vocabulary=str(words), pca_dims=None, quantize="float32")
     norms = np.linalg.norm(result.model.embeddings[-2:], axis=1)
     assert norms[0] < norms[1]  # the frequent word is weighted down
 
@@ -131,6 +131,6 @@ def test_bad_word_files(tmp_path: Path, content: bytes, message: str) -> None:
 def test_bad_word_file_fails_before_loading_the_teacher(tmp_path: Path) -> None:
     (tmp_path / "words.txt").write_bytes(b"")
     with pytest.raises(InputError, match="has no words"):
-        distill(model=str(tmp_path / "no-teacher-here"), vocabulary=str(tmp_path / "words.txt"))
+        run_distillation(model=str(tmp_path / "no-teacher-here"), vocabulary=str(tmp_path / "words.txt"))
     with pytest.raises(InputError, match="does not exist"):
-        distill(model=str(tmp_path / "no-teacher-here"), vocabulary=str(tmp_path / "missing.txt"))
+        run_distillation(model=str(tmp_path / "no-teacher-here"), vocabulary=str(tmp_path / "missing.txt"))

@@ -16,14 +16,14 @@ from m2vcli.process import current_umask, environment_defaults, logger_levels
 def test_distilling_from_python_leaves_the_environment_and_filters_as_they_were(
     tiny_teacher_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from m2vcli.distillation import distill
+    from m2vcli.distillation import run_distillation
     from m2vcli.process import KERNEL_CACHE_LIMITS
 
     for name in KERNEL_CACHE_LIMITS:  # as in a Python program that never ran the m2v executable
         monkeypatch.delenv(name, raising=False)
     before, filters = dict(os.environ), list(warnings.filters)
     levels = {name: logging.getLogger(name).level for name in ("transformers", "torch", "ray")}
-    distill(model=str(tiny_teacher_dir), pca_dims=4, save_path=str(tmp_path / "m"))
+    run_distillation(model=str(tiny_teacher_dir), pca_dims=4, save_path=str(tmp_path / "m"))
     assert dict(os.environ) == before
     assert list(warnings.filters) == filters
     assert {name: logging.getLogger(name).level for name in levels} == levels

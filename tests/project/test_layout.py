@@ -297,7 +297,7 @@ PUBLIC_IMPORTS = [
     "from m2vcli import StaticEmbedder, distill",
     "from m2vcli.evaluation import get_tasks, run_tasks",
     "from m2vcli.evaluation.leaderboard import find_result_files, make_leaderboard, parse_mteb_results",
-    "from m2vcli.distillation import DistillConfig, distill",
+    "from m2vcli.distillation import DistillConfig, run_distillation",
 ]
 
 

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from m2vcli.distillation import distill
+from m2vcli.distillation import run_distillation
 from m2vcli.errors import ConfigError, HubError, InputError, M2VError
 from m2vcli.model import StaticEmbedder
-from m2vcli.refinement import distill_and_refine, features, read_corpus, refine
+from m2vcli.refinement import distill_and_refine, features, read_corpus, run_refinement
 from m2vcli.refinement.pieces import split_long
 from m2vcli.teacher import Device, Pooling, Precision, load_teacher
 from tests.helpers import run_m2v
@@ -46,7 +46,7 @@ def make_texts(n: int, seed: int = 0) -> list[str]:
 @pytest.fixture(scope="module")
 def student(tiny_teacher_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("student") / "model"
-    distill(model=str(tiny_teacher_dir), pca_dims=8, dtype="float32", save_path=str(path))
+    run_distillation(model=str(tiny_teacher_dir), pca_dims=8, dtype="float32", save_path=str(path))
     return path
 
 
@@ -59,7 +59,7 @@ def corpus_file(tmp_path: Path) -> Path:
 
 def run_refine(student: Path, corpus: Path, out: Path, cache_folder: Path, tiny_teacher_dir: Path, **kw: object):  # type: ignore[no-untyped-def]
     settings = {"dtype": "float32", "epochs": 3, "cache_dir": str(cache_folder), "teacher": str(tiny_teacher_dir), **kw}
-    return refine(model=str(student), corpus=str(corpus), save_path=str(out), **settings)
+    return run_refinement(model=str(student), corpus=str(corpus), save_path=str(out), **settings)
 
 
 # ----- corpus sources ------------------------------------------------------------------------------
@@ -253,7 +253,7 @@ def test_an_interrupted_featurizing_resumes_and_a_damaged_shard_is_redone(
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        refine(
+        run_refinement(
             model=str(student),
             corpus=str(corpus_file),
             save_path=str(tmp_path / "out"),
@@ -324,7 +324,7 @@ def test_a_model_that_names_no_teacher_needs_teacher(student: Path, corpus_file:
     model.config.pop("tokenizer_name")
     model.save_pretrained(bare)
     with pytest.raises(ConfigError, match=r"does not name its teacher in config\.json; pass --teacher"):
-        refine(model=str(bare), corpus=str(corpus_file), save_path=str(tmp_path / "out"))
+        run_refinement(model=str(bare), corpus=str(corpus_file), save_path=str(tmp_path / "out"))
 
 
 # ----- the commands --------------------------------------------------------------------------------
@@ -428,7 +428,7 @@ def test_stopping_during_training_writes_no_model(
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(KeyboardInterrupt):
-        refine(
+        run_refinement(
             model=str(student),
             corpus=str(corpus_file),
             save_path=str(tmp_path / "out"),
@@ -489,7 +489,7 @@ def test_anchor_holds_trained_rows_near_their_distilled_values() -> None:
     )
     assert np.linalg.norm(held_near.table - start) < 0.5 * np.linalg.norm(free.table - start)
     with pytest.raises(ConfigError, match="anchor must be"):
-        refine(model="m", corpus="c", save_path="o", anchor=-1)
+        run_refinement(model="m", corpus="c", save_path="o", anchor=-1)
 
 
 def test_the_python_api_refines_without_saving(

@@ -85,8 +85,8 @@ def test_float16_output_keeps_values_within_its_range(tiny_model_dir: Path, tmp_
 
 
 def test_a_float16_model_never_holds_an_infinity() -> None:
-    from m2vcli.distillation.numerics import Quantize, quantize
     from m2vcli.errors import OutputError
+    from m2vcli.model.quantization import Quantize, quantize
 
     with pytest.raises(OutputError, match="beyond float16's range"):
         quantize(np.array([[1.0, 1e5]], dtype=np.float32), Quantize.FLOAT16)

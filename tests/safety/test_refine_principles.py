@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from m2vcli.distillation import distill
+from m2vcli.distillation import run_distillation
 from m2vcli.errors import ConfigError, InputError
-from m2vcli.refinement import refine
+from m2vcli.refinement import run_refinement
 from tests.refinement.test_refine import make_texts, run_refine
 
 
@@ -27,7 +27,7 @@ def digest(folder: Path) -> str:
 @pytest.fixture(scope="module")
 def student(tiny_teacher_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("student") / "model"
-    distill(model=str(tiny_teacher_dir), pca_dims=8, dtype="float32", save_path=str(path))
+    run_distillation(model=str(tiny_teacher_dir), pca_dims=8, dtype="float32", save_path=str(path))
     return path
 
 
@@ -86,7 +86,7 @@ def test_a_corpus_with_no_signal_fails_before_the_teacher_pass_and_saves_nothing
     path.write_text("\n".join(texts) + "\n")
     before = digest(student)
     with pytest.raises(InputError, match=message):
-        refine(model=str(student), corpus=str(path), save_path=str(student), teacher=str(tiny_teacher_dir))
+        run_refinement(model=str(student), corpus=str(path), save_path=str(student), teacher=str(tiny_teacher_dir))
     assert digest(student) == before  # -o was the model itself: it is left as it was
     assert not (tmp_path / "cache").exists()
 
@@ -101,7 +101,7 @@ def test_a_model_wider_than_its_teacher_is_refused_before_the_teacher_pass(
     assert isinstance(wide, StaticEmbedder)
     wide.save_pretrained(tmp_path / "wide")
     with pytest.raises(ConfigError, match="has 64 dims, more than its teacher's 32"):
-        refine(model=str(tmp_path / "wide"), corpus=str(corpus), save_path=str(tmp_path / "out"))
+        run_refinement(model=str(tmp_path / "wide"), corpus=str(corpus), save_path=str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
 
 
@@ -181,7 +181,9 @@ def test_an_unwritable_cache_folder_fails_before_the_teacher_loads(
     phases: list[str] = []
     with pytest.raises(OutputError, match="cannot make the feature cache folder"):
         if command == "refine":
-            refine(model=str(student), corpus=str(corpus), save_path=str(tmp_path / "o"), on_phase=phases.append)
+            run_refinement(
+                model=str(student), corpus=str(corpus), save_path=str(tmp_path / "o"), on_phase=phases.append
+            )
         else:
             distill_and_refine(
                 model=str(tiny_teacher_dir), corpus=str(corpus), save_path=str(tmp_path / "o"), on_phase=phases.append
