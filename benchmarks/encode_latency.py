@@ -38,14 +38,13 @@ def main() -> None:
 
     from model2vec import StaticModel
 
-    from m2vcli import StaticEmbedder
-    from m2vcli.distillation import run_distillation
+    from m2vcli import StaticEmbedder, distill
     from m2vcli.packaged_data import movie_review_sentences
 
     folder = args.model
     if folder is None:
         folder = str(Path(tempfile.mkdtemp()) / "model")
-        run_distillation(save_path=folder)
+        distill(save_path=folder)
     ours = StaticEmbedder.from_pretrained(folder)
     theirs = StaticModel.from_pretrained(folder)
     sentences = movie_review_sentences(max(SIZES))

@@ -8,7 +8,6 @@ import typer
 
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
 from m2vcli.model import DEFAULT_BATCH_SIZE
-from m2vcli.search import IndexConfig, build_index
 
 from ._options import ConfigOption, FieldOption, InputFormatOption, ModelOption, settings
 
@@ -71,6 +70,8 @@ def index_command(
         "batch_size": batch_size,
         "force": force,
     }
+    from m2vcli.search import IndexConfig, build_index  # here: the other commands start without it
+
     cfg = settings(IndexConfig, config, flags)
     with progress_bar("Indexing", unit="texts", enabled=stderr_is_terminal()) as on_progress:
         result = build_index(cfg, on_progress=on_progress)

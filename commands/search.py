@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 
-from m2vcli.search.query import MAX_K, SearchConfig, open_for_search, query_batches, search_all
 from m2vcli.tables import Column, ResultTable, TableFormat, shorten
 
 from ._options import ConfigOption, settings
 from ._output import emit
 
+MAX_K = 10_000  # the most results per query (m2vcli.search.query checks it too)
 TEXT_WIDTH = 80  # characters of a result's text shown in a table
 
 
@@ -78,6 +78,8 @@ def search_command(
         "model": model,
         "format": output_format,
     }
+    from m2vcli.search.query import SearchConfig, open_for_search, query_batches, search_all  # here: light start
+
     cfg = settings(SearchConfig, config, flags)
     found, searcher = open_for_search(cfg)
     results = search_all(found, searcher, query_batches(cfg), cfg.k)

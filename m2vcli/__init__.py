@@ -7,19 +7,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from m2vcli.api import distill, refine
 from m2vcli.errors import M2VError
 from m2vcli.model import StaticEmbedder
 from m2vcli.version import __version__
 
 if TYPE_CHECKING:
+    from m2vcli.api import distill, refine
     from m2vcli.search import Index
 
 __all__ = ["Index", "M2VError", "StaticEmbedder", "__version__", "distill", "encode_dataset", "refine"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Index":  # loaded on first use: ``import m2vcli`` stays light
+    """``distill``, ``refine`` (``m2vcli.api``) and ``Index`` (``m2vcli.search``), loaded on first use:
+    ``import m2vcli`` for ``StaticEmbedder`` stays light."""
+    if name in ("distill", "refine"):
+        from m2vcli import api
+
+        return getattr(api, name)
+    if name == "Index":
         from m2vcli.search import Index
 
         return Index

@@ -8,9 +8,7 @@ terminal. The functions that return a result object (timings, vocabulary, traini
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,20 +31,26 @@ NO_COUNTERPART = {
 }
 
 
-def _renamed(function: str, given: dict[str, Any], accepted: Sequence[str]) -> dict[str, Any]:
-    """``given`` with model2vec's keyword names turned into m2v's; any other unknown keyword is a TypeError
-    that names the closest one."""
+def _renamed(function: Any, given: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """``given`` (the keywords the signature does not name) with model2vec's names turned into m2v's; any
+    other unknown keyword, or one that repeats a setting already passed (``current``, with the signature's
+    defaults), is a TypeError that says so."""
+    import difflib
+    import inspect
+
+    defaults = {k: p.default for k, p in inspect.signature(function).parameters.items()}
+    accepted = list(current)
     out: dict[str, Any] = {}
     for key, value in given.items():
         name = MODEL2VEC_NAMES.get(key, key)
         if key in NO_COUNTERPART:
-            raise TypeError(f"{function}() got an unexpected keyword argument {key!r}: {NO_COUNTERPART[key]}")
+            raise TypeError(f"{function.__name__}() got an unexpected keyword argument {key!r}: {NO_COUNTERPART[key]}")
         if name not in accepted:
             close = difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise TypeError(f"{function}() got an unexpected keyword argument {key!r}{hint}")
-        if name in out:
-            raise TypeError(f"{function}() got {name!r} twice (once as {key!r})")
+            raise TypeError(f"{function.__name__}() got an unexpected keyword argument {key!r}{hint}")
+        if name in out or current[name] != defaults[name]:
+            raise TypeError(f"{function.__name__}() got {name!r} twice (once as {key!r})")
         out[name] = value
     return out
 
@@ -93,6 +97,8 @@ def _corpus_path(corpus: str | Path | Iterable[str] | None) -> Iterator[str | No
         return
     if isinstance(corpus, (bytes, bytearray)) or not isinstance(corpus, Iterable):
         raise ConfigError(f"corpus must be a path or an iterable of texts, not {type(corpus).__name__}", key="corpus")
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="m2v-corpus-") as folder:
         path = Path(folder) / "corpus.jsonl"
         count = 0
@@ -184,7 +190,7 @@ def distill(
     from m2vcli.refinement import distill_and_refine
 
     require("distill", "distilling a model")
-    given.update(_renamed("distill", given.pop("model2vec_names"), list(given)))
+    given.update(_renamed(distill, given.pop("model2vec_names"), given))
     show = _progress_on(given.pop("show_progress_bar"))
     spec, words = _vocabulary(given.pop("vocabulary"))
     with _corpus_path(given.pop("corpus")) as corpus_file, _bars(show) as bars:
@@ -257,8 +263,10 @@ def refine(
     from m2vcli.refinement import RefineConfig, run_refinement
 
     require("distill", "refining a model")
-    given.update(_renamed("refine", given.pop("model2vec_names"), list(given)))
+    given.update(_renamed(refine, given.pop("model2vec_names"), given))
     show = _progress_on(given.pop("show_progress_bar"))
+    import tempfile
+
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="m2v-refine-")))
         if isinstance(given["model"], StaticEmbedder):
