@@ -26,6 +26,7 @@ from m2vcli.commands.evaluate import evaluate_command
 from m2vcli.commands.index import index_command
 from m2vcli.commands.info import info_command
 from m2vcli.commands.leaderboard import leaderboard_command
+from m2vcli.commands.push import push_command
 from m2vcli.commands.refine import refine_command
 from m2vcli.commands.search import search_command
 from m2vcli.console import quiet_libraries
@@ -52,6 +53,7 @@ app.command("leaderboard", cls=Command)(leaderboard_command)
 app.command("info", cls=Command)(info_command)
 app.command("index", cls=Command)(index_command)
 app.command("search", cls=Command)(search_command)
+app.command("push", cls=Command)(push_command)
 
 STOP_SIGNALS = {signal.SIGINT: "Interrupted.", signal.SIGTERM: "Terminated.", signal.SIGHUP: "Hung up."}
 

@@ -13,7 +13,13 @@ Importing this package is light: mteb, datasets and scikit-learn load when tasks
 from __future__ import annotations
 
 from m2vcli.evaluation.categories import Category
-from m2vcli.evaluation.leaderboard import find_result_files, make_leaderboard, parse_mteb_results, summarize_results
+from m2vcli.evaluation.leaderboard import (
+    find_result_files,
+    make_leaderboard,
+    parse_mteb_results,
+    read_scores,
+    summarize_results,
+)
 from m2vcli.evaluation.registry import Suite, describe_tasks, get_tasks
 from m2vcli.evaluation.runner import EvaluateConfig, EvaluationReport, TaskOutcome, TaskStatus, evaluate, run_tasks
 
@@ -30,6 +36,7 @@ __all__ = [
     "get_tasks",
     "make_leaderboard",
     "parse_mteb_results",
+    "read_scores",
     "run_tasks",
     "summarize_results",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -301,3 +302,28 @@ def make_leaderboard(
     """The leaderboard as text in ``fmt`` (a table for a terminal ``width`` columns wide, or plain text)."""
     table = per_task_table(rows, fmt) if per_task else leaderboard_table(rows, fmt)
     return render(table, fmt, width=width)
+
+
+def read_scores(
+    results: str | os.PathLike[str], model: str | None = None
+) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """The scores of one model in an ``m2v evaluate`` results folder (or file): ``model`` names it (its
+    ``--name`` or path), else the folder must hold one model's results. Files that cannot be read are
+    skipped and named in the second value."""
+    skipped: list[str] = []
+    try:
+        files = find_result_files([str(results)])
+    except OSError as exc:
+        raise InputError(f"cannot read results {results}: {exc.strerror or exc}") from exc
+    scores, _ = parse_mteb_results(files, warn=skipped.append)
+    if not scores:
+        return {}, skipped
+    if model is not None:
+        wanted = {model, Path(model).name}
+        found = [name for name in scores if name in wanted or Path(name).name in wanted]
+        if len(found) == 1:
+            return scores[found[0]], skipped
+    if len(scores) == 1:
+        return next(iter(scores.values())), skipped
+    names = ", ".join(sorted(scores)[:5])
+    raise InputError(f"{results} holds results of several models ({names}); give one model's folder or file")

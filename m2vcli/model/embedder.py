@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -197,6 +197,27 @@ class StaticEmbedder:
 
         persistence.write_folder_atomically(target, fill, force=force)
 
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        private: bool = False,
+        revision: str | None = None,
+        token: str | None = None,
+        scores: dict[str, dict[str, float]] | None = None,
+    ) -> str:
+        """Upload the model to the hub as ``repo_id`` with a card of its settings and ``scores`` (from
+        ``m2vcli.evaluation.read_scores("results")``); returns the commit's URL (see ``model.sharing``)."""
+        import tempfile
+
+        from m2vcli.model.sharing import push_folder
+
+        with tempfile.TemporaryDirectory(prefix="m2v-push-") as folder:
+            self.save_pretrained(Path(folder) / "model")
+            found = push_folder(Path(folder) / "model", repo_id, private=private, revision=revision, token=token,
+                                scores=scores)  # fmt: skip
+        return found.url
+
     # ----- properties -----------------------------------------------------------------------------
 
     @property
@@ -324,30 +345,6 @@ class StaticEmbedder:
                     return
                 batch, tokens = pending.popleft()
                 yield batch, self._pool(tokens.result(), norm)
-
-    @overload
-    def encode(
-        self,
-        texts: str,
-        *,
-        batch_size: int = ...,
-        normalize: bool | None = ...,
-        max_length: int | _Unset | None = ...,
-        show_progress: bool = ...,
-        on_progress: OnProgress | None = ...,
-    ) -> np.ndarray: ...
-
-    @overload
-    def encode(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = ...,
-        normalize: bool | None = ...,
-        max_length: int | _Unset | None = ...,
-        show_progress: bool = ...,
-        on_progress: OnProgress | None = ...,
-    ) -> np.ndarray: ...
 
     def encode(
         self,

@@ -10,12 +10,20 @@ from m2vcli.model.folder import teacher_of
 _SKIP = {"model_type", "architectures"}
 
 
-def model_card(name: str, config: dict[str, Any], *, rows: int, dim: int, vocab_size: int) -> str:
-    """A model card: hub metadata, usage with m2v, model2vec and sentence-transformers, and settings."""
+Scores = dict[str, dict[str, float]]  # category -> task -> main score (x100)
+
+
+def model_card(
+    name: str, config: dict[str, Any], *, rows: int, dim: int, vocab_size: int, scores: Scores | None = None
+) -> str:
+    """A model card: hub metadata, usage with m2v, model2vec and sentence-transformers, settings, and the
+    ``m2v evaluate`` scores when given (as the hub's model-index metadata and as a table)."""
     base = teacher_of(config)
     lines = ["---"]
     if base:
         lines.append(f"base_model: {json.dumps(str(base))}")
+    if scores:
+        lines += _model_index(name, scores)
     lines += [
         "library_name: model2vec",
         "license: mit",
@@ -59,6 +67,8 @@ def model_card(name: str, config: dict[str, Any], *, rows: int, dim: int, vocab_
     refinement = config.get("refinement")
     if isinstance(refinement, dict):
         lines[lines.index("## Usage") : lines.index("## Usage")] = _refinement_lines(refinement)
+    if scores:
+        lines[lines.index("## Usage") : lines.index("## Usage")] = _score_lines(scores)
     for key, value in config.items():
         if key in _SKIP or key == "refinement":
             continue
@@ -95,4 +105,35 @@ def _refinement_lines(record: dict[str, Any]) -> list[str]:
         "|---|---|",
     ]
     lines += [f"| {key} | {str(value).replace('|', '/')} |" for key, value in rows]
+    return [*lines, ""]
+
+
+def _model_index(name: str, scores: Scores) -> list[str]:
+    """The hub's ``model-index`` front matter: one result per task, its main score as the metric."""
+    lines = ["model-index:", f"- name: {json.dumps(name)}", "  results:"]
+    for category in sorted(scores):
+        for task in sorted(scores[category]):
+            lines += [
+                "  - task:",
+                f"      type: {json.dumps(category)}",
+                "    dataset:",
+                f"      name: {json.dumps(task)}",
+                f"      type: {json.dumps(task)}",
+                "    metrics:",
+                "    - type: main_score",
+                f"      value: {round(float(scores[category][task]), 2)}",
+            ]
+    return lines
+
+
+def _score_lines(scores: Scores) -> list[str]:
+    """The card's table of ``m2v evaluate`` scores, by category and task, with each category's mean."""
+    lines = ["## Evaluation", "", "Scores from `m2v evaluate` (main score x 100).", "", "| category | task | score |"]
+    lines.append("|---|---|---|")
+    for category in sorted(scores):
+        tasks = scores[category]
+        for task in sorted(tasks):
+            lines.append(f"| {category} | {task.replace('|', '/')} | {tasks[task]:.2f} |")
+        if len(tasks) > 1:
+            lines.append(f"| {category} | mean of {len(tasks)} | {sum(tasks.values()) / len(tasks):.2f} |")
     return [*lines, ""]

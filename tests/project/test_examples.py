@@ -55,7 +55,7 @@ def test_every_command_takes_a_config_file_and_has_a_yaml_example() -> None:
 
     commands = {c.name: c.callback for c in app.registered_commands}
     assert sorted(commands) == [
-        "bench", "distill", "encode", "evaluate", "index", "info", "leaderboard", "refine", "search"
+        "bench", "distill", "encode", "evaluate", "index", "info", "leaderboard", "push", "refine", "search"
     ]  # fmt: skip
     assert all(callback and "config" in inspect.signature(callback).parameters for callback in commands.values())
     assert {f"{c}.yaml" for c in commands} <= {p.name for p in EXAMPLES.glob("*.yaml")}
