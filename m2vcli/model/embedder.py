@@ -208,15 +208,9 @@ class StaticEmbedder:
     ) -> str:
         """Upload the model to the hub as ``repo_id`` with a card of its settings and ``scores`` (from
         ``m2vcli.evaluation.read_scores("results")``); returns the commit's URL (see ``model.sharing``)."""
-        import tempfile
+        from m2vcli.model.sharing import push_model
 
-        from m2vcli.model.sharing import push_folder
-
-        with tempfile.TemporaryDirectory(prefix="m2v-push-") as folder:
-            self.save_pretrained(Path(folder) / "model")
-            found = push_folder(Path(folder) / "model", repo_id, private=private, revision=revision, token=token,
-                                scores=scores)  # fmt: skip
-        return found.url
+        return push_model(self, repo_id, private=private, revision=revision, token=token, scores=scores)
 
     # ----- properties -----------------------------------------------------------------------------
 
@@ -353,25 +347,32 @@ class StaticEmbedder:
         batch_size: int = DEFAULT_BATCH_SIZE,
         normalize: bool | None = None,
         max_length: int | _Unset | None = _Unset.TOKEN,
-        show_progress: bool = False,
+        show_progress_bar: bool | None = None,
         on_progress: OnProgress | None = None,
+        show_progress: bool | None = None,
     ) -> np.ndarray:
         """Encode texts to a float32 ``(n, dim)`` array; a single string gives a ``(dim,)`` vector.
 
-        ``on_progress(done, total)`` hears after each batch how many texts are encoded. ``show_progress``
-        draws the CLI's progress bar on stderr.
+        ``on_progress(done, total)`` hears after each batch how many texts are encoded. ``show_progress_bar``
+        (``show_progress`` also): a progress bar on stderr; default: when stderr is a terminal and the texts
+        fill more than one batch.
         """
         single = isinstance(texts, str)
         batch = [texts] if isinstance(texts, str) else list(texts)
-        if 1 <= len(batch) <= batch_size and not show_progress and on_progress is None:
+        show = show_progress_bar if show_progress_bar is not None else show_progress
+        if 1 <= len(batch) <= batch_size and not show and on_progress is None:
             # one batch: tokenized and pooled here, without the look-ahead threads that only pay on many
             norm = self.normalize if normalize is None else normalize
             vectors = self._pool(self._token_rows(batch, self._resolve_max_length(max_length)), norm)
             return vectors[0] if single else vectors
+        if show is None:
+            from m2vcli.console import stderr_is_terminal
+
+            show = len(batch) > batch_size and stderr_is_terminal()
         out = np.empty((len(batch), self.dim), dtype=np.float32)
         batches = self.encode_batches(batch, batch_size=batch_size, normalize=normalize, max_length=max_length)
         listeners = [] if on_progress is None else [on_progress]
-        if show_progress:
+        if show:
             from m2vcli.console import progress_bar
 
             with progress_bar("Encoding", unit="texts") as bar:

@@ -127,6 +127,14 @@ def push_folder(
     return PushResult(repo_id, url, revision or "main", files, sum(len(t) for t in scores.values()))
 
 
+def push_model(model: Any, repo_id: str, **settings: Any) -> str:
+    """``model`` (a ``StaticEmbedder``) saved to a private temporary folder and pushed from there (see
+    ``push_folder`` for ``settings``); the commit's URL."""
+    with tempfile.TemporaryDirectory(prefix="m2v-push-") as folder:
+        model.save_pretrained(Path(folder) / "model")
+        return push_folder(Path(folder) / "model", repo_id, **settings).url
+
+
 def card_for(raw: RawModel, repo_id: str, scores: Scores) -> str:
     """The card of the folder ``raw`` was read from, named ``repo_id``, with ``scores``."""
     from tokenizers import Tokenizer

@@ -111,8 +111,9 @@ def build_index(
         total = _count(stream, read) if source is None else 0
         writer = IndexWriter(folder, loaded, model_name, {"text": read.field, "id": cfg.id_field})
         try:
-            for chunk in read_chunks(stream, read):
-                writer.add(loaded.encode(chunk.texts, normalize=True), chunk.texts, chunk.ids)
+            chunks = read_chunks(stream, read)  # tokenized a chunk ahead, on threads, as encode does
+            for chunk, vectors in loaded.encode_stream(chunks, texts=lambda c: c.texts, normalize=True):
+                writer.add(vectors, chunk.texts, chunk.ids)
                 progress(writer.rows, total)
             manifest = writer.finish()
         finally:

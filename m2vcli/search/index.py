@@ -85,10 +85,9 @@ class IndexWriter:
         self._at = 0
 
     def add(self, vectors: np.ndarray, texts: Sequence[str], ids: Sequence[Any] | None) -> None:
-        vectors = np.asarray(vectors, dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-        self._vectors.write(vectors.astype("<f4").tobytes())
+        """Append L2-normalized ``vectors`` (zero rows for texts with no known token) with their records."""
+        vectors = np.asarray(vectors, dtype="<f4")  # normalized by the caller (encode(normalize=True))
+        self._vectors.write(vectors.tobytes())
         ends = []
         lines = []
         for i, text in enumerate(texts):
@@ -133,6 +132,7 @@ class Index:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._matched: StaticEmbedder | None = None
         if not self.path.is_dir():
             what = "does not exist" if not self.path.exists() else "is not a folder"
             raise InputError(f"index {self.path} {what} (build one with m2v index)")
@@ -194,12 +194,16 @@ class Index:
         return array
 
     def check_model(self, model: StaticEmbedder, name: str | None = None) -> None:
-        """Refuse a model other than the one that built the index: its vectors would be meaningless here."""
+        """Refuse a model other than the one that built the index: its vectors would be meaningless here.
+        The model last found to match is remembered, so a search per query does not hash its table again."""
+        if model is self._matched:
+            return
         if model.dim != self.dims or fingerprint(model) != self.model_fingerprint:
             raise ConfigError(
                 f"index {self.path} was built with {self.model_name}, and {name or 'this model'} is another model "
                 "(its vectors cannot be compared); search with the index's model or rebuild the index"
             )
+        self._matched = model
 
     def search_vectors(self, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best rows for each query vector, by cosine, best first (ties: lower row first): two
