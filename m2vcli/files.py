@@ -299,14 +299,17 @@ def atomic_file(path: str | Path) -> Iterator[BinaryIO]:
         raise
 
 
-def atomic_folder(target: Path, fill: Callable[[Path], None], *, keep_existing: bool = False) -> None:
+def atomic_folder(
+    target: Path, fill: Callable[[Path], None], *, keep_existing: bool = False, never_keep: tuple[str, ...] = ()
+) -> None:
     """Build a folder with ``fill(tmp)`` in a sibling temporary folder, then put it in place at ``target``.
 
     An existing folder is swapped with the new one in one step where the system can (Linux's
     ``renameat2(RENAME_EXCHANGE)``), else moved aside and back should the second rename fail: at every
     instant the real name holds the old folder or the new one. With ``keep_existing``, entries of the old
-    folder that ``fill`` did not write are linked (or copied) into the new one first, so the old folder is
-    intact until the swap. A symlink is followed: the folder it names is replaced, the link stays. If
+    folder that ``fill`` did not write (but those in ``never_keep``) are linked (or copied) into the new one
+    first, so the old folder is intact until the swap. A symlink is followed: the folder it names is
+    replaced, the link stays. If
     ``fill`` fails or is interrupted, nothing hidden is left and ``target`` is as it was; an ``OSError``
     becomes a one-line ``OutputError``.
     """
@@ -326,7 +329,7 @@ def atomic_folder(target: Path, fill: Callable[[Path], None], *, keep_existing: 
     try:
         fill(tmp)
         if keep_existing and real.is_dir():
-            link_missing(real, tmp)
+            link_missing(real, tmp, never_keep)
         tmp.chmod(umask_mode(0o777))  # mkdtemp made it private
         if not real.exists():
             tmp.rename(real)

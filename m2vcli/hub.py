@@ -33,7 +33,7 @@ class Fetch(str, Enum):
 
     @property
     def patterns(self) -> list[str]:
-        static = ["*.json", "model.safetensors", "0_StaticEmbedding/*", "README.md"]
+        static = ["*.json", "model.safetensors", "head.safetensors", "0_StaticEmbedding/*", "README.md"]
         transformer = ["*.json", "*.safetensors", "tokenizer*", "vocab.txt", "*.model", "merges.txt"]
         chosen = {Fetch.STATIC: static, Fetch.TRANSFORMER: transformer, Fetch.ANY: static + transformer}[self]
         return sorted(set(chosen))

@@ -7,13 +7,15 @@ import functools
 import os
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 
-def link_missing(old: Path, new: Path) -> None:
-    """Entries of ``old`` that ``new`` lacks, hard-linked into ``new`` (copied where a link fails)."""
-    have = {entry.name for entry in new.iterdir()}
+def link_missing(old: Path, new: Path, skip: Iterable[str] = ()) -> None:
+    """Entries of ``old`` that ``new`` lacks (but those named in ``skip``), hard-linked into ``new``
+    (copied where a link fails)."""
+    have = {entry.name for entry in new.iterdir()} | set(skip)
     for entry in old.iterdir():
         if entry.name in have:
             continue

@@ -277,11 +277,13 @@ def write_folder_atomically(target: Path, fill: Callable[[Path], None], *, force
 
     An existing folder is replaced only when it is empty, a static model, or ``force`` is set. A static
     model's files that are not part of a model (notes, an extra module) are kept, as model2vec keeps them;
-    a folder replaced with ``force`` is replaced whole.
+    a folder replaced with ``force`` is replaced whole. A classifier's head (``head.safetensors``) belongs
+    to the table it was trained with: it is never carried into a new model.
     """
     target = Path(target)
     check_model_target(target, force=force)
-    atomic_folder(target, fill, keep_existing=model_kind(target) is ModelKind.STATIC)
+    keep = model_kind(target) is ModelKind.STATIC
+    atomic_folder(target, fill, keep_existing=keep, never_keep=("head.safetensors", "pipeline.skops"))
 
 
 def write_model_files(
