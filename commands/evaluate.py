@@ -73,6 +73,27 @@ def evaluate_command(
     list_tasks: Annotated[
         bool, typer.Option("--list-tasks", help="List the built-in suites' tasks (no model needed) and stop.")
     ] = False,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            help="A classifier (m2v train) on labelled texts (.jsonl, .csv, .tsv, .parquet): accuracy, macro-F1 "
+            "and a per-label report, instead of tasks.",
+            show_default=False,
+        ),
+    ] = None,
+    text_field: Annotated[
+        str | None, typer.Option(help="With --data: the text's field or column (default: text).", show_default=False)
+    ] = None,
+    label_field: Annotated[
+        str | None, typer.Option(help="With --data: the label's field or column (default: label).", show_default=False)
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="With --data, multi-label: the probability past which a class is predicted.", show_default=False
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Evaluate a static model or a Sentence Transformer; one JSON result per task.
@@ -94,7 +115,22 @@ def evaluate_command(
         m2v evaluate --model my_model --format markdown
 
         m2v evaluate --list-tasks
+
+        m2v evaluate --model my_classifier --data test.csv
     """
+    if data is not None:
+        given = {"--tasks": tasks, "--suite": suite, "--task-file": task_file, "--config": config}
+        clash = [flag for flag, value in given.items() if value is not None]
+        if clash:
+            raise typer.BadParameter(
+                f"--data scores a classifier; {', '.join(clash)} apply to tasks", param_hint="--data"
+            )
+        if not model:
+            raise typer.BadParameter("no classifier given: pass --model/-m FOLDER", param_hint="--model")
+        evaluate_classifier_on(model, data, text_field, label_field, threshold, table_format or TableFormat.TABLE)
+        return
+    if text_field or label_field or threshold is not None:
+        raise typer.BadParameter("--text-field, --label-field and --threshold apply with --data", param_hint="--data")
     if list_tasks:
         show_tasks(table_format or TableFormat.TABLE)
         return
@@ -120,6 +156,26 @@ def evaluate_command(
     emit(score_table(report), cfg.format)
     if explain(report):
         raise typer.Exit(1)
+
+
+def evaluate_classifier_on(
+    model: str, data: str, text_field: str | None, label_field: str | None, threshold: float | None, fmt: TableFormat
+) -> None:
+    """``m2v evaluate --data``: the classifier's report on stdout, one row per label and one for all."""
+    from m2vcli.classify.job import evaluate_classifier
+
+    report, _ = evaluate_classifier(
+        model, data, text_field=text_field or "text", label_field=label_field or "label", threshold=threshold
+    )
+    columns = [Column("label", text=True), Column("precision"), Column("recall"), Column("f1"), Column("support")]
+    rows = [
+        [str(s.label), f"{100 * s.precision:.2f}", f"{100 * s.recall:.2f}", f"{100 * s.f1:.2f}", f"{s.support:,}"]
+        for s in report.per_label
+    ]
+    rows.append(["macro", EMPTY, EMPTY, f"{100 * report.macro_f1:.2f}", f"{report.texts:,}"])
+    accuracy = "exact-match accuracy" if report.multilabel else "accuracy"
+    title = f"m2v evaluate: {shorten(model)} on {shorten(data)}: {accuracy} {100 * report.accuracy:.2f} (x 100)"
+    emit(ResultTable(title, columns, rows), fmt, document={"model": model, "data": data, **report.to_dict()})
 
 
 def explain(report: EvaluationReport) -> bool:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from m2vcli.classify.job import TrainConfig, TrainResult, run_training
-from m2vcli.classify.train import ClassWeight
+from m2vcli.classify.train import ClassWeight, describe_epoch
 from m2vcli.console import err_console
 
 from ._options import ConfigOption, ForceOption, InputFormatOption, ModelOption, SavePathOption, default, settings
@@ -16,11 +16,7 @@ T = TrainConfig
 
 
 def _epoch_line(record: dict[str, float]) -> None:
-    err_console().print(
-        f"epoch {record['epoch']:.0f}: train loss {record['train_loss']:.4f}, validation loss "
-        f"{record['validation_loss']:.4f}, accuracy {record['validation_accuracy']:.2%} ({record['seconds']:.1f} s)",
-        markup=False,
-    )
+    err_console().print(describe_epoch(record), markup=False)
 
 
 def train_command(

@@ -1,6 +1,6 @@
 """m2v: turn any Sentence Transformer into a tiny, fast static-embedding model.
 
-``from m2vcli import StaticEmbedder, distill, refine, Index``
+``from m2vcli import StaticEmbedder, distill, refine, Index, train_classifier, StaticClassifier``
 """
 
 from __future__ import annotations
@@ -13,13 +13,26 @@ from m2vcli.version import __version__
 
 if TYPE_CHECKING:
     from m2vcli.api import distill, refine
+    from m2vcli.classify import StaticClassifier
+    from m2vcli.classify.api import train_classifier
     from m2vcli.search import Index
 
-__all__ = ["Index", "M2VError", "StaticEmbedder", "__version__", "distill", "encode_dataset", "refine"]
+__all__ = [
+    "Index",
+    "M2VError",
+    "StaticClassifier",
+    "StaticEmbedder",
+    "__version__",
+    "distill",
+    "encode_dataset",
+    "refine",
+    "train_classifier",
+]
 
 
 def __getattr__(name: str) -> Any:
-    """``distill``, ``refine`` (``m2vcli.api``) and ``Index`` (``m2vcli.search``), loaded on first use:
+    """``distill``, ``refine`` (``m2vcli.api``), ``Index`` (``m2vcli.search``), ``StaticClassifier`` and
+    ``train_classifier`` (``m2vcli.classify``), loaded on first use:
     ``import m2vcli`` for ``StaticEmbedder`` stays light."""
     if name in ("distill", "refine"):
         from m2vcli import api
@@ -29,6 +42,14 @@ def __getattr__(name: str) -> Any:
         from m2vcli.search import Index
 
         return Index
+    if name == "StaticClassifier":
+        from m2vcli.classify import StaticClassifier
+
+        return StaticClassifier
+    if name == "train_classifier":
+        from m2vcli.classify.api import train_classifier
+
+        return train_classifier
     raise AttributeError(f"module 'm2vcli' has no attribute {name!r}")
 
 

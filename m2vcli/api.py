@@ -31,10 +31,16 @@ NO_COUNTERPART = {
 }
 
 
-def _renamed(function: Any, given: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    """``given`` (the keywords the signature does not name) with model2vec's names turned into m2v's; any
-    other unknown keyword, or one that repeats a setting already passed (``current``, with the signature's
-    defaults), is a TypeError that says so."""
+def _renamed(
+    function: Any,
+    given: dict[str, Any],
+    current: dict[str, Any],
+    names: dict[str, str] = MODEL2VEC_NAMES,
+    no_counterpart: dict[str, str] = NO_COUNTERPART,
+) -> dict[str, Any]:
+    """``given`` (the keywords the signature does not name) with model2vec's names (``names``) turned into
+    m2v's; any other unknown keyword, or one that repeats a setting already passed (``current``, with the
+    signature's defaults), is a TypeError that says so."""
     import difflib
     import inspect
 
@@ -42,9 +48,9 @@ def _renamed(function: Any, given: dict[str, Any], current: dict[str, Any]) -> d
     accepted = list(current)
     out: dict[str, Any] = {}
     for key, value in given.items():
-        name = MODEL2VEC_NAMES.get(key, key)
-        if key in NO_COUNTERPART:
-            raise TypeError(f"{function.__name__}() got an unexpected keyword argument {key!r}: {NO_COUNTERPART[key]}")
+        name = names.get(key, key)
+        if key in no_counterpart:
+            raise TypeError(f"{function.__name__}() got an unexpected keyword argument {key!r}: {no_counterpart[key]}")
         if name not in accepted:
             close = difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""

@@ -195,9 +195,10 @@ def _card(name: str, source: str, kind: str, output_name: str) -> str:
 
 def export_model(cfg: ExportConfig) -> ExportResult:
     """Write ``cfg.model`` (a static model or a classifier) as an ONNX folder at ``cfg.output``."""
-    from m2vcli.classify.classifier import StaticClassifier, is_classifier
+    from m2vcli.classify.classifier import StaticClassifier
     from m2vcli.extras import require
     from m2vcli.files import atomic_folder, check_not_read, local_path
+    from m2vcli.model.folder import is_classifier
     from m2vcli.model.persistence import resolve_model_folder
 
     require("onnx", "m2v export --format onnx")

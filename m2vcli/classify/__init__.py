@@ -4,8 +4,9 @@ prediction (``predict``)."""
 
 from __future__ import annotations
 
-from m2vcli.classify.classifier import StaticClassifier, is_classifier
+from m2vcli.classify.classifier import StaticClassifier
 from m2vcli.classify.labels import LabelSet
 from m2vcli.classify.metrics import Report
+from m2vcli.model.folder import is_classifier
 
 __all__ = ["LabelSet", "Report", "StaticClassifier", "is_classifier"]

@@ -1,7 +1,7 @@
 """``StaticClassifier``: a static model with a classification head. Encode, then the head, in numpy.
 
 The folder is a normal static model (``m2v encode`` and model2vec's ``StaticModel`` use its table) plus
-``head.safetensors`` and ``head_config`` in ``config.json`` (``m2vcli.classify.head``); model2vec's
+``head.safetensors`` and ``head_config`` in ``config.json`` (``m2vcli.model.head``); model2vec's
 ``StaticModelPipeline`` loads it. m2v keeps its own settings under the config's ``classifier`` key: the
 multi-label threshold and what training did.
 
@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from m2vcli.classify.head import HEAD_FILE, Activation, Head, head_config, read_head
 from m2vcli.classify.labels import LabelSet
 from m2vcli.classify.metrics import Report, classification_report
 from m2vcli.errors import ModelFormatError
 from m2vcli.model import StaticEmbedder, persistence
+from m2vcli.model.head import HEAD_FILE, Activation, Head, head_config, read_head
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -35,14 +35,6 @@ def check_threshold(threshold: float, name: str = "threshold") -> float:
 
         raise ConfigError(f"{name} must be between 0 and 1 (both excluded), got {threshold!r}", key="threshold")
     return float(threshold)
-
-
-def is_classifier(folder: Path) -> bool:
-    """Whether a local model folder holds a classification head (nothing is loaded)."""
-    from m2vcli.model.folder import peek_json, present
-
-    config = peek_json(folder / "config.json") if present(folder / "config.json") else None
-    return present(folder / HEAD_FILE) or (isinstance(config, dict) and "head_config" in config)
 
 
 class StaticClassifier:
@@ -115,6 +107,18 @@ class StaticClassifier:
             raise ModelFormatError(f"{folder / 'config.json'}: classifier {exc}") from exc
         record = extra.get("training") if isinstance(extra.get("training"), dict) else None
         return cls(embedder, head, classes, threshold=threshold, record=record)
+
+    def push_to_hub(
+        self, repo_id: str, *, private: bool = False, revision: str | None = None, token: str | None = None
+    ) -> str:
+        """Upload the classifier folder to the hub as ``repo_id``; returns the commit's URL (``m2v push``)."""
+        import tempfile
+
+        from m2vcli.model.sharing import push_folder
+
+        with tempfile.TemporaryDirectory(prefix="m2v-push-") as folder:
+            self.save_pretrained(Path(folder) / "model")
+            return push_folder(Path(folder) / "model", repo_id, private=private, revision=revision, token=token).url
 
     def save_pretrained(self, path: str | os.PathLike[str], *, force: bool = False) -> None:
         """Write the classifier folder atomically; an existing model folder is replaced whole."""

@@ -7,11 +7,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from m2vcli.classify.train import ClassifierSettings, FitResult, fit_classifier
 from m2vcli.config import coerce_enum
 from m2vcli.errors import InputError, MissingValueError, ModelFormatError
 from m2vcli.texts import InputFormat
+
+if TYPE_CHECKING:
+    from m2vcli.classify.classifier import StaticClassifier
+    from m2vcli.classify.metrics import Report
 
 OnPhase = Callable[[str], None]
 
@@ -57,7 +62,7 @@ class TrainResult:
 
 def check_start_model(path: str) -> None:
     """A classifier's folder is not a starting point: its head would be thrown away without a word."""
-    from m2vcli.classify.classifier import is_classifier
+    from m2vcli.model.folder import is_classifier
 
     folder = Path(path)
     if folder.is_dir() and is_classifier(folder):
@@ -122,3 +127,26 @@ def run_training(
     fit.classifier.save_pretrained(cfg.save_path, force=cfg.force)
     timings["save"] = time.perf_counter() - started
     return TrainResult(fit=fit, save_path=cfg.save_path, data=cfg.data, validation=cfg.validation, timings=timings)
+
+
+def evaluate_classifier(
+    model: str,
+    data: str,
+    *,
+    text_field: str = "text",
+    label_field: str = "label",
+    input_format: InputFormat | None = None,
+    threshold: float | None = None,
+) -> tuple[Report, StaticClassifier]:
+    """Score the classifier ``model`` on the labelled texts of ``data`` (``m2v evaluate --data``)."""
+    from m2vcli.classify.classifier import StaticClassifier, check_threshold
+    from m2vcli.classify.data import read_labelled
+
+    if threshold is not None:
+        check_threshold(threshold)
+    classifier = StaticClassifier.from_pretrained(model)
+    labelled = read_labelled(
+        data, text_field=text_field, label_field=label_field, input_format=input_format, what="test data"
+    )
+    classifier.labels.check(labelled.labels, labelled.wheres, "test data")
+    return classifier.evaluate(labelled.texts, labelled.labels, threshold=threshold), classifier

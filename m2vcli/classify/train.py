@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from m2vcli.classify.classifier import StaticClassifier, check_threshold
-from m2vcli.classify.head import Activation, Head
 from m2vcli.classify.labels import LabelSet
 from m2vcli.errors import ConfigError, InputError
 from m2vcli.model import StaticEmbedder
+from m2vcli.model.head import Activation, Head
 from m2vcli.refinement.storage import Ragged
 
 MAX_SEED = 2**32 - 1
@@ -93,6 +93,19 @@ class FitResult:
 
 
 OnEpoch = Callable[[dict[str, float]], None]
+
+
+def describe_epoch(record: dict[str, float]) -> str:
+    """One epoch as a line of text.
+
+    >>> record = {"train_loss": 0.5, "validation_loss": 0.25, "validation_accuracy": 0.9, "seconds": 1.5}
+    >>> describe_epoch({"epoch": 2, **record})
+    'epoch 2: train loss 0.5000, validation loss 0.2500, accuracy 90.00% (1.5 s)'
+    """
+    return (
+        f"epoch {record['epoch']:.0f}: train loss {record['train_loss']:.4f}, validation loss "
+        f"{record['validation_loss']:.4f}, accuracy {record['validation_accuracy']:.2%} ({record['seconds']:.1f} s)"
+    )
 
 
 def auto_batch_size(n: int) -> int:

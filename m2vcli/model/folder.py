@@ -172,3 +172,14 @@ def model_kind(path: Path) -> ModelKind | None:
         ):
             return ModelKind.STATIC
     return ModelKind.SENTENCE_TRANSFORMER if present(config) or present(modules) else None
+
+
+def is_classifier(path: Path) -> bool:
+    """Whether a model folder holds a classification head (``head.safetensors``, or a ``head_config`` in
+    its config): ``m2v train`` made it, or model2vec's ``StaticModelPipeline``. Nothing is loaded."""
+    if not path.is_dir():
+        return False
+    if present(path / "head.safetensors") or present(path / "pipeline.skops"):
+        return True
+    config = peek_json(path / "config.json") if present(path / "config.json") else None
+    return isinstance(config, dict) and "head_config" in config

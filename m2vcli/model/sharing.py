@@ -19,7 +19,7 @@ from typing import Any
 
 from m2vcli.errors import ConfigError, HubError, InputError, MissingValueError, first_line
 from m2vcli.hub import hub_offline
-from m2vcli.model.folder import ModelKind, model_kind
+from m2vcli.model.folder import ModelKind, is_classifier, model_kind
 from m2vcli.model.modelcard import Scores, model_card
 from m2vcli.model.persistence import RawModel, read_model_folder, resolve_model_folder
 
@@ -117,6 +117,10 @@ def push_folder(
         raise HubError("cannot push: HF_HUB_OFFLINE is set (the hub is switched off for this process)")
     scores = scores or {}
     raw = read_model_folder(resolve_model_folder(source))  # checked whole before anything is sent
+    if is_classifier(source):
+        from m2vcli.model.head import read_head
+
+        read_head(raw.folder, raw.config, int(raw.embeddings.shape[1]))  # its head too
     with tempfile.TemporaryDirectory(prefix="m2v-push-") as staging:
         staged = Path(staging) / "model"
         shutil.copytree(source, staged, ignore=shutil.ignore_patterns(".*", "__pycache__"))

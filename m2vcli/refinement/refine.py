@@ -21,11 +21,19 @@ import numpy as np
 
 from m2vcli.callbacks import OnProgress
 from m2vcli.config import coerce_enum
-from m2vcli.errors import ConfigError, InputError, MissingValueError, ModelLoadError, OutputError, RefinementError
+from m2vcli.errors import (
+    ConfigError,
+    InputError,
+    MissingValueError,
+    ModelFormatError,
+    ModelLoadError,
+    OutputError,
+    RefinementError,
+)
 from m2vcli.extras import require
 from m2vcli.files import folder_bytes, local_path
 from m2vcli.model import StaticEmbedder
-from m2vcli.model.folder import teacher_of
+from m2vcli.model.folder import is_classifier, teacher_of
 from m2vcli.model.persistence import check_model_target
 from m2vcli.model.quantization import Quantize, quantize
 from m2vcli.refinement.corpus import Corpus, corpus_reads, read_corpus
@@ -352,6 +360,11 @@ def run_refinement(
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     phase("Loading the model and the corpus")
+    if is_classifier(Path(str(cfg.model))):
+        raise ModelFormatError(
+            f"{cfg.model} is a classifier; refining would drop its head: refine the static model it was made "
+            "from, then train the classifier again"
+        )
     model = StaticEmbedder.from_pretrained(str(cfg.model))
     corpus = read_corpus(str(cfg.corpus), field=cfg.text_field, max_texts=cfg.max_texts, seed=cfg.seed)
     teacher_name = cfg.teacher or teacher_of(model.config)
