@@ -95,7 +95,7 @@ def test_multi_label_training_predicts_lists_and_the_threshold_moves_them(tmp_pa
     texts, topics = topic_texts(600, seed=2)
     rng = random.Random(0)
     pairs = []
-    for i in range(400):  # one or two texts, labelled with their topics
+    for _ in range(400):  # one or two texts, labelled with their topics
         picked = rng.sample(range(600), rng.choice([1, 1, 2]))
         pairs.append((" ".join(texts[j] for j in picked), sorted({topics[j] for j in picked})))
     clf = train_classifier(tiny_model(dim=16), [p[0] for p in pairs], [p[1] for p in pairs], **FAST)  # type: ignore[arg-type]
@@ -203,7 +203,7 @@ def test_a_damaged_head_is_a_one_line_error(
     folder = tmp_path / "clf"
     trained[0].save_pretrained(folder)
     (folder / "head.safetensors").write_bytes(b"not a tensor file")
-    with pytest.raises(ModelFormatError, match="head.safetensors"):
+    with pytest.raises(ModelFormatError, match=r"head\.safetensors"):
         StaticClassifier.from_pretrained(folder)
     save_file(
         {"head.0.weight": np.zeros((3, 5), np.float32), "head.0.bias": np.zeros(3, np.float32)},
