@@ -201,7 +201,7 @@ def export_model(cfg: ExportConfig) -> ExportResult:
     from m2vcli.model.folder import is_classifier
     from m2vcli.model.persistence import resolve_model_folder
 
-    require("onnx", "m2v export --format onnx")
+    require("onnx", "exporting to ONNX")
     assert cfg.model and cfg.output
     target = Path(cfg.output)
     check_not_read(target, [local_path(cfg.model)], "output folder")

@@ -80,6 +80,7 @@ def run_training(
 ) -> TrainResult:
     """Train and save a classifier as ``cfg`` says."""
     from m2vcli.classify.data import read_labelled
+    from m2vcli.classify.labels import LabelSet
     from m2vcli.extras import require
     from m2vcli.files import local_path
     from m2vcli.model import StaticEmbedder
@@ -87,7 +88,7 @@ def run_training(
 
     phase = on_phase or (lambda name: None)
     assert cfg.model and cfg.data and cfg.save_path
-    require("distill", "m2v train")  # torch
+    require("distill", "training a classifier")  # torch
     reads = [local_path(cfg.model), local_path(cfg.data), local_path(cfg.validation)]
     check_model_target(Path(cfg.save_path), force=cfg.force, reads=reads)
     check_start_model(cfg.model)
@@ -106,6 +107,9 @@ def run_training(
             input_format=cfg.input_format,
             what="validation data",
         )
+    labels = LabelSet.from_values(data.labels, data.wheres, field=cfg.label_field)  # before any heavy work
+    if held is not None:
+        labels.check(held.labels, held.wheres, "validation data", field=cfg.label_field)
     timings["read"] = time.perf_counter() - started
     phase("Loading the model")
     model = StaticEmbedder.from_pretrained(cfg.model)

@@ -84,6 +84,8 @@ class LabelSet:
                 if class_type is None:
                     class_type, first_at = type(label), where
                 elif type(label) is not class_type:
+                    head = where.rsplit(" ", 2)[0] + " "
+                    first_at = first_at[len(head) :] if first_at.startswith(head) else first_at
                     raise InputError(
                         f"{where}: {field!r} holds {_kind(label)} ({clip(label)}) but {first_at} holds "
                         f"{_kind(class_type())}; labels must all be text or all whole numbers"

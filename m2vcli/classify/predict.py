@@ -174,7 +174,7 @@ def predict_texts(
     if fmt is PredictFormat.parquet:
         from m2vcli.extras import require
 
-        require("parquet", "Parquet output")
+        require("parquet", "writing Parquet")
     to_stdout = config.output in (None, "-")
     reading_stdin = not config.texts and config.input in (None, "-")
     inputs = [] if config.texts or reading_stdin else [config.input]

@@ -36,15 +36,15 @@ def test_a_single_class_is_refused() -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        (["a", 1, "b"], r"line 2: 'label' holds a whole number \(1\) but data.jsonl line 1 holds text"),
-        ([1, "a"], r"line 2: 'label' holds text \('a'\) but data.jsonl line 1 holds a whole number"),
+        (["a", 1, "b"], r"line 2: 'label' holds a whole number \(1\) but line 1 holds text"),
+        ([1, "a"], r"line 2: 'label' holds text \('a'\) but line 1 holds a whole number"),
         (["a", None], r"line 2: 'label' holds null"),
         (["a", True], r"line 2: 'label' holds true/false; a label is text or a whole number"),
         ([1, 2.5], r"line 2: 'label' holds a decimal number"),
         (["a", ["b"]], r"line 2: 'label' holds a list but the first label holds text"),
         ([["a"], "b"], r"line 2: 'label' holds text but the first label holds a list"),
         ([["a"], ["b", {"x": 1}]], r"line 2: 'label' holds dict"),
-        ([["a"], [1]], r"line 2: 'label' holds a whole number \(1\) but data.jsonl line 1 holds text"),
+        ([["a"], [1]], r"line 2: 'label' holds a whole number \(1\) but line 1 holds text"),
     ],
 )
 def test_a_wrong_label_names_where_it_stands(values: list[object], message: str) -> None:

@@ -109,6 +109,19 @@ def test_every_checked_extra_is_declared_and_provides_its_modules() -> None:
             "reading file:// URIs",
         ),
         (["index", "-m", "{model}", "{tmp}/in.parquet", "-o", "{tmp}/out"], ["pyarrow"], "parquet", "reading Parquet"),
+        (
+            ["train", "-m", "{model}", "--data", "{tmp}/data.jsonl", "-o", "{tmp}/out"],
+            ["torch"],
+            "distill",
+            "training a classifier",
+        ),
+        (["export", "-m", "{model}", "-o", "{tmp}/out"], ["onnx"], "onnx", "exporting to ONNX"),
+        (
+            ["predict", "-m", "{model}", "{tmp}/corpus.txt", "-o", "{tmp}/out.parquet"],
+            ["pyarrow"],
+            "parquet",
+            "writing Parquet",
+        ),
     ],
 )
 def test_a_command_without_its_extra_says_what_to_install_before_any_work(
@@ -122,6 +135,7 @@ def test_a_command_without_its_extra_says_what_to_install_before_any_work(
 ) -> None:
     (tmp_path / "corpus.txt").write_text("hello world\n" * 10)
     (tmp_path / "in.parquet").write_bytes(b"PAR1")
+    (tmp_path / "data.jsonl").write_text('{"text": "hello", "label": "a"}\n' * 10)
     _hide(monkeypatch, *hidden)
     proc = run_m2v(*(a.format(tmp=tmp_path, model=tiny_model_dir) for a in args))
     missing = ", ".join(m for m in EXTRAS[extra] if m in hidden)
@@ -137,6 +151,8 @@ def test_the_python_api_says_it_too(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         m2vcli.distill(save_path=str(tmp_path / "m"))
     with pytest.raises(MissingExtraError, match=re.escape(_hint("distill"))):
         m2vcli.refine(str(tmp_path / "m"), str(tmp_path / "c.txt"))
+    with pytest.raises(MissingExtraError, match=re.escape(_hint("distill"))):
+        m2vcli.train_classifier(str(tmp_path / "m"), ["a", "b"], ["x", "y"])
     assert not (tmp_path / "m").exists()
 
 
