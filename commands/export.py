@@ -9,7 +9,7 @@ import typer
 from m2vcli.console import err_console
 from m2vcli.export import ExportConfig, ExportFormat, export_model
 
-from ._options import ModelOption, settings
+from ._options import ConfigOption, ModelOption, settings
 
 
 def export_command(
@@ -25,6 +25,7 @@ def export_command(
         typer.Option("--format", "-f", help="What to export to (default: onnx).", show_default=False),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an output folder that is not an export.")] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Export a static model (vectors) or a classifier (probabilities) as an ONNX graph with its tokenizer.
 
@@ -37,7 +38,7 @@ def export_command(
         m2v export -m my_classifier --format onnx -o my_classifier_onnx
     """
     cfg = settings(
-        ExportConfig, None, {"model": model, "output": output, "format": export_format, "force": force or None}
+        ExportConfig, config, {"model": model, "output": output, "format": export_format, "force": force or None}
     )
     result = export_model(cfg)
     err_console().print(

@@ -10,7 +10,7 @@ import typer
 from m2vcli.classify.predict import PredictConfig, PredictFormat, predict_texts
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
 
-from ._options import ConfigOption, FieldOption, InputFormatOption, ModelOption, settings
+from ._options import ConfigOption, FieldOption, InputFormatOption, ModelOption, default, settings
 
 
 def predict_command(
@@ -49,7 +49,13 @@ def predict_command(
         ),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", min=1, help="Texts per batch (default: 1,024).", show_default=False)
+        int | None,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help=f"Texts per batch (default: {default(PredictConfig, 'batch_size')}).",
+            show_default=False,
+        ),
     ] = None,
     text: Annotated[
         list[str] | None,

@@ -98,7 +98,10 @@ def train_classifier(
     Returns:
         A ``StaticClassifier`` with ``predict``, ``predict_proba``, ``evaluate`` and ``save_pretrained``.
 
-    >>> clf = train_classifier("my_model", ["great film", "awful plot", ...], ["pos", "neg", ...])  # doctest: +SKIP
+    Example::
+
+        clf = train_classifier("my_model", texts, labels)   # texts: list of str; labels: one per text
+        clf.predict(["a great film"])                        # array(['pos'], dtype=object)
     """
     given = dict(locals())
     from m2vcli.api import _progress_on, _renamed

@@ -17,11 +17,14 @@ import pytest
 
 from m2vcli.benchmark.runner import BenchReport
 from m2vcli.benchmark.settings import FULL, QUICK, BenchConfig
+from m2vcli.classify.job import TrainConfig
+from m2vcli.classify.predict import PredictConfig
 from m2vcli.cli import app
 from m2vcli.distillation import DistillConfig
 from m2vcli.encoding import EncodeConfig
 from m2vcli.evaluation import EvaluateConfig, EvaluationReport, Suite
 from m2vcli.evaluation.leaderboard import LeaderboardConfig, TableFormat, make_leaderboard
+from m2vcli.export import ExportConfig
 from m2vcli.model.info import InfoConfig
 from m2vcli.model.sharing import PushConfig
 from m2vcli.refinement import RefineConfig
@@ -231,7 +234,8 @@ def flat_help(*args: str) -> str:
 
 def test_every_command_is_registered_and_its_help_shows_examples() -> None:
     assert sorted(command_names()) == [
-        "bench", "distill", "encode", "evaluate", "index", "info", "leaderboard", "push", "refine", "search"
+        "bench", "distill", "encode", "evaluate", "export", "index", "info", "leaderboard", "predict", "push",
+        "refine", "search", "train",
     ]  # fmt: skip
     for name in command_names():
         text = flat_help(name)
@@ -250,6 +254,9 @@ CONFIGS: dict[str, type[Any]] = {
     "index": IndexConfig,
     "search": SearchConfig,
     "push": PushConfig,
+    "train": TrainConfig,
+    "predict": PredictConfig,
+    "export": ExportConfig,
 }
 
 

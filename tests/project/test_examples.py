@@ -10,11 +10,14 @@ import pytest
 import yaml
 
 from m2vcli.benchmark import BenchConfig
+from m2vcli.classify.job import TrainConfig
+from m2vcli.classify.predict import PredictConfig
 from m2vcli.config import build_config
 from m2vcli.distillation import DistillConfig
 from m2vcli.encoding import EncodeConfig
 from m2vcli.evaluation import EvaluateConfig
 from m2vcli.evaluation.leaderboard import LeaderboardConfig
+from m2vcli.export import ExportConfig
 from m2vcli.model.info import InfoConfig
 from m2vcli.refinement import RefineConfig
 
@@ -31,6 +34,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
         ("leaderboard.yaml", LeaderboardConfig),
         ("info.yaml", InfoConfig),
         ("refine.yaml", RefineConfig),
+        ("train.yaml", TrainConfig),
+        ("predict.yaml", PredictConfig),
+        ("export.yaml", ExportConfig),
     ],
 )
 def test_yaml_examples_parse(name: str, cls: type) -> None:
@@ -55,7 +61,8 @@ def test_every_command_takes_a_config_file_and_has_a_yaml_example() -> None:
 
     commands = {c.name: c.callback for c in app.registered_commands}
     assert sorted(commands) == [
-        "bench", "distill", "encode", "evaluate", "index", "info", "leaderboard", "push", "refine", "search"
+        "bench", "distill", "encode", "evaluate", "export", "index", "info", "leaderboard", "predict", "push",
+        "refine", "search", "train",
     ]  # fmt: skip
     assert all(callback and "config" in inspect.signature(callback).parameters for callback in commands.values())
     assert {f"{c}.yaml" for c in commands} <= {p.name for p in EXAMPLES.glob("*.yaml")}
