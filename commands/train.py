@@ -122,14 +122,13 @@ def train_command(
 ) -> None:
     """Train a classifier: the model's token table and a small head, fine-tuned together on labelled texts.
 
-    The result is a static model folder with a head: m2v predict classifies with it, m2v encode still
-    encodes with it, and model2vec's StaticModelPipeline loads it.
+    The result is a static model folder plus a head, for m2v predict, m2v encode and model2vec's StaticModelPipeline.
 
     Examples:
 
         m2v train -m my_model --data train.csv -o my_classifier
 
-        m2v train -m my_model --data train.jsonl --validation dev.jsonl -o my_classifier
+        m2v train -m my_model --data train.jsonl --validation dev.jsonl -o clf
 
         m2v train -m my_model --data tickets.jsonl --label-field tags -o tagger
     """
