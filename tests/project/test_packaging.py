@@ -13,7 +13,17 @@ from pathlib import Path
 import pytest
 
 HEAVY = {"torch", "transformers", "sentence_transformers", "mteb", "sklearn"}
-EXTRA_MODULES = {"torch", "transformers", "sentence_transformers", "mteb", "sklearn", "matplotlib", "pyarrow", "ray"}
+EXTRA_MODULES = {
+    "torch",
+    "transformers",
+    "sentence_transformers",
+    "mteb",
+    "sklearn",
+    "matplotlib",
+    "pyarrow",
+    "ray",
+    "onnx",
+}
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.subprocess  # each test starts a fresh Python
@@ -39,17 +49,37 @@ def test_encode_is_light(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert (tmp_path / "o.npy").exists()
 
 
-def test_encode_info_index_and_search_are_light(tiny_model_dir: Path, tmp_path: Path) -> None:
+def numpy_classifier(path: Path) -> Path:
+    """A classifier on the tiny model, its head made by hand (no torch): what the base install predicts with."""
+    import numpy as np
+
+    from m2vcli.classify import StaticClassifier
+    from m2vcli.model.head import Activation, Head
+    from tests.helpers import tiny_model
+
+    rng = np.random.default_rng(0)
+    head = Head([rng.normal(size=(2, 8)).astype(np.float32)], [np.zeros(2, np.float32)], Activation.SOFTMAX)
+    StaticClassifier(tiny_model(), head, ["ham", "spam"]).save_pretrained(path)
+    return path
+
+
+def test_encode_info_index_search_and_predict_are_light(tiny_model_dir: Path, tmp_path: Path) -> None:
     """What the base install serves runs with every extra's modules unimportable, and imports none."""
     (tmp_path / "in.jsonl").write_text('{"text": "hello world", "id": "a"}\n{"text": "the cat", "id": "b"}\n')
     (tmp_path / "in.csv").write_text("text,id\nhello world,a\n")
+    (tmp_path / "test.jsonl").write_text(
+        '{"text": "hello world", "label": "ham"}\n{"text": "the cat", "label": "spam"}\n'
+    )
     model = str(tiny_model_dir)
+    classifier = str(numpy_classifier(tmp_path / "clf"))
     runs = [
         ["encode", str(tmp_path / "in.jsonl"), "-m", model, "--id-field", "id", "-o", str(tmp_path / "o.jsonl")],
         ["encode", str(tmp_path / "in.csv"), "-m", model, "-o", str(tmp_path / "o.safetensors")],
         ["info", model],
         ["index", str(tmp_path / "in.jsonl"), "-m", model, "--id-field", "id", "-o", str(tmp_path / "i")],
         ["search", str(tmp_path / "i"), "the cat", "-k", "1", "--format", "jsonl"],
+        ["predict", str(tmp_path / "in.jsonl"), "-m", classifier, "--id-field", "id", "-o", str(tmp_path / "p.csv")],
+        ["evaluate", "-m", classifier, "--data", str(tmp_path / "test.jsonl"), "--format", "json"],
     ]
     blocked = sorted(EXTRA_MODULES)
     code = (
@@ -137,6 +167,13 @@ def test_the_built_wheel_installs_light_and_serves_a_model(tiny_model_dir: Path,
     )
     parquet = run("encode", "in.txt", "-m", model, "-o", "v.parquet")
     assert parquet.returncode == 1 and 'pip install "m2v[parquet]"' in parquet.stderr
+    classifier = str(numpy_classifier(tmp_path / "clf"))
+    predicted = run("predict", "in.txt", "-m", classifier)
+    assert predicted.returncode == 0 and predicted.stdout.count('"label": ') == 2, predicted.stderr
+    trained = run("train", "-m", model, "--data", "in.txt", "-o", "t")
+    assert trained.returncode == 1 and 'pip install "m2v[distill]"' in trained.stderr and not (tmp_path / "t").exists()
+    exported = run("export", "-m", classifier, "-o", "x")
+    assert exported.returncode == 1 and 'pip install "m2v[onnx]"' in exported.stderr
 
 
 def test_the_version_is_written_once_and_the_metadata_reads_it() -> None:
