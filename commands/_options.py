@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from m2vcli.config import build_config
-from m2vcli.distillation import Device, DistillConfig, Quantize
+from m2vcli.distillation import Device, DistillConfig
 from m2vcli.errors import MissingValueError
 from m2vcli.files import check_not_read
 from m2vcli.refinement import RefineConfig
@@ -65,10 +65,6 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Replace a save path 
 DeviceOption = Annotated[
     Device | None,
     typer.Option(help=f"Where the teacher runs (default: {default_of('device')}).", show_default=False),
-]
-QuantizeOption = Annotated[
-    Quantize | None,
-    typer.Option(help=f"Storage type of the table (default: {default_of('quantize')}).", show_default=False),
 ]
 CorpusOption = Annotated[
     str | None,

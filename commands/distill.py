@@ -9,6 +9,7 @@ import typer
 
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
 from m2vcli.distillation import DistillConfig, Pooling, Precision, Weighting
+from m2vcli.model.quantization import Quantize
 from m2vcli.refinement import DistillRefineResult, distill_and_refine
 
 from ._options import (
@@ -17,7 +18,6 @@ from ._options import (
     DeviceOption,
     ForceOption,
     MaxTextsOption,
-    QuantizeOption,
     SavePathOption,
     TextFieldOption,
     default,
@@ -109,6 +109,12 @@ BatchSizeOption = Annotated[
 ]
 TrustOption = Annotated[
     bool, typer.Option("--trust-remote-code", help="Allow a teacher that ships its own code to run it.")
+]
+
+
+QuantizeOption = Annotated[
+    Quantize | None,
+    typer.Option(help=f"Storage type of the table (default: {default(D, 'quantize')}).", show_default=False),
 ]
 
 

@@ -9,6 +9,7 @@ import typer
 
 from m2vcli.console import err_console, progress_bar, stderr_is_terminal
 from m2vcli.distillation import Pooling
+from m2vcli.model.quantization import Quantize
 from m2vcli.refinement import Loss, RefineConfig, RefineResult, run_refinement
 
 from ._options import (
@@ -17,7 +18,6 @@ from ._options import (
     DeviceOption,
     ForceOption,
     MaxTextsOption,
-    QuantizeOption,
     SavePathOption,
     TextFieldOption,
     default,
@@ -42,10 +42,18 @@ SeedOption = Annotated[
     ),
 ]
 
+QuantizeOption = Annotated[
+    Quantize | None,
+    typer.Option(help="Storage type of the refined table (default: the input model's).", show_default=False),
+]
+
 
 def refine_command(
     model: Annotated[
         str | None, typer.Argument(help="The static model to refine: a folder or hub id.", show_default=False)
+    ] = None,
+    model_option: Annotated[
+        str | None, typer.Option("--model", "-m", help="The same as MODEL.", show_default=False)
     ] = None,
     corpus: CorpusOption = None,
     save_path: SavePathOption = None,
@@ -108,12 +116,16 @@ def refine_command(
 
         m2v refine my_model --corpus texts.txt -o my_model_refined
 
+        m2v refine -m my_model --corpus texts.txt -o my_model_refined
+
         m2v refine my_model --corpus "data/*.jsonl" --text-field body --max-texts 100000 -o refined
 
         m2v distill -o my_model --corpus texts.txt
     """
+    if model and model_option and model != model_option:
+        raise typer.BadParameter("give the model once: as MODEL or with --model", param_hint="--model")
     flags = {
-        "model": model,
+        "model": model or model_option,
         "corpus": corpus,
         "save_path": save_path,
         "teacher": teacher,

@@ -231,7 +231,7 @@ def refine(
     cache: bool = True,
     device: Device | str = "auto",
     dtype: Precision | str = "auto",
-    quantize: Quantize | str = "float16",
+    quantize: Quantize | str | None = None,
     save_path: str | None = None,
     force: bool = False,
     show_progress_bar: bool | None = None,
@@ -255,7 +255,7 @@ def refine(
         cache_dir: where the teacher's vectors are cached (default: $M2V_CACHE or ~/.cache/m2v/features).
         cache: read and write that cache.
         device, dtype: where and in what precision the teacher runs.
-        quantize: storage type of the refined table: float32, float16, int8.
+        quantize: storage type of the refined table: float32, float16, int8 (default: the input model's).
         save_path: also save the model there (atomically).
         force: replace a ``save_path`` that is not a static model.
         show_progress_bar: progress bars on stderr (default: when stderr is a terminal).

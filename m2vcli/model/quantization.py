@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 import numpy as np
 
@@ -29,3 +30,13 @@ def quantize(table: np.ndarray, how: Quantize) -> tuple[np.ndarray, float | None
         return table.astype(np.float16), None
     scale = float(np.abs(table).max() / 127.0) or 1.0
     return np.clip(np.rint(table / scale), -127, 127).astype(np.int8), scale
+
+
+def storage_type(dtype: Any) -> Quantize:
+    """The storage type of a table of ``dtype`` (float16 for one that is none of them, such as float64).
+
+    >>> storage_type("int8").value, storage_type("float64").value
+    ('int8', 'float16')
+    """
+    name = np.dtype(dtype).name
+    return Quantize(name) if name in {q.value for q in Quantize} else Quantize.FLOAT16

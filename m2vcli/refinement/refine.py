@@ -35,7 +35,7 @@ from m2vcli.files import folder_bytes, local_path
 from m2vcli.model import StaticEmbedder
 from m2vcli.model.folder import is_classifier, teacher_of
 from m2vcli.model.persistence import check_model_target
-from m2vcli.model.quantization import Quantize, quantize
+from m2vcli.model.quantization import Quantize, quantize, storage_type
 from m2vcli.refinement.corpus import Corpus, corpus_reads, read_corpus
 from m2vcli.refinement.features import (
     FeatureKey,
@@ -126,7 +126,7 @@ class RefineConfig(RefineSettings):
     teacher: str | None = None  # default: the teacher the model's config names
     device: Device = Device.AUTO
     dtype: Precision = Precision.AUTO
-    quantize: Quantize = Quantize.FLOAT16
+    quantize: Quantize | None = None  # None: the input model's storage type (float16 when it has none)
     force: bool = False
 
     def __post_init__(self) -> None:
@@ -246,6 +246,8 @@ def refine_model(
     config["m2v_version"] = __version__
     config["normalize"] = True
     config["refinement"] = refinement_record(corpus, count, teacher.name, settings, result, timings)
+    if isinstance(config.get("distillation"), dict):  # what m2v info shows as the storage type, kept true
+        config["distillation"] = {**config["distillation"], "quantize": Quantize(quantize_to).value}
     if scale is not None:
         config["embedding_scale"] = scale
     refined = StaticEmbedder(
@@ -361,10 +363,7 @@ def run_refinement(
     clock = time.perf_counter()
     phase("Loading the model and the corpus")
     if is_classifier(Path(str(cfg.model))):
-        raise ModelFormatError(
-            f"{cfg.model} is a classifier; refining would drop its head: refine the static model it was made "
-            "from, then train the classifier again"
-        )
+        raise ModelFormatError(f"{cfg.model} is a classifier; refining would drop its head: refine its static model")
     model = StaticEmbedder.from_pretrained(str(cfg.model))
     corpus = read_corpus(str(cfg.corpus), field=cfg.text_field, max_texts=cfg.max_texts, seed=cfg.seed)
     teacher_name = cfg.teacher or teacher_of(model.config)
@@ -383,7 +382,7 @@ def run_refinement(
         teacher,
         corpus,
         cfg.settings(),
-        quantize_to=cfg.quantize,
+        quantize_to=cfg.quantize or storage_type(model.embeddings.dtype),
         on_progress=on_progress,
         on_phase=phase,
         on_step=on_step,

@@ -40,7 +40,7 @@ def test_every_option_is_declared_once() -> None:
         assert not declared & set(SHARED), f"{path.name} declares shared options again: {declared & set(SHARED)}"
 
 
-@pytest.mark.parametrize("name", ["device", "quantize", "text_field", "max_texts"])
+@pytest.mark.parametrize("name", ["device", "text_field", "max_texts"])
 def test_a_shared_default_is_the_same_in_every_command_that_takes_it(name: str) -> None:
     defaults = {cls.__name__: {f.name: f.default for f in dataclasses.fields(cls)}[name] for cls in _options.SHARED_BY}
     assert len(set(defaults.values())) == 1, defaults

@@ -500,3 +500,27 @@ def test_the_python_api_refines_without_saving(
     model = m2vcli.refine(str(student), str(corpus_file), teacher=str(tiny_teacher_dir), dtype="float32", epochs=2)
     assert isinstance(model, StaticEmbedder) and "refinement" in model.config
     assert sorted(p.name for p in tmp_path.iterdir()) == ["texts.txt"]  # nothing saved next to the inputs
+
+
+def test_refining_keeps_the_models_storage_type_unless_told_and_info_agrees(
+    student: Path, corpus_file: Path, tmp_path: Path, tiny_teacher_dir: Path
+) -> None:
+    StaticEmbedder.from_pretrained(student).quantize("int8").save_pretrained(tmp_path / "small")
+    for out, given, expected in (("kept", None, "int8"), ("told", "float32", "float32")):
+        kw = {} if given is None else {"quantize": given}
+        run_refine(tmp_path / "small", corpus_file, tmp_path / out, tmp_path / "cache", tiny_teacher_dir, **kw)
+        assert StaticEmbedder.from_pretrained(tmp_path / out).embeddings.dtype.name == expected
+        facts = json.loads(run_m2v("info", str(tmp_path / out), "--format", "json").stdout)
+        shown = json.dumps(facts)
+        assert f'"{expected}"' in shown and ("int8" not in shown or expected == "int8"), shown
+
+
+def test_refine_takes_the_model_as_m_too(
+    student: Path, corpus_file: Path, tmp_path: Path, tiny_teacher_dir: Path
+) -> None:
+    env = {"M2V_CACHE": str(tmp_path / "cache")}
+    common = ["--corpus", str(corpus_file), "--teacher", str(tiny_teacher_dir), "--epochs", "1"]
+    ran = run_m2v("refine", "-m", str(student), *common, "-o", str(tmp_path / "a"), env=env)
+    assert ran.returncode == 0, ran.stderr
+    ran = run_m2v("refine", str(student), "-m", str(tmp_path / "other"), *common, "-o", str(tmp_path / "b"), env=env)
+    assert ran.returncode == 2 and b"give the model once" in ran.stderr and not (tmp_path / "b").exists()
