@@ -133,10 +133,16 @@ def resolve_model(
             raise ModelLoadError(f"{what} {path} is a file, not a model folder")
         return path
     name = str(name_or_path)
-    if not looks_like_hub_id(name):
-        raise ModelLoadError(f"{what} path {name} does not exist")
+    close = _close_sibling(path)
+    if not looks_like_hub_id(name) or close is not None:
+        hint = f"; did you mean {close}?" if close is not None else ""
+        raise ModelLoadError(f"{what} path {name} does not exist{hint}")
     if revision is not None and (not isinstance(revision, str) or not revision.strip()):
         raise ModelLoadError(f"revision must be a branch, tag or commit of {name}, not {revision!r}")
+    if fetch is Fetch.STATIC and revision is None and packaged_folder(name) is not None:
+        raise ModelLoadError(
+            f"{name} is a Sentence Transformer, not a static model; distill it first: m2v distill --model {name}"
+        )
     packaged = packaged_folder(name) if fetch is not Fetch.STATIC and revision is None else None
     if packaged is not None:  # a static model is never packaged; another revision is the hub's
         return packaged
@@ -144,6 +150,23 @@ def resolve_model(
     if fetch is not Fetch.STATIC and not any(folder.rglob("*.safetensors")):  # older repos: no safetensors
         folder = resolve_hub_folder(name, allow_patterns=[*fetch.patterns, "*.bin"], revision=revision, token=token)
     return folder
+
+
+def _close_sibling(path: Path) -> str | None:
+    """A folder beside ``path`` whose name is close to its name (a typo), or None. Only a name whose
+    parent folder exists is looked at, and at most 1,000 entries of it."""
+    import difflib
+    import itertools
+
+    parent = path.parent
+    try:
+        if not path.name or not parent.is_dir():
+            return None
+        names = [p.name for p in itertools.islice(parent.iterdir(), 1000) if p.is_dir()]
+    except OSError:
+        return None
+    found = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+    return str(parent / found[0]) if found and str(parent) != "." else (found[0] if found else None)
 
 
 def packaged_folder(repo_id: str) -> Path | None:

@@ -307,9 +307,9 @@ def test_the_packaged_teacher_by_its_hub_id_is_the_installed_copy(
 
 def test_a_static_model_is_never_the_packaged_teacher(fake_hub: Callable[..., FakeSnapshot], packaged: Path) -> None:
     fake = fake_hub(not_cached())
-    with pytest.raises(HubError, match="not in the Hugging Face cache"):
+    with pytest.raises(ModelLoadError, match="is a Sentence Transformer, not a static model; distill it first"):
         resolve_model(hub.PACKAGED_TEACHER, Fetch.STATIC)
-    assert len(fake.calls) == 1
+    assert fake.calls == []  # known without asking the hub
 
 
 def test_without_the_package_the_teacher_hub_id_comes_from_the_cache(
@@ -359,3 +359,32 @@ def test_bench_times_the_packaged_teacher_by_its_hub_id(fake_hub: Callable[..., 
     (packaged / "modules.json").write_text('[{"type": "sentence_transformers.models.Transformer", "path": ""}]')
     targets = resolve_targets(BenchConfig(models=(hub.PACKAGED_TEACHER,), cold_start=False))
     assert [(t.path, t.kind.value, t.error) for t in targets] == [(packaged, "sentence-transformer", None)]
+
+
+def test_a_typo_in_a_local_folder_name_says_did_you_mean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.helpers import run_m2v, tiny_model
+
+    tiny_model().save_pretrained(tmp_path / "my_model")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelLoadError, match=r"model path my_modle does not exist; did you mean my_model\?"):
+        resolve_model("my_modle", Fetch.STATIC)
+    with pytest.raises(ModelLoadError, match=r"did you mean .*my_model\?"):
+        resolve_model(str(tmp_path / "my_modl"), Fetch.STATIC)
+    ran = run_m2v("encode", "-m", "my_modle", "--text", "hi", cwd=tmp_path)
+    assert ran.returncode == 1 and ran.stderr == b"Error: model path my_modle does not exist; did you mean my_model?\n"
+    with pytest.raises(HubError, match="not a local folder"):  # nothing close: still a hub id
+        resolve_model("elsewhere", Fetch.STATIC)
+
+
+@pytest.mark.data
+def test_the_packaged_teachers_id_where_a_static_model_is_needed_says_distill_it_first() -> None:
+    from tests.helpers import run_m2v
+
+    for args in (["encode", "-m", hub.PACKAGED_TEACHER, "--text", "hi"], ["predict", "-m", hub.PACKAGED_TEACHER]):
+        ran = run_m2v(*args)
+        assert ran.returncode == 1
+        assert ran.stderr.decode() == (
+            f"Error: {hub.PACKAGED_TEACHER} is a Sentence Transformer, not a static model; distill it first: "
+            f"m2v distill --model {hub.PACKAGED_TEACHER}\n"
+        )
+    assert resolve_model(hub.PACKAGED_TEACHER, Fetch.TRANSFORMER).is_dir()  # as a teacher it is the packaged copy
