@@ -185,13 +185,15 @@ def encode(
         )
         return
     unit = "lines" if input_format_of(cfg) is InputFormat.text else "texts"
-    with progress_bar("Encoding", unit=unit, enabled=show) as on_progress:
+    bar = show and not (cfg.texts and cfg.output in (None, "-"))  # no bar on the line of the vectors shown
+    with progress_bar("Encoding", unit=unit, enabled=bar) as on_progress:
         result = encode_lines(
             cfg, stdout_is_terminal=sys.stdout is not None and sys.stdout.isatty(), on_progress=on_progress
         )
     if result.output != "-" or show:
         err_console().print(
-            f"Encoded {result.rows:,} {unit} to {result.rows:,} x {result.dim} vectors ({result.format.value}) "
+            f"Encoded {result.rows:,} {unit if result.rows != 1 else unit[:-1]} to {result.rows:,} x {result.dim} "
+            f"vectors ({result.format.value}) "
             f"in {result.output if result.output != '-' else 'standard output'}.",
             markup=False,
         )

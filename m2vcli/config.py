@@ -270,5 +270,8 @@ def build_config(cls: type[T], config_file: str | Path | None, flags: dict[str, 
         raise
     except ConfigError as exc:
         if exc.key in from_file and exc.key not in given:  # a range check on a value the file gave
-            raise ConfigError(f"{where}: {exc}") from exc
+            raise ConfigError(f"{where}: {exc}", key=exc.key) from exc
+        if exc.key in given and str(exc).startswith(f"{exc.key} "):  # name the flag, as it was typed
+            flag = "--" + exc.key.replace("_", "-")
+            raise ConfigError(flag + str(exc)[len(exc.key) :], key=exc.key) from exc
         raise

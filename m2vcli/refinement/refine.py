@@ -106,6 +106,10 @@ def check_refine_values(cfg: Any) -> None:
             continue
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ConfigError(f"{name} must be a whole number of at least {low}, got {value!r}", key=name)
+    if (getattr(cfg, "max_texts", None) or 10**9) < (need := needed_texts(TrainSettings())):
+        raise ConfigError(
+            f"max_texts must be at least {need} (to hold out texts), got {cfg.max_texts}", key="max_texts"
+        )
     seed = getattr(cfg, "seed", 0)
     if seed > MAX_SEED:  # numpy and torch take seeds up to 2**32 - 1; a larger one fails later, with a traceback
         raise ConfigError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}", key="seed")

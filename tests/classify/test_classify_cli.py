@@ -142,7 +142,8 @@ def test_a_value_out_of_range_is_refused_before_reading_anything(
     ran = run_m2v(
         "train", "-m", str(model_dir), "--data", str(tmp_path / "absent.jsonl"), "-o", str(tmp_path / "o"), flag, value
     )
-    assert ran.returncode == 1 and b"must be between 0 and 1" in ran.stderr and b"absent" not in ran.stderr
+    assert ran.returncode == 1 and b"absent" not in ran.stderr
+    assert f"Error: {flag} must be between 0 and 1".encode() in ran.stderr
 
 
 def test_a_classifier_is_not_a_start_for_train_or_refine_and_a_model_is_not_a_classifier(

@@ -185,3 +185,38 @@ def test_distill_prints_its_phases_as_lines_off_a_terminal(tiny_teacher_dir: Pat
     assert order == sorted(order)
     failed = run_m2v("distill", "-m", str(tmp_path / "missing"), "-o", str(tmp_path / "never"))
     assert failed.returncode == 1 and len(failed.stderr.decode().splitlines()) == 1  # the error alone
+
+
+def test_a_quick_look_on_a_terminal_draws_no_bar_on_the_vectors_line(
+    terminal_text: io.StringIO,
+    tiny_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from m2vcli.cli import main
+
+    monkeypatch.setattr(console, "stderr_is_terminal", lambda: True)
+    from m2vcli.commands import encode as encode_command
+
+    monkeypatch.setattr(encode_command, "stderr_is_terminal", lambda: True)
+    assert main(["encode", "-m", str(tiny_model_dir), "--text", "hello world"]) == 0
+    assert "Encoding" not in terminal_text.getvalue() and "━" not in terminal_text.getvalue()
+    assert "Encoded 1 line to 1 x 8 vectors" in terminal_text.getvalue()
+    assert capsys.readouterr().out.startswith("[")
+    assert (
+        main(
+            [
+                "encode",
+                "-m",
+                str(tiny_model_dir),
+                "--text",
+                "a",
+                "--text",
+                "b",
+                "-o",
+                str(tiny_model_dir.parent / "v.npy"),
+            ]
+        )
+        == 0
+    )
+    assert "Encoded 2 lines" in terminal_text.getvalue()

@@ -354,6 +354,11 @@ def test_m2v_refine_writes_a_model_and_a_summary(
         (["--corpus", "{tmp}/nope.txt", "-o", "{tmp}/out"], 1, "does not exist"),
         (["--corpus", "{corpus}", "-o", "{tmp}/out", "--epochs", "0"], 2, "Invalid value for '--epochs'"),
         (["--corpus", "{corpus}", "-o", "{tmp}/out", "--teacher", "{tmp}/nope"], 1, "does not exist"),
+        (
+            ["--corpus", "{corpus}", "-o", "{tmp}/out", "--max-texts", "100"],
+            1,
+            "Error: --max-texts must be at least 200",
+        ),
     ],
 )
 def test_m2v_refine_bad_input(

@@ -115,7 +115,7 @@ def test_an_unbounded_seed_is_one_line_before_any_work(tiny_model_dir: Path, tmp
     )  # fmt: skip
     assert (
         ran.returncode == 1
-        and ran.stderr.decode() == "Error: seed must be a whole number from 0 to 4294967295, got 4294967296\n"
+        and ran.stderr.decode() == "Error: --seed must be a whole number from 0 to 4294967295, got 4294967296\n"
     )
     assert not (tmp_path / "o").exists()
 
