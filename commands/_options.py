@@ -136,12 +136,39 @@ def settings(cls: type[T], config_file: Path | None, flags: dict[str, Any]) -> T
     return cfg
 
 
-def _without_flag_placeholders(params: list[Any]) -> list[Any]:
-    """On/off flags (``--force``, ``--normalize/--no-normalize``, ``--help``) take no value, so their help
-    row shows no value placeholder (Typer would show ``<bool>``)."""
+PLACEHOLDERS = {"int": "N", "int range": "N", "float": "X", "float range": "X", "file": "FILE", "path": "PATH"}
+PATH_NAMES = {"save_path", "output", "output_dir", "corpus", "data", "validation", "plot", "cache_dir", "task_file"}
+
+
+def _without_flag_placeholders(params: list[Any], ctx: Any = None) -> list[Any]:
+    """Help rows that read as words at 80 columns. On/off flags (``--force``, ``--help``) take no value, so
+    they show no placeholder (Typer would show ``<bool>``). A number is ``N`` or ``X`` (its range is in
+    the error a wrong value gets, not in the row), a path ``PATH`` or ``FILE``, a model ``MODEL``, other
+    text ``TEXT``, a choice ``NAME`` (its choices end the help text), so the text column stays wide."""
     for param in params:
+        if getattr(param, "_m2v_readable", False):
+            continue
+        param._m2v_readable = True
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
+        if getattr(param, "param_type_name", "") == "argument":
+            param.display_type_rich = lambda ctx: None  # its name says what it is; no type column
+            continue
+        if param.metavar is not None or getattr(param, "param_type_name", "") != "option" or ctx is None:
+            continue
+        kind = (param.display_type(ctx) or "").strip("<>")
+        param._get_number_range_help_str = lambda: None
+        if "|" in kind:
+            param.metavar = "NAME"
+            param.help = f"{param.help} One of: {kind.replace('|', ', ')}."
+        elif kind in PLACEHOLDERS:
+            param.metavar = PLACEHOLDERS[kind]
+        elif param.name in ("model", "teacher"):
+            param.metavar = "MODEL"
+        elif param.name in PATH_NAMES:
+            param.metavar = "PATH"
+        else:
+            param.metavar = "TEXT"
     return params
 
 
@@ -149,7 +176,7 @@ class Command(TyperCommand):
     """An ``m2v`` command (see ``_without_flag_placeholders``)."""
 
     def get_params(self, ctx: Any) -> list[Any]:
-        return _without_flag_placeholders(super().get_params(ctx))
+        return _without_flag_placeholders(super().get_params(ctx), ctx)
 
 
 class Group(TyperGroup):

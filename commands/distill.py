@@ -146,13 +146,13 @@ def distill_command(
 
         m2v distill -o my_model
 
-        m2v distill --model BAAI/bge-base-en-v1.5 --device mps --save-path bge_static
+        m2v distill -m BAAI/bge-base-en-v1.5 --device mps -o bge_static
 
         m2v distill --pca-dims 128 --quantize int8 -o small_model
 
         m2v distill --vocabulary wordfreq:en:50000 -o words_model
 
-        m2v distill -o refined_model --corpus texts.txt   (then refine it on your texts: see m2v refine)
+        m2v distill -o refined_model --corpus texts.txt
     """
     if vocabulary and vocabulary_path:
         raise typer.BadParameter("give --vocabulary or --vocabulary-path, not both", param_hint="--vocabulary")

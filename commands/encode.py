@@ -28,7 +28,7 @@ def encode(
     input_file: Annotated[
         str | None,  # not a Path: a URI (file:///x, s3://b/k) must reach the core as written
         typer.Argument(
-            metavar="[INPUT]",
+            metavar="INPUT",
             help="Text file (one text per line), .jsonl, .csv, .tsv or .parquet (default: standard input). "
             "With --engine ray: files, a folder, a glob or a URI Ray can read (s3://...).",
             show_default=False,
@@ -149,9 +149,9 @@ def encode(
 
         m2v encode -m my_model --text "It's dangerous to go alone!"
 
-        m2v encode -m my_model docs.jsonl --field body --id-field doc_id -o vectors.parquet
+        m2v encode -m my_model docs.jsonl --field body --id-field id -o v.parquet
 
-        m2v encode -m my_model --engine ray 'data/*.parquet' --column text -o vectors/
+        m2v encode -m my_model --engine ray 'data/*.parquet' -o vectors/
     """
     flags = {
         "model": model,

@@ -16,7 +16,7 @@ def index_command(
     input_file: Annotated[
         str | None,
         typer.Argument(
-            metavar="[INPUT]",
+            metavar="INPUT",
             help="Text file (one text per line), .jsonl, .csv, .tsv or .parquet (default: standard input).",
             show_default=False,
         ),
@@ -56,7 +56,7 @@ def index_command(
 
         m2v index -m my_model docs.txt -o docs.index
 
-        m2v index -m my_model docs.jsonl --field body --id-field doc_id -o docs.index
+        m2v index -m my_model docs.jsonl --field body --id-field id -o docs.index
 
         m2v search docs.index "how do I reset my password"
     """

@@ -17,7 +17,7 @@ def predict_command(
     input_file: Annotated[
         str | None,
         typer.Argument(
-            metavar="[INPUT]",
+            metavar="INPUT",
             help="Text file (one text per line), .jsonl, .csv, .tsv or .parquet (default: standard input).",
             show_default=False,
         ),
@@ -71,7 +71,7 @@ def predict_command(
 
         m2v predict -m my_classifier texts.txt > predictions.jsonl
 
-        m2v predict -m my_classifier tickets.jsonl --id-field id -o predictions.csv
+        m2v predict -m my_classifier tickets.jsonl --id-field id -o out.csv
 
         m2v predict -m my_classifier --text "Cheap pills, click here"
     """

@@ -54,7 +54,9 @@ def push_command(
 
         m2v push my_model my-org/my-static-model
 
-        m2v evaluate -m my_model -o results && m2v push my_model my-org/my-static-model --results results
+        m2v evaluate -m my_model -o results
+
+        m2v push my_model my-org/my-static-model --results results
 
         m2v push my_model my-org/my-static-model --private --revision v2
     """

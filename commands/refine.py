@@ -118,7 +118,9 @@ def refine_command(
 
         m2v refine -m my_model --corpus texts.txt -o my_model_refined
 
-        m2v refine my_model --corpus "data/*.jsonl" --text-field body --max-texts 100000 -o refined
+        m2v refine my_model --corpus "data/*.jsonl" --text-field body -o refined
+
+        m2v refine my_model --corpus big.txt --max-texts 100000 -o refined
 
         m2v distill -o my_model --corpus texts.txt
     """

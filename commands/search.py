@@ -25,7 +25,7 @@ def search_command(
     query: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[QUERY]...",
+            metavar="QUERY",
             help="Queries (default: one per line from --queries or standard input).",
             show_default=False,
         ),

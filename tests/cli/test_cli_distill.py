@@ -56,7 +56,7 @@ def test_a_missing_required_value_is_a_usage_error_in_every_command(args: list[s
 def test_bad_pca_dims_is_one_line(tmp_path: Path) -> None:
     proc = run_m2v("distill", "-o", str(tmp_path / "m"), "--pca-dims", "abc")
     err = proc.stderr.decode()
-    assert proc.returncode == 1 and "pca_dims must be" in err and len(err.strip().splitlines()) == 1
+    assert proc.returncode == 1 and "Error: --pca-dims must be" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow

@@ -50,3 +50,27 @@ def test_batch_sizes_say_what_they_count() -> None:
 def test_flags_still_parse(tiny_model_dir: object) -> None:
     ran = run_m2v("encode", "-m", str(tiny_model_dir), "--no-normalize", "--format", "jsonl", stdin=b"hello\n")
     assert ran.returncode == 0, ran.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_fits_80_columns_reads_as_words_and_its_examples_never_wrap(command: str) -> None:
+    import inspect
+
+    ran = run_m2v(command, "--help", env={"COLUMNS": "80"})
+    assert ran.returncode == 0, ran.stderr
+    text = ran.stdout.decode()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in text  # nothing cut
+    for leak in ("<int", "<float", "<str>", "<file>", "<bool>", "list[", "[x>=", "[x<=", "[[", "]]"):
+        assert leak not in text, (command, leak)
+    callback = next(c.callback for c in app.registered_commands if c.name == command)
+    examples = [line.strip() for line in (inspect.getdoc(callback) or "").split("Examples:")[1].splitlines()]
+    for example in filter(None, examples):
+        assert any(line.strip() == example for line in lines), f"{command}: the example wraps: {example}"
+
+
+def test_choices_are_named_in_the_help_text() -> None:
+    rows = option_help("encode")
+    assert "NAME" in rows["--format"] and "One of: npy, jsonl, safetensors, parquet." in rows["--format"]
+    assert rows["--batch-size"].startswith("N ")
