@@ -225,7 +225,8 @@ def featurize(
     """The teacher's vector for each text (``token_ids``: each text's ids without special tokens, at most
     ``teacher.max_tokens``), float32, ``teacher.dim`` wide. With a ``folder``, each shard of ``SHARD_TEXTS``
     texts is read from it when there, else computed and written to it at once; the result then names the
-    shard files, and memory holds one shard at a time. Without one, the vectors are kept in memory."""
+    shard files, and memory holds one shard at a time. Without one, the vectors are kept in memory.
+    ``on_progress(texts done, texts)`` is called after every teacher batch, so a bar moves from the first."""
     progress = on_progress or (lambda done, total: None)
     n = len(token_ids)
     if folder is not None:
@@ -243,7 +244,14 @@ def featurize(
         if found is not None:
             result.cached += len(items)
         else:
-            vectors = embed(teacher, items, pooling, token_budget=BATCH_TOKENS, step=LENGTH_STEP)
+            vectors = embed(
+                teacher,
+                items,
+                pooling,
+                token_budget=BATCH_TOKENS,
+                step=LENGTH_STEP,
+                on_progress=lambda done, _, first=start: progress(first + done, n),  # every batch, not every shard
+            )
             if path is not None:
                 _write_shard(path, vectors)
         result.parts.append(path if path is not None else vectors)

@@ -191,6 +191,19 @@ def test_features_are_the_teachers_outputs_over_the_texts_own_positions(tiny_tea
         np.testing.assert_allclose(vector, expected, rtol=1e-4, atol=1e-5)
 
 
+def test_featurizing_reports_progress_from_the_first_batch_not_per_shard(
+    tiny_teacher_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    teacher = load_teacher(str(tiny_teacher_dir), Device.CPU, Precision.FLOAT32, trust_remote_code=False)
+    monkeypatch.setattr(features, "BATCH_TOKENS", 64)  # small batches: many of them in one shard
+    _, ids = split_long(make_texts(300), teacher)
+    seen: list[tuple[int, int]] = []
+    features.featurize(teacher, ids, Pooling.MEAN, None, on_progress=lambda done, total: seen.append((done, total)))
+    assert len(ids) < features.SHARD_TEXTS  # one shard, yet the bar moves many times
+    assert len(seen) > 10 and seen[0][0] < len(ids) // 4 and seen[-1] == (len(ids), len(ids))
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
 def test_long_texts_are_cut_into_pieces_that_fit_the_teacher(tiny_teacher_dir: Path) -> None:
     teacher = load_teacher(str(tiny_teacher_dir), Device.CPU, Precision.FLOAT32, trust_remote_code=False)
     long_text = " ".join(WORDS * 12)  # 180 tokens; the tiny teacher takes 62
