@@ -24,7 +24,16 @@ from m2vcli.files import folder_bytes, local_path
 from m2vcli.model import StaticEmbedder
 from m2vcli.model.persistence import check_model_target
 from m2vcli.model.quantization import Quantize, quantize
-from m2vcli.teacher import Device, LoadedTeacher, Pooling, Precision, embed, load_teacher, packaged_teacher
+from m2vcli.teacher import (
+    Device,
+    LoadedTeacher,
+    Pooling,
+    Precision,
+    check_before_loading,
+    embed,
+    load_teacher,
+    packaged_teacher,
+)
 from m2vcli.version import __version__
 
 UNUSED_PATTERN = r"\[unused\d+\]"
@@ -163,6 +172,9 @@ def run_distillation(
     if from_corpus and corpus_texts is None:
         raise ConfigError(f"--vocabulary {cfg.vocabulary} takes its words from the corpus: give --corpus too")
     if teacher is None:
+        width = check_before_loading(cfg.model, cfg.device)  # the device and --pca-dims, before the slow load
+        if width is not None:
+            check_pca_dims(cfg.pca_dims, width, width)
         phase("Loading the teacher")
         teacher = load_teacher(
             cfg.model,

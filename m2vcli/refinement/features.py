@@ -244,13 +244,12 @@ def featurize(
         if found is not None:
             result.cached += len(items)
         else:
+
+            def batch_done(done: int, total: int, first: int = start) -> None:  # every batch, not every shard
+                progress(first + done, n)
+
             vectors = embed(
-                teacher,
-                items,
-                pooling,
-                token_budget=BATCH_TOKENS,
-                step=LENGTH_STEP,
-                on_progress=lambda done, _, first=start: progress(first + done, n),  # every batch, not every shard
+                teacher, items, pooling, token_budget=BATCH_TOKENS, step=LENGTH_STEP, on_progress=batch_done
             )
             if path is not None:
                 _write_shard(path, vectors)

@@ -14,7 +14,7 @@ from typing import Any
 from m2vcli.errors import ConfigError, ModelLoadError, first_line
 from m2vcli.extras import require
 from m2vcli.hub import Fetch, packaged_hub_id, resolve_model
-from m2vcli.model.folder import module_folder, st_modules
+from m2vcli.model.folder import json_object, module_folder, st_modules
 
 DEFAULT_TEACHER = "sentence-transformers/all-MiniLM-L6-v2"
 DECODER_TYPES = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "mixtral", "qwen2", "qwen3", "phi", "phi3"}
@@ -80,6 +80,15 @@ def pick_device(device: Device) -> str:
     if device is Device.MPS and not torch.backends.mps.is_available():
         raise ConfigError("device mps is not available on this machine; use --device cpu or auto")
     return device.value
+
+
+def check_before_loading(model: str | None, device: Device) -> int | None:
+    """What can be checked of a teacher before its weights load (seconds to minutes): that ``device`` is
+    there, and its width, from its config.json (None when the config does not say)."""
+    pick_device(device)
+    config = json_object(transformer_folder(find_teacher(model)) / "config.json") or {}
+    width = next((config[k] for k in ("hidden_size", "d_model", "dim") if k in config), None)
+    return width if isinstance(width, int) and not isinstance(width, bool) and width > 0 else None
 
 
 def pick_precision(precision: Precision, device: str) -> str:

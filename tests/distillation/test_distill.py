@@ -139,7 +139,7 @@ def test_remote_code_needs_consent(tiny_teacher_dir: Path, tmp_path: Path) -> No
     config["auto_map"] = {"AutoModel": "modeling_custom.CustomModel"}
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelLoadError, match="--trust-remote-code"):
-        run_distillation(model=str(folder))
+        run_distillation(model=str(folder), pca_dims=8)
 
 
 def test_decoder_only_teacher_needs_last_pooling(tmp_path: Path) -> None:
@@ -158,3 +158,26 @@ def test_decoder_only_teacher_needs_last_pooling(tmp_path: Path) -> None:
         run_distillation(model=str(tmp_path / "gpt"), pca_dims=4)
     model = run_distillation(model=str(tmp_path / "gpt"), pca_dims=4, pooling="last").model
     assert model.encode(["the cat sat"]).shape == (1, 4)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [({"pca_dims": 64}, r"pca_dims must be between 1 and 32"), ({"device": "cuda"}, "device cuda is not available")],
+)
+def test_pca_dims_and_the_device_are_checked_before_the_teacher_loads(
+    tiny_teacher_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: dict[str, object], message: str
+) -> None:
+    import torch
+
+    from m2vcli.distillation import distiller
+
+    if settings.get("device") == "cuda" and torch.cuda.is_available():
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the teacher was loaded")
+
+    monkeypatch.setattr(distiller, "load_teacher", never)
+    with pytest.raises(ConfigError, match=message):
+        run_distillation(model=str(tiny_teacher_dir), save_path=str(tmp_path / "m"), **settings)  # type: ignore[arg-type]
+    assert not (tmp_path / "m").exists()
