@@ -68,8 +68,16 @@ def leaderboard_command(
         console.print(line, markup=False)
     if cfg.plot:
         from m2vcli.evaluation.leaderboard import find_result_files
-        from m2vcli.evaluation.plot import plot_speed_vs_score
+        from m2vcli.evaluation.plot import left_out_of_plot, plot_speed_vs_score
 
         plotted = plot_speed_vs_score(rows, cfg.plot, inputs=find_result_files(cfg.results))
-        console.print(f"Plotted {plotted} models to {cfg.plot}.", markup=False)
+        from m2vcli.evaluation.leaderboard import benched_without_scores
+
+        for name in benched_without_scores(cfg):
+            console.print(
+                f"{name}: bench speed but no scores, left out of the plot (m2v evaluate -m {name})", markup=False
+            )
+        for line in left_out_of_plot(rows):
+            console.print(line, markup=False)
+        console.print(f"Plotted {plotted} model{'s' * (plotted != 1)} to {cfg.plot}.", markup=False)
     emit(per_task_table(rows, cfg.format) if cfg.per_task else leaderboard_table(rows, cfg.format), cfg.format)

@@ -201,6 +201,13 @@ def summarize_results(
     return sorted(rows, key=lambda r: (r.avg_all is None, -(r.avg_all or 0.0)))
 
 
+def benched_without_scores(cfg: LeaderboardConfig) -> list[str]:
+    """The models of the bench reports under ``cfg.results`` that have no evaluate result there."""
+    scores, speeds = parse_mteb_results(find_result_files(cfg.results), None)
+    known = set(scores) | {Path(model).name for model in scores}
+    return sorted(plain(k) for k in speeds if not k.startswith("params:") and k not in known)
+
+
 def leaderboard(cfg: LeaderboardConfig, warn: Warn | None = None) -> list[Row]:
     """The rows of ``m2v leaderboard``: every result file under ``cfg.results``, one row per model."""
     scores, speeds = parse_mteb_results(find_result_files(cfg.results), warn)

@@ -137,12 +137,41 @@ def speed_score_figure(rows: Sequence[Row]) -> Figure:
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: count_label(value)))
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("sentences per second (log scale)")
-    ax.set_ylabel("Avg (All), scores x 100")
+    ax.set_ylabel(average_label(points))
     fig.suptitle("Speed against score", x=0.09, ha="left", fontsize=13)
     ax.set_title(_setup_note(points).replace("$", r"\$"), loc="left", fontsize=8, color="dimgray")
     ax.grid(True, which="major", alpha=0.3)
     _size_legend(ax, points, biggest)
     return fig
+
+
+def average_label(rows: Sequence[Row]) -> str:
+    """What the score axis averages: the tasks every model has, counted, so a picture that leaves the
+    terminal still says it (a 4-task average is not the suite's).
+
+    >>> average_label([Row(model="m", tasks={"STS": {"a": 1.0, "b": 2.0}, "Class": {"c": 3.0}})])
+    'Avg (All) over the 3 tasks every model has, scores x 100'
+    """
+    first = rows[0]
+    shared = sum(len(tasks) for tasks in first.tasks.values()) - len(first.left_out)
+    if shared <= 0:
+        return "Avg (All), scores x 100"
+    return f"Avg (All) over the {shared} task{'s' * (shared != 1)} every model has, scores x 100"
+
+
+def left_out_of_plot(rows: Sequence[Row]) -> list[str]:
+    """One line per model the plot cannot show, with why and what to run."""
+    lines = []
+    for r in rows:
+        name = plain(r.model)
+        if r.sentences_per_s and r.avg_all is None:
+            lines.append(f"{shorten(name)}: bench speed but no scores, left out of the plot (m2v evaluate -m {name})")
+        elif r.avg_all is not None and not r.sentences_per_s:
+            lines.append(
+                f"{shorten(name)}: scores but no bench speed, left out of the plot "
+                f"(m2v bench -m {name} -o bench.json, then add bench.json)"
+            )
+    return lines
 
 
 def plot_speed_vs_score(rows: Sequence[Row], path: str | Path, inputs: Sequence[Path] = ()) -> int:

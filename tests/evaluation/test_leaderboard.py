@@ -302,3 +302,24 @@ def test_plot_through_the_command(results: Path, tmp_path: Path) -> None:
     ran = run_m2v("leaderboard", str(results), "--plot", str(out), "--format", "markdown")
     assert ran.returncode == 0 and "Plotted 3 models" in ran.stderr.decode()
     assert out.read_bytes()[:4] == b"\x89PNG" and ran.stdout.decode().startswith("| Model |")
+
+
+def test_the_plot_says_what_it_averages_and_why_a_model_is_missing(results: Path, tmp_path: Path) -> None:
+    write_bench(results / "bench2.json", {"benched only": 9_000.0})
+    write_result(results, "scored only", "WordSim353", "WordSim", 0.5)
+    write_result(results, "scored only", "LeeDocSim", "STS", 0.5)
+    rows = board(results)
+    _, ax = drawn(rows, tmp_path)
+    assert ax.get_ylabel() == "Avg (All) over the 2 tasks every model has, scores x 100"
+    out = tmp_path / "plot.png"
+    ran = run_m2v("leaderboard", str(results), "--plot", str(out))
+    err = ran.stderr.decode()
+    assert ran.returncode == 0, err
+    assert "benched only: bench speed but no scores, left out of the plot (m2v evaluate -m benched only)" in err
+    assert "scored only: scores but no bench speed, left out of the plot" in err
+    assert "Plotted 3 models" in err
+    one = tmp_path / "one"
+    write_result(one, "m", "WordSim353", "WordSim", 0.5)
+    write_bench(one / "bench.json", {"m": 100.0})
+    ran = run_m2v("leaderboard", str(one), "--plot", str(tmp_path / "one.png"))
+    assert "Plotted 1 model to" in ran.stderr.decode()
