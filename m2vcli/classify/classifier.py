@@ -121,49 +121,20 @@ class StaticClassifier:
             return push_folder(Path(folder) / "model", repo_id, private=private, revision=revision, token=token).url
 
     def save_pretrained(self, path: str | os.PathLike[str], *, force: bool = False) -> None:
-        """Write the classifier folder atomically; an existing model folder is replaced whole."""
+        """Write the classifier folder atomically: the static model, its head and the head's config."""
         from safetensors.numpy import save_file
 
         from m2vcli.files import umask_mode
-        from m2vcli.model.modelcard import model_card
 
-        embedder = self.embedder
-        target = Path(path)
-        config: dict[str, Any] = {
-            "model_type": "model2vec",
-            "architectures": ["StaticModel"],
-            **embedder.config,
-            "normalize": embedder.normalize,
-            "max_length": embedder.max_length,
-            "hidden_dim": embedder.dim,
-            "embedding_dtype": np.dtype(embedder.embeddings.dtype).name,
-            "head_config": head_config(self.head, self.classes),
-            "classifier": {"threshold": self.threshold, **({"training": self.record} if self.record else {})},
-        }
-        if embedder.mapping is not None:
-            config["vocabulary_quantization"] = int(embedder.embeddings.shape[0])
-        card = model_card(
-            target.name or "model",
-            config,
-            rows=embedder.embeddings.shape[0],
-            dim=embedder.dim,
-            vocab_size=embedder.vocab_size,
-        )
-
-        def fill(folder: Path) -> None:
-            persistence.write_model_files(
-                folder,
-                embeddings=embedder.embeddings,
-                tokenizer_json=embedder.tokenizer_json,
-                config=config,
-                weights=embedder.weights,
-                mapping=embedder.mapping,
-                card=card,
-            )
+        def write_head(folder: Path) -> None:
             save_file(self.head.tensors(), str(folder / HEAD_FILE))
             (folder / HEAD_FILE).chmod(umask_mode(0o666))
 
-        persistence.write_folder_atomically(target, fill, force=force)
+        extra = {
+            "head_config": head_config(self.head, self.classes),
+            "classifier": {"threshold": self.threshold, **({"training": self.record} if self.record else {})},
+        }
+        self.embedder.write_folder(Path(path), force=force, extra_config=extra, extra_files=write_head)
 
     # ----- predicting ---------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from m2vcli.model.tokenization import TokenIds, load_tokenizer, unk_token_id
 
 DEFAULT_MAX_LENGTH = 512
 DEFAULT_BATCH_SIZE = 1024
+HEAD_KEYS = ("head_config", "classifier")  # config.json keys of a classifier's head (m2vcli.model.head)
 PREFETCH_BATCHES = 2  # one batch ahead hides the pooling; a second absorbs uneven batches; more only costs memory
 
 
@@ -168,13 +169,26 @@ class StaticEmbedder:
 
     def save_pretrained(self, path: str | os.PathLike[str], *, force: bool = False) -> None:
         """Write the model folder atomically (see ``persistence.write_folder_atomically``)."""
-        target = Path(path)
+        self.write_folder(Path(path), force=force)
+
+    def write_folder(
+        self,
+        target: Path,
+        *,
+        force: bool = False,
+        extra_config: dict[str, Any] | None = None,
+        extra_files: Callable[[Path], None] | None = None,
+    ) -> None:
+        """``save_pretrained`` with ``extra_config`` merged into config.json and ``extra_files(folder)``
+        writing more files into the folder before it is put in place (a classifier's head)."""
+        own = {k: v for k, v in self.config.items() if k not in HEAD_KEYS}  # a head is never saved without its file
         config = {
             "model_type": "model2vec",
             "architectures": ["StaticModel"],
-            **self.config,
+            **own,
             "normalize": self.normalize,
             "max_length": self.max_length,
+            **(extra_config or {}),
         }
         config["hidden_dim"] = self.dim
         config["embedding_dtype"] = np.dtype(self.embeddings.dtype).name
@@ -194,6 +208,8 @@ class StaticEmbedder:
                 mapping=self.mapping,
                 card=card,
             )
+            if extra_files is not None:
+                extra_files(folder)
 
         persistence.write_folder_atomically(target, fill, force=force)
 

@@ -239,3 +239,19 @@ def test_the_split_is_stratified_seeded_and_keeps_a_rare_class_in_both() -> None
     again = stratified_split(targets, 0.1, seed=0)
     assert np.array_equal(again[1], held)
     assert auto_batch_size(100) == 32 and auto_batch_size(10**6) == 512
+
+
+def test_the_encoder_of_a_classifier_saves_as_a_plain_model(
+    trained: tuple[StaticClassifier, list[str], list[str]], tmp_path: Path
+) -> None:
+    from m2vcli.model.folder import is_classifier
+
+    trained[0].save_pretrained(tmp_path / "clf")
+    for model in (
+        StaticEmbedder.from_pretrained(tmp_path / "clf"),
+        StaticClassifier.from_pretrained(tmp_path / "clf").embedder,
+    ):
+        model.save_pretrained(tmp_path / "plain")
+        config = json.loads((tmp_path / "plain" / "config.json").read_text())
+        assert "head_config" not in config and "classifier" not in config
+        assert not is_classifier(tmp_path / "plain")
