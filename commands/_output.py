@@ -32,6 +32,21 @@ def emit(table: ResultTable, fmt: TableFormat | str, *, document: Any = None) ->
         stdout.flush()
 
 
+def existing_model(path: str | None) -> bool:
+    """Whether ``path`` holds a model folder now (one a save there replaces)."""
+    from pathlib import Path
+
+    from m2vcli.model.folder import model_kind
+
+    return bool(path) and model_kind(Path(str(path))) is not None
+
+
+def say_replaced(path: str | None, existed: bool) -> None:
+    """The line that says a save replaced the model that was there."""
+    if existed:
+        err_console().print(f"Replaced the model that was in {path}.", markup=False)
+
+
 def print_epoch(record: dict[str, float]) -> None:
     """One line on stderr per training epoch, with its losses."""
     err_console().print(

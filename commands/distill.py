@@ -23,7 +23,7 @@ from ._options import (
     default,
     settings,
 )
-from ._output import print_epoch
+from ._output import existing_model, print_epoch, say_replaced
 
 D = DistillConfig
 TeacherOption = Annotated[
@@ -180,6 +180,7 @@ def distill_command(
         cfg = DistillConfig(**{**cfg.__dict__, "sif_coefficient": None})
     if not cfg.save_path:
         raise typer.BadParameter("give the folder to write the model to", param_hint="--save-path / -o")
+    existed = existing_model(cfg.save_path)
     console = err_console()
     show = stderr_is_terminal()  # a progress bar; off a terminal, plain lines (see PhaseLog)
     phases = PhaseLog()
@@ -196,6 +197,7 @@ def distill_command(
         )
     phases.end()
     render_summary(result)
+    say_replaced(cfg.save_path, existed)
 
 
 def render_summary(result: DistillRefineResult) -> None:

@@ -23,7 +23,7 @@ from ._options import (
     default,
     settings,
 )
-from ._output import print_epoch
+from ._output import existing_model, print_epoch, say_replaced
 
 R = RefineConfig
 EpochsOption = Annotated[
@@ -147,8 +147,10 @@ def refine_command(
         "force": force or None,
     }
     cfg = settings(RefineConfig, config, flags)
+    existed = existing_model(cfg.save_path)
     result = with_progress(lambda **callbacks: run_refinement(cfg, **callbacks))
     render_summary(result, "Refined")
+    say_replaced(cfg.save_path, existed)
 
 
 def with_progress(job: Callable[..., RefineResult]) -> RefineResult:

@@ -11,6 +11,7 @@ from m2vcli.classify.train import ClassWeight, describe_epoch
 from m2vcli.console import err_console
 
 from ._options import ConfigOption, ForceOption, InputFormatOption, ModelOption, SavePathOption, default, settings
+from ._output import existing_model, say_replaced
 
 T = TrainConfig
 
@@ -154,11 +155,13 @@ def train_command(
         "force": force or None,
     }
     cfg = settings(TrainConfig, config, flags)
+    existed = existing_model(cfg.save_path)
     console = err_console()
     result = run_training(
         cfg, on_phase=lambda name: console.print(f"{name}...", markup=False, style="dim"), on_epoch=_epoch_line
     )
     render_summary(result)
+    say_replaced(cfg.save_path, existed)
 
 
 def render_summary(result: TrainResult) -> None:

@@ -247,3 +247,11 @@ def test_evaluate_data_reports_accuracy_macro_f1_and_per_label_scores(classifier
     assert ran.returncode == 1 and b"the test data has label 'sports'" in ran.stderr
     ran = run_m2v("evaluate", "-m", str(classifier_dir), "--data", str(data), "--tasks", "WordSim353")
     assert ran.returncode == 2 and b"--tasks apply to tasks" in ran.stderr
+
+
+def test_training_over_a_model_says_it_replaced_it(model_dir: Path, tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "train.jsonl", topic_rows())
+    first = run_m2v("train", "-m", str(model_dir), "--data", str(data), "-o", str(tmp_path / "c"), *FAST)
+    assert first.returncode == 0 and b"Replaced" not in first.stderr
+    again = run_m2v("train", "-m", str(model_dir), "--data", str(data), "-o", str(tmp_path / "c"), *FAST)
+    assert again.returncode == 0 and f"Replaced the model that was in {tmp_path / 'c'}.".encode() in again.stderr

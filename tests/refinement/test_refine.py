@@ -357,6 +357,12 @@ def test_m2v_refine_writes_a_model_and_a_summary(
     text = ran.stderr.decode()
     assert "Featurizing the corpus" in text and "epoch 2: step" in text and "validation loss" in text
     assert StaticEmbedder.from_pretrained(out).config["refinement"]["epochs"] == 2
+    assert b"Replaced" not in ran.stderr
+    again = run_m2v(
+        "refine", str(student), "--corpus", str(corpus_file), "-o", str(out), "--teacher", str(tiny_teacher_dir),
+        "--epochs", "1", env=env,
+    )  # fmt: skip
+    assert again.returncode == 0 and f"Replaced the model that was in {out}.".encode() in again.stderr
 
 
 @pytest.mark.parametrize(
