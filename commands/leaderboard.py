@@ -61,8 +61,11 @@ def leaderboard_command(
     }
     cfg = settings(LeaderboardConfig, config, flags)
     console = err_console()
+    unscored: list[str] = []
     rows = leaderboard(
-        cfg, warn=lambda message: console.print(f"warning: {message}", markup=False, style="yellow", soft_wrap=True)
+        cfg,
+        warn=lambda message: console.print(f"warning: {message}", markup=False, style="yellow", soft_wrap=True),
+        unscored=unscored,
     )
     for line in coverage_notes(rows):  # like with like: what some models have and others lack is not averaged
         console.print(line, markup=False)
@@ -71,9 +74,7 @@ def leaderboard_command(
         from m2vcli.evaluation.plot import left_out_of_plot, plot_speed_vs_score
 
         plotted = plot_speed_vs_score(rows, cfg.plot, inputs=find_result_files(cfg.results))
-        from m2vcli.evaluation.leaderboard import benched_without_scores
-
-        for name in benched_without_scores(cfg):
+        for name in unscored:
             console.print(
                 f"{name}: bench speed but no scores, left out of the plot (m2v evaluate -m {name})", markup=False
             )

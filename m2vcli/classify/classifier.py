@@ -88,17 +88,9 @@ class StaticClassifier:
             raise ModelFormatError(
                 f"{path} is a static model without a classifier head; train one: m2v train -m {path} --data FILE"
             )
-        raw = persistence.read_model_folder(folder)
-        embedder = StaticEmbedder(
-            raw.embeddings,
-            raw.tokenizer_json,
-            config=raw.config,
-            weights=raw.weights,
-            mapping=raw.mapping,
-            card=raw.card,
-        )
-        head, classes = read_head(folder, raw.config, embedder.dim)
-        extra = raw.config.get("classifier")
+        embedder = StaticEmbedder.from_pretrained(folder)  # a local folder now: nothing is fetched again
+        head, classes = read_head(folder, embedder.config, embedder.dim)
+        extra = embedder.config.get("classifier")
         extra = extra if isinstance(extra, dict) else {}
         threshold = extra.get("threshold", DEFAULT_THRESHOLD)
         try:

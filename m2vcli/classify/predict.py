@@ -29,7 +29,7 @@ from m2vcli.callbacks import OnProgress
 from m2vcli.classify.classifier import StaticClassifier, check_threshold
 from m2vcli.config import coerce_enum
 from m2vcli.errors import ConfigError, InputError, MissingValueError, OutputError
-from m2vcli.files import atomic_file, check_not_read, check_output_file, local_path
+from m2vcli.files import atomic_file, check_not_read, check_output_file, local_path, stdout_path
 from m2vcli.texts import Chunk, InputFormat, ReadSettings, choose_input_format, open_input, read_chunks
 
 
@@ -235,6 +235,9 @@ def predict_texts(
             out = stdout if stdout is not None else getattr(sys.stdout, "buffer", None)
             if out is None:
                 raise OutputError("cannot write standard output: it is closed; pass -o FILE")
+            redirected = stdout_path(out)  # > model/config.json, > the input itself
+            if redirected is not None:
+                check_not_read(redirected, [*inputs, local_path(config.model)], "standard output")
             try:
                 written = run(source, out)
                 out.flush()

@@ -374,7 +374,7 @@ def _trained_embedder(embedder: StaticEmbedder, table: np.ndarray) -> StaticEmbe
         card=embedder.card,
     )
     stored = np.dtype(embedder.embeddings.dtype).name
-    return trained if stored == "float32" else trained.quantize(stored if stored in ("float16", "int8") else None)
+    return trained.quantize(stored) if stored in ("float16", "int8") else trained  # float32 otherwise
 
 
 def _head(dim: int, classes: int, settings: ClassifierSettings) -> Any:

@@ -201,18 +201,20 @@ def summarize_results(
     return sorted(rows, key=lambda r: (r.avg_all is None, -(r.avg_all or 0.0)))
 
 
-def benched_without_scores(cfg: LeaderboardConfig) -> list[str]:
-    """The models of the bench reports under ``cfg.results`` that have no evaluate result there."""
-    scores, speeds = parse_mteb_results(find_result_files(cfg.results), None)
+def benched_without_scores(scores: dict[str, Any], speeds: dict[str, Any]) -> list[str]:
+    """The models of the bench reports that have no evaluate result."""
     known = set(scores) | {Path(model).name for model in scores}
     return sorted(plain(k) for k in speeds if not k.startswith("params:") and k not in known)
 
 
-def leaderboard(cfg: LeaderboardConfig, warn: Warn | None = None) -> list[Row]:
-    """The rows of ``m2v leaderboard``: every result file under ``cfg.results``, one row per model."""
+def leaderboard(cfg: LeaderboardConfig, warn: Warn | None = None, unscored: list[str] | None = None) -> list[Row]:
+    """The rows of ``m2v leaderboard``: every result file under ``cfg.results``, one row per model.
+    ``unscored``, when given, gets the benched models that have no evaluate result (they have no row)."""
     scores, speeds = parse_mteb_results(find_result_files(cfg.results), warn)
     if not scores:
         raise InputError(f"no m2v evaluate results in {', '.join(cfg.results)}")
+    if unscored is not None:
+        unscored.extend(benched_without_scores(scores, speeds))
     return summarize_results(scores, speeds)
 
 

@@ -23,13 +23,11 @@ import numpy as np
 from m2vcli.callbacks import OnProgress
 from m2vcli.errors import ModelFormatError
 from m2vcli.model import persistence
-from m2vcli.model.modelcard import model_card
 from m2vcli.model.pooling import collect_batches, pooled_sums
 from m2vcli.model.tokenization import TokenIds, load_tokenizer, unk_token_id
 
 DEFAULT_MAX_LENGTH = 512
 DEFAULT_BATCH_SIZE = 1024
-HEAD_KEYS = ("head_config", "classifier")  # config.json keys of a classifier's head (m2vcli.model.head)
 PREFETCH_BATCHES = 2  # one batch ahead hides the pooling; a second absorbs uneven batches; more only costs memory
 
 
@@ -181,37 +179,7 @@ class StaticEmbedder:
     ) -> None:
         """``save_pretrained`` with ``extra_config`` merged into config.json and ``extra_files(folder)``
         writing more files into the folder before it is put in place (a classifier's head)."""
-        own = {k: v for k, v in self.config.items() if k not in HEAD_KEYS}  # a head is never saved without its file
-        config = {
-            "model_type": "model2vec",
-            "architectures": ["StaticModel"],
-            **own,
-            "normalize": self.normalize,
-            "max_length": self.max_length,
-            **(extra_config or {}),
-        }
-        config["hidden_dim"] = self.dim
-        config["embedding_dtype"] = np.dtype(self.embeddings.dtype).name
-        if self.mapping is not None:
-            config["vocabulary_quantization"] = int(self.embeddings.shape[0])
-        card = model_card(
-            target.name or "model", config, rows=self.embeddings.shape[0], dim=self.dim, vocab_size=self.vocab_size
-        )
-
-        def fill(folder: Path) -> None:
-            persistence.write_model_files(
-                folder,
-                embeddings=self.embeddings,
-                tokenizer_json=self.tokenizer_json,
-                config=config,
-                weights=self.weights,
-                mapping=self.mapping,
-                card=card,
-            )
-            if extra_files is not None:
-                extra_files(folder)
-
-        persistence.write_folder_atomically(target, fill, force=force)
+        persistence.write_model_folder(self, target, force=force, extra_config=extra_config, extra_files=extra_files)
 
     def push_to_hub(
         self,

@@ -286,6 +286,54 @@ def write_folder_atomically(target: Path, fill: Callable[[Path], None], *, force
     atomic_folder(target, fill, keep_existing=keep, never_keep=("head.safetensors", "pipeline.skops"))
 
 
+HEAD_KEYS = ("head_config", "classifier")  # config.json keys of a classifier's head (m2vcli.model.head)
+
+
+def write_model_folder(
+    model: Any,
+    target: Path,
+    *,
+    force: bool = False,
+    extra_config: dict[str, Any] | None = None,
+    extra_files: Callable[[Path], None] | None = None,
+) -> None:
+    """``model`` (a ``StaticEmbedder``) as a folder at ``target``, atomically: its config with the effective
+    settings and ``extra_config``, a card, and whatever ``extra_files(folder)`` adds. A head's keys in the
+    model's own config are dropped: a head is never saved without its file."""
+    from m2vcli.model.modelcard import model_card
+
+    own = {k: v for k, v in model.config.items() if k not in HEAD_KEYS}
+    config = {
+        "model_type": "model2vec",
+        "architectures": ["StaticModel"],
+        **own,
+        "normalize": model.normalize,
+        "max_length": model.max_length,
+        **(extra_config or {}),
+    }
+    config["hidden_dim"] = model.dim
+    config["embedding_dtype"] = np.dtype(model.embeddings.dtype).name
+    if model.mapping is not None:
+        config["vocabulary_quantization"] = int(model.embeddings.shape[0])
+    rows = model.embeddings.shape[0]
+    card = model_card(target.name or "model", config, rows=rows, dim=model.dim, vocab_size=model.vocab_size)
+
+    def fill(folder: Path) -> None:
+        write_model_files(
+            folder,
+            embeddings=model.embeddings,
+            tokenizer_json=model.tokenizer_json,
+            config=config,
+            weights=model.weights,
+            mapping=model.mapping,
+            card=card,
+        )
+        if extra_files is not None:
+            extra_files(folder)
+
+    write_folder_atomically(target, fill, force=force)
+
+
 def write_model_files(
     folder: Path,
     *,

@@ -255,3 +255,14 @@ def test_training_over_a_model_says_it_replaced_it(model_dir: Path, tmp_path: Pa
     assert first.returncode == 0 and b"Replaced" not in first.stderr
     again = run_m2v("train", "-m", str(model_dir), "--data", str(data), "-o", str(tmp_path / "c"), *FAST)
     assert again.returncode == 0 and f"Replaced the model that was in {tmp_path / 'c'}.".encode() in again.stderr
+
+
+def test_predict_refuses_standard_output_redirected_onto_its_input(classifier_dir: Path, tmp_path: Path) -> None:
+    from m2vcli.classify.predict import PredictConfig, predict_texts
+    from m2vcli.errors import InputError, OutputError
+
+    data = write_jsonl(tmp_path / "in.jsonl", topic_rows(5))
+    before = data.read_bytes()
+    with data.open("ab") as appended, pytest.raises((InputError, OutputError), match="standard output"):
+        predict_texts(PredictConfig(model=str(classifier_dir), input=str(data)), stdout=appended)
+    assert data.read_bytes() == before
