@@ -194,20 +194,47 @@ def explain(report: EvaluationReport) -> bool:
     if failed:
         names = ", ".join(o.task for o in failed)
         console.print(f"{len(failed)} of {len(report.outcomes)} tasks failed: {names}", markup=False)
+    average = average_line(report)
+    if average:
+        console.print(average, markup=False)
     written = [Path(o.path) for o in report.outcomes if o.path]
     if written:
-        console.print(f"results in {written[0].parent}/", markup=False)
+        compare = f"; compare models with m2v leaderboard {written[0].parent.parent}" if average else ""
+        console.print(f"results in {written[0].parent}/{compare}", markup=False)
     return bool(failed)
+
+
+def average_line(report: EvaluationReport) -> str | None:
+    """The model's averages as the leaderboard computes them (the mean of its category means), over the
+    tasks that have a score here, and the command that compares it with other models."""
+    from m2vcli.evaluation.leaderboard import summarize_results
+
+    by_category: dict[str, dict[str, float]] = {}
+    for o in report.outcomes:
+        if o.main_score is not None and o.status is not TaskStatus.FAILED:
+            by_category.setdefault(o.category, {})[o.task] = 100 * o.main_score
+    if sum(len(tasks) for tasks in by_category.values()) < 2:
+        return None
+    (row,) = summarize_results({report.model: by_category})
+    tasks = sum(len(t) for t in by_category.values())
+    mteb = f", Avg (MTEB) {row.avg_mteb:.2f}" if row.avg_mteb is not None else ""
+    means = f"{len(row.scores)} category means" if len(row.scores) > 1 else "1 category's mean"
+    return f"Avg (All) {row.avg_all:.2f}{mteb}: the mean of {means}, over {tasks} tasks"
 
 
 def show_tasks(fmt: TableFormat) -> None:
     """The built-in tasks as a table on stdout."""
+    emit(task_table(), fmt)
+
+
+def task_table() -> ResultTable:
+    """The built-in tasks: name, suite, category, where the data comes from and what the task is."""
     from m2vcli.evaluation import describe_tasks
 
     names = ("task", "suite", "category", "data", "description")
     rows = [[row[c] for c in names] for row in describe_tasks()]
     title = "m2v evaluate: built-in tasks (any MTEB task name works too)"
-    emit(ResultTable(title, [Column(c, text=True) for c in names], rows), fmt)
+    return ResultTable(title, [Column(c, text=True) for c in names], rows)
 
 
 def score_table(report: EvaluationReport) -> ResultTable:

@@ -29,6 +29,7 @@ class PlannedTask:
     name: str
     skip: bool = False  # its result is already there: it will not run
     hub_id: str | None = None  # the Hugging Face hub data set its data is loaded from; None: local data
+    texts: int | None = None  # about how many texts it encodes, when its data is known in advance
 
 
 OnPlan = Callable[[Sequence[PlannedTask]], None]

@@ -197,6 +197,8 @@ class TaskProgress:
         self.since = 0.0  # when the running task started
         self.ran = 0  # tasks that ran and ended
         self.ran_seconds = 0.0
+        self.run_texts = 0  # texts the tasks that ended encoded, and the seconds that took
+        self.run_encoding = 0.0
         self.run_since = 0.0
 
     def __enter__(self) -> TaskProgress:
@@ -258,6 +260,7 @@ class TaskProgress:
         seconds = time.monotonic() - self.since
         self.ran += 1
         self.ran_seconds += seconds
+        self.run_texts, self.run_encoding = self.run_texts + self.texts, self.run_encoding + self.encoding
         texts = self._texts()
         if self.progress is None:
             left = self._estimate()
@@ -299,17 +302,34 @@ class TaskProgress:
         self._update_overall()
 
     def _estimate(self) -> float | None:
-        """Seconds left: the mean time of the tasks that ran so far times the tasks still to run, less the
-        running task's time so far (never below the estimate for the tasks after it)."""
+        """Seconds left, from what was measured so far: for a task whose size is known, its texts still to
+        encode at the measured rate (the running task's own once it has one) plus the time a task spends
+        on other work (fitting a classifier, clustering); for any other task, the mean time of the tasks
+        that ran. None until there is a measure, or when nothing is left."""
         import time
 
-        if not self.ran:
+        now = time.monotonic()
+        later = [t for t in self.plan[self.started :] if not t.skip]
+        running = self.ran < len([t for t in self.plan[: self.started] if not t.skip])
+        current = self._planned() if running else None
+        if not later and current is None:
             return None
-        mean = self.ran_seconds / self.ran
-        later = len([t for t in self.plan[self.started :] if not t.skip])
-        if self.ran == len([t for t in self.plan[: self.started] if not t.skip]):  # none is running
-            return mean * later if later else None
-        return max(mean * later, mean * (later + 1) - (time.monotonic() - self.since))
+        texts, encoding = (self.texts, self.encoding) if running else (0, 0.0)
+        run_texts, run_encoding = self.run_texts + texts, self.run_encoding + encoding
+        rate = run_texts / run_encoding if run_texts and run_encoding > 0 else None
+        other = (self.ran_seconds - self.run_encoding) / self.ran if self.ran else 0.0
+        mean = self.ran_seconds / self.ran if self.ran else None
+
+        def left(task: PlannedTask, texts: int, encoding: float, elapsed: float, speed: float | None) -> float | None:
+            if task.texts is not None and speed is not None:
+                return max(task.texts - texts, 0) / speed + max(other - (elapsed - encoding), 0.0)
+            return None if mean is None else max(mean - elapsed, 0.0)
+
+        own = self.texts / self.encoding if self.encoding >= 1.0 else rate  # a second of its own texts
+        parts = [left(t, 0, 0.0, 0.0, rate) for t in later]
+        if current is not None:
+            parts.append(left(current, self.texts, self.encoding, now - self.since, own))
+        return None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
 
     def _update_overall(self) -> None:
         if self.progress is None or self.overall is None:

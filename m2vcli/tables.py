@@ -94,12 +94,39 @@ def draw(table: ResultTable, width: int | None) -> str:
     for part in parts:
         if len(parts) > 1 or width:
             out.append("")
-        line = "  ".join(_align(names[i], widths[i], table.columns[i].text) for i in part)
+        part_widths = _fit_last_text_column(part, widths, names, table, width)
+        line = "  ".join(_align(names[i], part_widths[i], table.columns[i].text) for i in part)
         out.append(line.rstrip())
-        out.append("  ".join("-" * widths[i] for i in part))
+        out.append("  ".join("-" * part_widths[i] for i in part))
         for row in shown:
-            out.append("  ".join(_align(row[i], widths[i], table.columns[i].text) for i in part).rstrip())
+            last = part[-1]
+            pieces = _wrap(row[last], part_widths[last]) if part_widths[last] < widths[last] else [row[last]]
+            first = [_align(row[i], part_widths[i], table.columns[i].text) for i in part[:-1]]
+            out.append("  ".join([*first, _align(pieces[0], part_widths[last], table.columns[last].text)]).rstrip())
+            indent = sum(part_widths[i] + 2 for i in part[:-1])
+            out.extend((" " * indent + piece).rstrip() for piece in pieces[1:])
     return "\n".join(out) + "\n"
+
+
+def _fit_last_text_column(
+    part: Sequence[int], widths: Sequence[int], names: Sequence[str], table: ResultTable, width: int | None
+) -> dict[int, int]:
+    """The widths of a part's columns; a last text column (a description) too wide for the terminal is
+    narrowed to what is left, at least its name and 20 characters, and its cells wrap at word breaks."""
+    fitted = {i: widths[i] for i in part}
+    last = part[-1]
+    if width and len(part) > 1 and table.columns[last].text:
+        room = width - sum(widths[i] + 2 for i in part[:-1])
+        if room < widths[last]:
+            fitted[last] = max(room, len(names[last]), 20)
+    return fitted
+
+
+def _wrap(cell: str, width: int) -> list[str]:
+    """A cell's text in lines of at most ``width`` characters, broken between words where it can."""
+    import textwrap
+
+    return textwrap.wrap(cell, width, break_on_hyphens=False) or [""]
 
 
 def plain(cell: str, shorten_to: int | None = None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,15 +64,20 @@ def evaluated_model(model: Any, name: str | None = None, batch_size: int | None 
 
 
 CHUNK_TEXTS = 1024
+FIRST_CHUNK = 64
+PART_SECONDS = 1.0
 
 
 class CountingEncoder:
     """MTEB's encoder protocol around another encoder, for progress and settings.
 
-    With ``on_encode``, a call of more than ``chunk`` texts is encoded ``chunk`` texts at a time and
-    ``on_encode(n, seconds)`` hears after each part, so a task of 25,000 texts moves steadily; the vectors
-    are the same as from one call. ``batch_size``, when given, is the number of texts a Sentence Transformer
-    encodes at a time (a static model's encoder ignores it).
+    With ``on_encode``, a call of more than ``first`` texts is encoded a part at a time and
+    ``on_encode(n, seconds)`` hears after each part, so a task moves steadily whatever the model's speed:
+    the first part has ``first`` texts, and each later one as many as took about ``part_seconds`` at the
+    rate measured so far, between ``first`` and ``chunk``. A teacher at 17 texts/s reports every couple of
+    seconds, a static model every 1,024 texts. The vectors are the same as from one call.
+    ``batch_size``, when given, is the number of texts a Sentence Transformer encodes at a time (a static
+    model's encoder ignores it).
     """
 
     def __init__(
@@ -82,11 +87,15 @@ class CountingEncoder:
         *,
         batch_size: int | None = None,
         chunk: int = CHUNK_TEXTS,
+        first: int = FIRST_CHUNK,
+        part_seconds: float = PART_SECONDS,
     ) -> None:
         self.inner = inner
         self.on_encode = on_encode
         self.batch_size = batch_size
         self.chunk = chunk
+        self.first = min(first, chunk)
+        self.part_seconds = part_seconds
         self.mteb_model_meta = inner.mteb_model_meta
 
     def encode(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
@@ -95,10 +104,20 @@ class CountingEncoder:
         if self.on_encode is None:
             return self.inner.encode(inputs, *args, **kwargs)
         parts = []
-        for part in split_inputs(inputs, self.chunk):
+        size = self.first
+        texts, seconds = 0, 0.0
+
+        def next_size() -> int:
+            return size
+
+        for part in split_inputs(inputs, next_size):
             start = time.perf_counter()
             vectors = self.inner.encode(part, *args, **kwargs)
-            self.on_encode(len(vectors), time.perf_counter() - start)
+            took = time.perf_counter() - start
+            self.on_encode(len(vectors), took)
+            texts, seconds = texts + len(vectors), seconds + took
+            rate = texts / seconds if seconds > 0 else float("inf")
+            size = int(min(self.chunk, max(self.first, rate * self.part_seconds)))
             parts.append(vectors)
         if len(parts) == 1:
             return parts[0]
@@ -108,14 +127,18 @@ class CountingEncoder:
         return getattr(self.inner, name)
 
 
-def split_inputs(inputs: Any, chunk: int) -> Iterator[Any]:
-    """MTEB's input (a torch ``DataLoader`` over a ``datasets.Dataset``) as loaders of at most ``chunk``
-    rows each, in order; anything else, or a loader that small, as it is."""
+def split_inputs(inputs: Any, size: Callable[[], int]) -> Iterator[Any]:
+    """MTEB's input (a torch ``DataLoader`` over a ``datasets.Dataset``) as loaders of ``size()`` rows
+    each (asked before each part), in order; anything else, or a loader no larger than the first part,
+    as it is."""
     dataset = getattr(inputs, "dataset", None)
-    if dataset is None or not hasattr(dataset, "select") or len(dataset) <= chunk:
+    if dataset is None or not hasattr(dataset, "select") or len(dataset) <= size():
         yield inputs
         return
     loader = type(inputs)  # torch's DataLoader, taken from the input so that torch is imported only by mteb
-    for start in range(0, len(dataset), chunk):
-        rows = dataset.select(range(start, min(start + chunk, len(dataset))))
+    start = 0
+    while start < len(dataset):
+        stop = min(start + max(size(), 1), len(dataset))
+        rows = dataset.select(range(start, stop))
         yield loader(rows, batch_size=inputs.batch_size, collate_fn=inputs.collate_fn, num_workers=inputs.num_workers)
+        start = stop

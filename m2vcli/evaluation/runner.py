@@ -277,7 +277,7 @@ def run_tasks(
     ``on_plan(tasks)`` hears once, before the first task, which tasks will run or be skipped and where
     their data comes from; ``on_task(name, status)`` hears "running", then "done" or "failed", or just
     "skipped" (a result is already there and ``overwrite`` is false); ``on_encode(n, seconds)`` hears
-    the texts encoded, at most ``CHUNK_TEXTS`` at a time. ``batch_size``: texts per encoder call of a
+    the texts encoded, a part at a time (``CountingEncoder``). ``batch_size``: texts per encoder call of a
     Sentence Transformer. ``raise_errors`` stops at an error in a task's own code instead of reporting
     it in its row.
     """
@@ -305,7 +305,7 @@ def run_tasks(
             [
                 PlannedTask(task.metadata.name, skip=True)
                 if previous is not None
-                else PlannedTask(task.metadata.name, hub_id=hub_source(task))
+                else PlannedTask(task.metadata.name, hub_id=hub_source(task), texts=getattr(task, "m2v_texts", None))
                 for task, _, previous in plan
             ]
         )

@@ -4,6 +4,7 @@ plain lines off a terminal, and distill's phase lines."""
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,7 +55,7 @@ def test_a_large_encode_call_is_reported_in_chunks_with_the_same_vectors() -> No
     inner = for_mteb(wrap_model(tiny_model(), "tiny")).encoder
     texts = [f"the cat sat on the mat {i}" + " good" * (i % 7) for i in range(2500)]
     seen: list[tuple[int, float]] = []
-    counting = CountingEncoder(inner, lambda n, seconds: seen.append((n, seconds)), chunk=1024)
+    counting = CountingEncoder(inner, lambda n, seconds: seen.append((n, seconds)), chunk=1024, first=1024)
     vectors = counting.encode(texts_loader(texts), task_metadata=None, hf_split="test", hf_subset="default")
     assert [n for n, _ in seen] == [1024, 1024, 452]
     assert all(seconds > 0 for _, seconds in seen)
@@ -62,6 +63,32 @@ def test_a_large_encode_call_is_reported_in_chunks_with_the_same_vectors() -> No
     small: list[int] = []
     CountingEncoder(inner, lambda n, seconds: small.append(n)).encode(texts_loader(texts[:10]))
     assert small == [10]
+
+
+def test_a_slow_model_reports_a_part_every_second_and_a_fast_one_every_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A teacher at 17 texts/s once went a minute between counts (1,024 texts a part)."""
+    from m2vcli.evaluation import models
+
+    clock = [0.0]
+    monkeypatch.setattr(models.time, "perf_counter", lambda: clock[0])
+
+    class Slow:
+        mteb_model_meta = None
+
+        def __init__(self, rate: float) -> None:
+            self.rate = rate
+
+        def encode(self, inputs: Any, **kwargs: Any) -> np.ndarray:
+            rows = len(inputs.dataset)
+            clock[0] += rows / self.rate
+            return np.zeros((rows, 2))
+
+    texts = [f"text {i}" for i in range(3_000)]
+    # 17 texts/s: parts of 64 texts (the least), one every 3.8 s; 200 texts/s: a part a second
+    for rate, expected in ((17.0, [64] * 46 + [56]), (200.0, [64] + [200] * 14 + [136]), (5e4, [64, 1024, 1024, 888])):
+        seen: list[int] = []
+        vectors = models.CountingEncoder(Slow(rate), lambda n, s, seen=seen: seen.append(n)).encode(texts_loader(texts))
+        assert vectors.shape == (3_000, 2) and seen == expected
 
 
 def test_the_counting_encoder_sets_the_batch_size_and_passes_the_rest_through() -> None:
@@ -139,6 +166,59 @@ def test_the_estimate_is_the_mean_task_time_times_the_tasks_left(stderr_text: io
     assert progress._estimate() is None  # nothing ran yet
     progress.started, progress.ran, progress.ran_seconds = 2, 2, 20.0
     assert progress._estimate() == pytest.approx(30.0)  # 10 s a task, three to go; the skipped one is free
+
+
+def test_the_estimate_comes_from_the_texts_left_and_falls_as_a_slow_task_runs(
+    stderr_text: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's case: two small tasks ended, a big one runs at 20 texts/s. A task count said "about
+    16 s left" for minutes; the texts left say minutes, and the figure falls as the texts go by."""
+    import time
+
+    clock = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    sizes = [200, 200, 6_000, 2_000]
+    progress = TaskProgress(enabled=False)
+    progress.on_plan([PlannedTask(f"T{i}", texts=n) for i, n in enumerate(sizes)])
+    assert progress._estimate() is None  # nothing measured yet: no guess
+    for name, texts in (("T0", 200), ("T1", 200)):
+        progress.on_task(name, "running")
+        for _ in range(texts // 20):
+            clock[0] += 1.0
+            progress.on_encode(20, 1.0)  # 20 texts/s, all of the task's time spent encoding
+        progress.on_task(name, "done")
+    assert progress._estimate() == pytest.approx(8_000 / 20)  # not 2 x the 10 s mean task time
+    progress.on_task("T2", "running")
+    seen = []
+    for _ in range(10):
+        clock[0] += 30.0
+        progress.on_encode(600, 30.0)
+        seen.append(progress._estimate())
+    assert all(a is not None and b is not None and b < a for a, b in itertools.pairwise(seen))
+    assert seen[0] == pytest.approx((5_400 + 2_000) / 20)
+    assert seen[-1] == pytest.approx(2_000 / 20)  # T2's texts all encoded: T3's are what is left
+    progress.on_task("T2", "done")
+    assert stderr_text.getvalue().splitlines()[-1].endswith("about 1:40 left")
+
+
+def test_an_estimate_adds_the_time_tasks_spend_beyond_encoding_and_uses_the_mean_when_a_size_is_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    clock = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    progress = TaskProgress(enabled=False)
+    progress.on_plan([PlannedTask("A", texts=1_000), PlannedTask("B", texts=1_000), PlannedTask("Hub")])
+    progress.on_task("A", "running")
+    clock[0] += 15.0  # 5 s encoding 1,000 texts, 10 s fitting a classifier
+    progress.on_encode(1_000, 5.0)
+    progress.on_task("A", "done")
+    assert progress._estimate() == pytest.approx((5.0 + 10.0) + 15.0)  # B by its texts, Hub by the mean
+    progress.on_task("B", "running")
+    clock[0] += 2.0
+    progress.on_encode(500, 2.0)  # B's own rate, 250 texts/s, counts once it has a second of texts
+    assert progress._estimate() == pytest.approx(500 / 250 + 10.0 + 15.0)
 
 
 def test_progress_bar_off_a_terminal_prints_a_line_per_quarter(stderr_text: io.StringIO) -> None:

@@ -186,6 +186,11 @@ def test_cli_evaluate_then_leaderboard(tiny_model_dir: Path, tmp_path: Path, mon
     board = runner.invoke(app, ["leaderboard", str(out), "--format", "csv"])
     assert board.exit_code == 0 and "tiny_model" in board.output
     assert runner.invoke(app, ["leaderboard", str(tmp_path / "nowhere")]).exit_code == 1
+    # the run's own average line says what the leaderboard's row says, and how to get there
+    header, row = board.stdout.splitlines()[:2]
+    avg_all = float(dict(zip(header.split(","), row.split(","), strict=True))["Avg (All)"])
+    assert f"Avg (All) {avg_all:.2f}: the mean of 1 category's mean, over 2 tasks" in result.stderr
+    assert f"compare models with m2v leaderboard {out}" in result.stderr
 
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -249,6 +254,25 @@ def test_encode_callback_counts_every_text(
     )
     assert sum(seen) == 2 * len(PAIRS)  # both sides of every pair
     assert statuses == [("WordSim353", "running"), ("WordSim353", "done")]
+
+
+@pytest.mark.slow
+def test_each_offline_task_encodes_the_texts_its_progress_estimate_counts_on(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from m2vcli.callbacks import PlannedTask
+
+    counted: dict[str, int] = {}
+    running: list[str] = []
+    planned: list[PlannedTask] = []
+    evaluate(
+        EvaluateConfig(model=str(tiny_model_dir), output_dir=str(tmp_path)),
+        on_plan=planned.extend,
+        on_task=lambda task, status: running.append(task),
+        on_encode=lambda n, seconds: counted.__setitem__(running[-1], counted.get(running[-1], 0) + n),
+    )
+    assert planned and all(task.texts is not None for task in planned)  # every task of the default suite
+    assert {task.name: task.texts for task in planned} == counted
 
 
 def test_pair_classification_task(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -588,6 +612,18 @@ def test_list_tasks_needs_no_model_and_names_every_builtin_task() -> None:
     assert {row["suite"] for row in builtin} == {suite.value for suite in Suite}
     rows = [line.split()[:4] for line in result.output.splitlines()[3:]]  # after the title, header and rule
     assert rows == [[row["task"], row["suite"], row["category"], row["data"]] for row in builtin]
+
+
+def test_the_task_list_fits_80_columns_and_wraps_descriptions_between_words() -> None:
+    from m2vcli.commands.evaluate import task_table
+    from m2vcli.tables import render
+
+    lines = render(task_table(), "table", width=80).splitlines()
+    assert max(len(line) for line in lines) <= 80, "\n".join(lines)
+    start = next(i for i, line in enumerate(lines) if line.split() == ["task", "description"])
+    text = " ".join(line[23:].strip() for line in lines[start + 2 :])  # the description column, lines joined
+    for row in describe_tasks():
+        assert row["description"] in text  # whole, never cut, and split only at spaces
 
 
 def test_score_table_fits_80_columns_with_names_whole_and_no_reason_in_a_cell() -> None:

