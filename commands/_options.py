@@ -5,6 +5,9 @@ is a usage error)."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import re
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -117,6 +120,25 @@ ConfigOption = Annotated[
 ]
 
 
+# Typer's own Click's error classes (Typer exports BadParameter, not its bases)
+UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def _current_context() -> Any:
+    """The command's Click context while it runs (for the usage line of an error), else None."""
+    try:
+        from typer._click.globals import get_current_context
+    except ImportError:  # another Typer layout: the error goes without its usage line
+        return None
+    return get_current_context(silent=True)
+
+
+def missing_option(option: str, message: str) -> Exception:
+    """The usage error (exit code 2) for a required option left out: ``Missing option -o / --output: ...``."""
+    return UsageError(f"Missing option {option}: {message}", _current_context())
+
+
 # The settings that name a file or folder a command writes or replaces: none may be (or hold) its --config.
 OUTPUT_FIELDS = ("output", "save_path", "plot")
 
@@ -127,7 +149,7 @@ def settings(cls: type[T], config_file: Path | None, flags: dict[str, Any]) -> T
     try:
         cfg = build_config(cls, config_file, flags)
     except MissingValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=exc.option) from exc
+        raise UsageError(str(exc), _current_context()) from exc  # "no model given: pass --model ..."
     if config_file is not None:
         for name in OUTPUT_FIELDS:
             value = getattr(cfg, name, None)
@@ -153,6 +175,8 @@ def _without_flag_placeholders(params: list[Any], ctx: Any = None) -> list[Any]:
             param.metavar = ""
         if getattr(param, "param_type_name", "") == "argument":
             param.display_type_rich = lambda ctx: None  # its name says what it is; no type column
+            if param.metavar is None and param.name:
+                param.metavar = param.name.upper()  # MODEL, RESULTS: placeholders in one case everywhere
             continue
         if param.metavar is not None or getattr(param, "param_type_name", "") != "option" or ctx is None:
             continue
@@ -172,15 +196,79 @@ def _without_flag_placeholders(params: list[Any], ctx: Any = None) -> list[Any]:
     return params
 
 
+def _readable_help(help_text: str | None) -> str | None:
+    """A command's help as it should read at any width: each paragraph of the description reflowed (Rich
+    keeps the source's line breaks, which then break lines mid-sentence), and the examples, one per line,
+    at the left margin (Typer dedents what follows the first paragraph, so they came out flush left in
+    some commands and indented in others)."""
+    if not help_text:
+        return help_text
+    head, marker, examples = help_text.partition("Examples:")
+    paragraphs = inspect.cleandoc(head).split("\n\n")
+    head = "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
+    if not marker:
+        return head
+    lines = [line.strip() for line in examples.splitlines()]
+    return head + "\n\n" + marker + "\n".join(lines)
+
+
 class Command(TyperCommand):
-    """An ``m2v`` command (see ``_without_flag_placeholders``)."""
+    """An ``m2v`` command (see ``_without_flag_placeholders``); its examples start at the left margin."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = _readable_help(self.help)
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _without_flag_placeholders(super().get_params(ctx), ctx)
 
 
 class Group(TyperGroup):
-    """The ``m2v`` command group (see ``_without_flag_placeholders``)."""
+    """The ``m2v`` command group (see ``_without_flag_placeholders``). A usage error is reported in two
+    plain lines (see ``show_usage_error``), on a terminal or off it, not in a box."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _without_flag_placeholders(super().get_params(ctx))
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        import sys
+
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except ClickException as exc:
+            show_usage_error(exc)
+            sys.exit(getattr(exc, "exit_code", 2))
+        except typer.Abort:
+            sys.stderr.write("Aborted.\n")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)  # an Exit's code; a command returns None
+
+
+def show_usage_error(exc: Any) -> None:
+    """``Error: <what is wrong>`` and then the usage line with where the help is, on stderr.
+
+    Click's "Invalid value for '--format' / '-f': Value error, 'csv' is not one of ..." loses the
+    validator's "Value error, " and the quotes around the option names.
+    """
+    from m2vcli.console import err_console
+
+    message = exc.format_message().replace(": Value error, ", ": ")
+    if getattr(exc, "option_name", None) == "--device":  # not "(Possible options: --engine)"
+        message = "No such option: --device: a static model runs on the CPU; no device is needed"
+    message = re.sub(r"'(-[-\w]+)'", r"\1", message)
+    console = err_console()
+    console.print(f"Error: {message}", markup=False, soft_wrap=True)
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        help_flag = ctx.help_option_names[0] if ctx.help_option_names else "--help"
+        console.print(f"{ctx.get_usage()}  (see {ctx.command_path} {help_flag})", markup=False, soft_wrap=True)

@@ -21,6 +21,7 @@ from ._options import (
     SavePathOption,
     TextFieldOption,
     default,
+    missing_option,
     settings,
 )
 from ._output import existing_model, print_epoch, say_replaced
@@ -179,7 +180,7 @@ def distill_command(
     if no_sif:
         cfg = DistillConfig(**{**cfg.__dict__, "sif_coefficient": None})
     if not cfg.save_path:
-        raise typer.BadParameter("give the folder to write the model to", param_hint="--save-path / -o")
+        raise missing_option("--save-path / -o", "give the folder to write the model to")
     existed = existing_model(cfg.save_path)
     console = err_console()
     show = stderr_is_terminal()  # a progress bar; off a terminal, plain lines (see PhaseLog)

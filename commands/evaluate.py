@@ -11,8 +11,9 @@ from m2vcli.console import TaskProgress, err_console, stderr_is_terminal
 from m2vcli.errors import debug_enabled
 from m2vcli.evaluation import EvaluateConfig, EvaluationReport, Suite, TaskStatus, evaluate
 from m2vcli.tables import EMPTY, Column, ResultTable, TableFormat, plain, shorten
+from m2vcli.teacher.loading import Device
 
-from ._options import ConfigOption, ModelOption, TableFormatOption, default, settings
+from ._options import ConfigOption, ModelOption, TableFormatOption, default, missing_option, settings
 from ._output import emit
 
 
@@ -69,6 +70,14 @@ def evaluate_command(
             show_default=False,
         ),
     ] = None,
+    device: Annotated[
+        Device | None,
+        typer.Option(
+            help="Where a Sentence Transformer runs; a static model runs on the CPU "
+            f"(default: {default(EvaluateConfig, 'device')}).",
+            show_default=False,
+        ),
+    ] = None,
     table_format: TableFormatOption = None,
     list_tasks: Annotated[
         bool, typer.Option("--list-tasks", help="List the built-in suites' tasks (no model needed) and stop.")
@@ -112,6 +121,8 @@ def evaluate_command(
 
         m2v evaluate --model my_model --suite pearl
 
+        m2v evaluate -m sentence-transformers/all-MiniLM-L6-v2 --device cuda
+
         m2v evaluate --model my_model --format markdown
 
         m2v evaluate --list-tasks
@@ -126,7 +137,7 @@ def evaluate_command(
                 f"--data scores a classifier; {', '.join(clash)} apply to tasks", param_hint="--data"
             )
         if not model:
-            raise typer.BadParameter("no classifier given: pass --model/-m FOLDER", param_hint="--model")
+            raise missing_option("--model / -m", "the classifier to score with --data")
         evaluate_classifier_on(model, data, text_field, label_field, threshold, table_format or TableFormat.TABLE)
         return
     if text_field or label_field or threshold is not None:
@@ -144,6 +155,7 @@ def evaluate_command(
         "pearl_data": pearl_data,
         "name": name,
         "batch_size": batch_size,
+        "device": device,
         "format": table_format,
     }
     cfg = settings(EvaluateConfig, config, flags)

@@ -148,17 +148,20 @@ def load_model(
     name: str | None = None,
     encoder: Encoder | None = None,
     batch_size: int = TRANSFORMER_BATCH_SIZE,
+    device: str = "cpu",
 ) -> LoadedModel:
     """Load a static model or a Sentence Transformer from a folder or hub id (``encoder``: which code
-    encodes it; by default the folder decides)."""
+    encodes it; by default the folder decides). A Sentence Transformer runs on ``device``."""
     folder = resolve_model(name_or_path, Fetch.ANY)
     if encoder is None:
         encoder = Encoder.for_folder(folder)
-    return load_folder(name or display_name(name_or_path, folder), folder, encoder, batch_size)
+    return load_folder(name or display_name(name_or_path, folder), folder, encoder, batch_size, device)
 
 
-def load_folder(name: str, folder: Path, encoder: Encoder, batch_size: int = TRANSFORMER_BATCH_SIZE) -> LoadedModel:
-    """Load the model in a local ``folder`` with the given encoder."""
+def load_folder(
+    name: str, folder: Path, encoder: Encoder, batch_size: int = TRANSFORMER_BATCH_SIZE, device: str = "cpu"
+) -> LoadedModel:
+    """Load the model in a local ``folder`` with the given encoder (a Sentence Transformer on ``device``)."""
     if encoder is Encoder.STATIC:
         model: Any = StaticEmbedder.from_pretrained(folder)
     elif encoder is Encoder.REFERENCE:
@@ -172,7 +175,7 @@ def load_folder(name: str, folder: Path, encoder: Encoder, batch_size: int = TRA
         from sentence_transformers import SentenceTransformer
 
         try:
-            model = SentenceTransformer(str(folder), device="cpu")
+            model = SentenceTransformer(str(folder), device=device)
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
             raise ModelLoadError(f"cannot load {name} as a Sentence Transformer: {first_line(exc, 160)}") from exc
     return LoadedModel(name, encoder, model, folder, batch_size)

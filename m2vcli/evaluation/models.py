@@ -54,10 +54,14 @@ def for_mteb(loaded: LoadedModel) -> EvaluatedModel:
     return EvaluatedModel(loaded.name, encoder, meta)
 
 
-def evaluated_model(model: Any, name: str | None = None, batch_size: int | None = None) -> EvaluatedModel:
-    """A model for MTEB from a path or hub id, a ``StaticEmbedder`` or a ``SentenceTransformer``."""
+def evaluated_model(
+    model: Any, name: str | None = None, batch_size: int | None = None, *, device: str = "cpu"
+) -> EvaluatedModel:
+    """A model for MTEB from a path or hub id, a ``StaticEmbedder`` or a ``SentenceTransformer``; a
+    Sentence Transformer loaded from a path runs on ``device`` (torch's name: cpu, cuda, mps)."""
     if isinstance(model, (str, Path)):
-        return for_mteb(load_model(model, name=name, batch_size=batch_size or TRANSFORMER_BATCH_SIZE))
+        size = batch_size or TRANSFORMER_BATCH_SIZE
+        return for_mteb(load_model(model, name=name, batch_size=size, device=device))
     if not name:
         raise ConfigError("a model given as an object needs a name= (its results folder and leaderboard row)")
     return for_mteb(wrap_model(model, name))

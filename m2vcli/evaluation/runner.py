@@ -26,6 +26,7 @@ from m2vcli.evaluation.registry import Suite, get_tasks
 from m2vcli.extras import require
 from m2vcli.files import atomic_file, read_limited
 from m2vcli.tables import TableFormat
+from m2vcli.teacher.loading import Device, pick_device
 
 MAX_NAME_BYTES = 255  # one file or folder name, on every common file system
 MAX_OWNER_FILES = 8  # result files read to learn whose results a folder holds
@@ -44,6 +45,7 @@ class EvaluateConfig:
     pearl_data: str | None = None
     name: str | None = None  # the model's name in results and the leaderboard (default: its folder's or hub id)
     batch_size: int = 32  # texts per encoder call of a Sentence Transformer (MTEB's default)
+    device: Device = Device.CPU  # where a Sentence Transformer runs (a static model runs on the CPU)
     format: TableFormat = TableFormat.TABLE  # how the command shows the scores
 
     def __post_init__(self) -> None:
@@ -52,6 +54,7 @@ class EvaluateConfig:
         object.__setattr__(self, "tasks", tuple(self.tasks or ()))
         coerce_enum(self, "suite", Suite)
         coerce_enum(self, "format", TableFormat)
+        coerce_enum(self, "device", Device)
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ConfigError(
                 f"batch_size must be a whole number of at least 1, got {self.batch_size!r}", key="batch_size"
@@ -252,6 +255,7 @@ def evaluate(
         output_dir=cfg.output_dir,
         overwrite=cfg.overwrite,
         batch_size=cfg.batch_size,
+        device=cfg.device,
         on_task=on_task,
         on_encode=on_encode,
         on_plan=on_plan,
@@ -266,6 +270,7 @@ def run_tasks(
     output_dir: str | Path = "results",
     overwrite: bool = False,
     batch_size: int | None = None,
+    device: Device | str = Device.CPU,
     on_task: OnTaskStatus | None = None,
     on_encode: OnEncode | None = None,
     on_plan: OnPlan | None = None,
@@ -278,8 +283,8 @@ def run_tasks(
     their data comes from; ``on_task(name, status)`` hears "running", then "done" or "failed", or just
     "skipped" (a result is already there and ``overwrite`` is false); ``on_encode(n, seconds)`` hears
     the texts encoded, a part at a time (``CountingEncoder``). ``batch_size``: texts per encoder call of a
-    Sentence Transformer. ``raise_errors`` stops at an error in a task's own code instead of reporting
-    it in its row.
+    Sentence Transformer; ``device``: where it runs (checked before it loads). ``raise_errors`` stops at
+    an error in a task's own code instead of reporting it in its row.
     """
     require("evaluate", "evaluating a model")
     say = on_task or (lambda task, status: None)
@@ -289,7 +294,8 @@ def run_tasks(
     if name:  # checked before the model loads
         result_path(output, name, "")
         check_folder_owner(output / path_component(name), name)
-    loaded = evaluated_model(model, name, batch_size)
+    where = pick_device(Device(device)) if Device(device) is not Device.CPU else "cpu"  # before anything loads
+    loaded = evaluated_model(model, name, batch_size, device=where)
     if on_encode is not None or batch_size is not None:
         loaded.encoder = CountingEncoder(loaded.encoder, on_encode, batch_size=batch_size)
     report = EvaluationReport(model=loaded.name, meta=loaded.meta)

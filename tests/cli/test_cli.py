@@ -73,6 +73,38 @@ def test_an_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
     assert captured.out == ""
 
 
+@pytest.mark.parametrize(
+    ("args", "error", "usage"),
+    [
+        (["distill"], "Missing option --save-path / -o: give the folder to write the model to", "m2v distill"),
+        (["train", "--data", "x.jsonl"], "no model given: pass --model/-m FOLDER (a static model)", "m2v train"),
+        (
+            ["encode", "-m", "x", "--format", "csv"],
+            "Invalid value for --format / -f: 'csv' is not one of 'npy', 'jsonl', 'safetensors', 'parquet'.",
+            "m2v encode",
+        ),
+        (["distil"], "No such command 'distil'. Did you mean 'distill'?", "m2v"),
+        (["encode", "--outptu", "x"], "No such option: --outptu (Possible options: --output)", "m2v encode"),
+        (
+            ["encode", "--device", "cuda"],
+            "No such option: --device: a static model runs on the CPU; no device is needed",
+            "m2v encode",
+        ),
+    ],
+)
+def test_a_usage_error_is_two_plain_lines_and_exit_2(
+    args: list[str], error: str, usage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a box of 5-6 lines (box-drawing characters in a CI log), not "Invalid value" for a missing
+    option, no validator's "Value error, "."""
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert lines[0] == f"Error: {error}"
+    assert len(lines) == 2 and lines[1].startswith(f"Usage: {usage} ") and lines[1].endswith(f"(see {usage} -h)")
+    assert not re.search(r"[\u2500-\u257f]", captured.err) and captured.out == ""
+
+
 def test_an_expected_error_is_one_line_and_exit_1(
     tmp_path: Path, stdin: None, capsys: pytest.CaptureFixture[str], own_handlers: dict[int, Any]
 ) -> None:

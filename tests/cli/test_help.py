@@ -3,6 +3,7 @@ flags shown without a value placeholder."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -64,10 +65,15 @@ def test_help_fits_80_columns_reads_as_words_and_its_examples_never_wrap(command
     assert "…" not in text  # nothing cut
     for leak in ("<int", "<float", "<str>", "<file>", "<bool>", "list[", "[x>=", "[x<=", "[[", "]]"):
         assert leak not in text, (command, leak)
+    end = next(i for i, line in enumerate(lines) if line.strip() in ("Examples:", "Options", "╭─ Options"))
+    for line, after in itertools.pairwise(lines[3:end]):  # the description, after the usage line
+        if line.strip() and after.strip():  # a paragraph goes on: the line is filled, not cut at a source break
+            assert len(line.rstrip()) > 60, (command, line)
     callback = next(c.callback for c in app.registered_commands if c.name == command)
     examples = [line.strip() for line in (inspect.getdoc(callback) or "").split("Examples:")[1].splitlines()]
     for example in filter(None, examples):
         assert any(line.strip() == example for line in lines), f"{command}: the example wraps: {example}"
+        assert any(line.rstrip() == " " + example for line in lines), f"{command}: indented unlike the rest"
 
 
 def test_choices_are_named_in_the_help_text() -> None:

@@ -275,6 +275,35 @@ def test_each_offline_task_encodes_the_texts_its_progress_estimate_counts_on(
     assert {task.name: task.texts for task in planned} == counted
 
 
+def test_device_is_checked_before_the_model_loads_and_reaches_the_sentence_transformer(
+    tiny_teacher_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sentence_transformers
+    import torch
+
+    from m2vcli.cli import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    missing = tmp_path / "no_such_model"
+    assert main(["evaluate", "-m", str(missing), "--device", "cuda", "--tasks", "WordSim353"]) == 1
+    assert capsys.readouterr().err.startswith("Error: device cuda is not available on this machine")
+
+    devices: list[str] = []
+    real = sentence_transformers.SentenceTransformer
+
+    class Recording(real):  # type: ignore[misc, valid-type]
+        def __init__(self, path: str, device: str) -> None:
+            devices.append(device)
+            super().__init__(path, device="cpu")  # this machine's device, whatever was asked
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", Recording)
+    monkeypatch.setattr(packaged_data, "word_pairs", lambda name: PAIRS)
+    cfg = EvaluateConfig(model=str(tiny_teacher_dir), tasks=("WordSim353",), output_dir=str(tmp_path), device="cuda")
+    assert evaluate(cfg).outcomes[0].status == "done" and devices == ["cuda"]
+    assert EvaluateConfig(model="m").device == "cpu"  # scores reproduce unless a GPU is asked for
+
+
 def test_pair_classification_task(tiny_model_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "pairs.csv").write_text(
         "a,b,same\n" + "".join(f"the cat sat {i},the cat sat,1\nthe cat sat {i},good movie,0\n" for i in range(10))

@@ -371,7 +371,7 @@ def test_m2v_refine_writes_a_model_and_a_summary(
         (["--corpus", "{corpus}"], 2, "no output folder given"),
         (["-o", "{tmp}/out"], 2, "no corpus given"),
         (["--corpus", "{tmp}/nope.txt", "-o", "{tmp}/out"], 1, "does not exist"),
-        (["--corpus", "{corpus}", "-o", "{tmp}/out", "--epochs", "0"], 2, "Invalid value for '--epochs'"),
+        (["--corpus", "{corpus}", "-o", "{tmp}/out", "--epochs", "0"], 2, "Error: Invalid value for --epochs"),
         (["--corpus", "{corpus}", "-o", "{tmp}/out", "--teacher", "{tmp}/nope"], 1, "does not exist"),
         (
             ["--corpus", "{corpus}", "-o", "{tmp}/out", "--max-texts", "100"],
