@@ -117,6 +117,15 @@ def _process_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def as_flags(exc: M2VError) -> str:
+    """An error's message as a command-line user reads it: a setting it starts with (``pca_dims must
+    be ...``, checked once the teacher's size is known) named as the flag (``--pca-dims must be ...``)."""
+    message, key = str(exc), getattr(exc, "key", None)
+    if key and message.startswith(f"{key} "):
+        return "--" + key.replace("_", "-") + message[len(key) :]
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
     quiet_libraries()
@@ -130,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             from m2vcli.console import err_console
 
-            err_console().print(f"Error: {exc}", markup=False, soft_wrap=True)
+            err_console().print(f"Error: {as_flags(exc)}", markup=False, soft_wrap=True)
             return 1
         except Stopped as exc:
             if debug_enabled():

@@ -38,7 +38,8 @@ def check_pca_dims(pca_dims: int | float | None, dim: int, rows: int) -> None:
     if isinstance(pca_dims, int) and pca_dims > min(rows, dim):
         raise ConfigError(
             f"pca_dims must be between 1 and {min(rows, dim)} (the teacher's dimension and the vocabulary size), "
-            f"got {pca_dims}"
+            f"got {pca_dims}",
+            key="pca_dims",
         )
 
 

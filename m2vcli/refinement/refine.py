@@ -355,6 +355,7 @@ def run_refinement(
 ) -> RefineResult:
     """``m2v refine``: load a static model and its teacher, refine the model on the corpus, save it."""
     from m2vcli.teacher import load_teacher
+    from m2vcli.teacher.loading import pick_device
 
     require("distill", "refining a model")
     cfg = config or RefineConfig(**settings)
@@ -363,6 +364,7 @@ def run_refinement(
     # the model itself may be refined in place (it is read whole first); its corpus and teacher never replaced
     check_model_target(target, force=cfg.force, reads=[*corpus_reads(str(cfg.corpus)), local_path(cfg.teacher)])
     check_cache_root(cfg.settings())
+    pick_device(cfg.device)  # before the model, the corpus and the teacher load
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     phase("Loading the model and the corpus")

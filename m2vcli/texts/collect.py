@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from m2vcli.errors import InputError
-from m2vcli.texts.formats import ReadSettings, choose_input_format
+from m2vcli.texts.formats import InputFormat, ReadSettings, choose_input_format
 from m2vcli.texts.listing import list_inputs, open_input
 from m2vcli.texts.records import read_chunks
 
@@ -20,6 +20,25 @@ class Gathered:
     files: int
 
 
+def looks_like_json_lines(path: str) -> bool:
+    """Whether a file has a JSON-lines extension, or no known extension and a first non-blank line that
+    opens a JSON object (``127.0.0.1 localhost`` is text). A file that cannot be peeked at (a FIFO, one
+    that cannot be read: its reader says why) counts as JSON lines, as before."""
+    import os
+    import stat
+
+    if InputFormat.from_suffix(path) is not None:
+        return True
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return True
+        with open(path, "rb") as peek:
+            head = peek.read(4096)
+    except OSError:
+        return True
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+
+
 def gather_texts(
     source: str,
     settings: ReadSettings,
@@ -30,12 +49,14 @@ def gather_texts(
     first: int | None = None,
 ) -> Gathered:
     """The non-blank texts (stripped) of every file ``source`` names, in order; each file's extension
-    decides its format (see ``choose_input_format``). With ``first``, reading stops once that many are kept."""
+    decides its format (see ``choose_input_format``), and a file with none is JSON lines when a field is
+    given and its first line is a JSON object, else plain text. With ``first``, reading stops once that
+    many are kept."""
     paths = list_inputs(source, what=what)
     texts: list[str] = []
     held = 0
     for path in paths:
-        fmt = choose_input_format(None, path, field_given)
+        fmt = choose_input_format(None, path, field_given and looks_like_json_lines(path))
         named = replace(settings, format=fmt, name=f"{what} file {path}")
         stream = open_input(path, f"{what} file")
         try:

@@ -90,7 +90,7 @@ def test_python_quickstart_runs(tmp_path: Path) -> None:
         ("tokenizer_only", ["--model", "{tmp}/folder"], "not a transformer model folder"),
         ("empty_words", ["--model", "{teacher}", "--vocabulary-path", "{tmp}/words.txt"], "has no words"),
         ("binary_words", ["--model", "{teacher}", "--vocabulary-path", "{tmp}/words.txt"], "is binary"),
-        ("none", ["--model", "{teacher}", "--pca-dims", "64"], "pca_dims must be between 1 and 32"),
+        ("none", ["--model", "{teacher}", "--pca-dims", "64"], "Error: --pca-dims must be between 1 and 32"),
         ("none", ["--model", "{teacher}", "--device", "cuda"], "device cuda is not available"),
         ("none", ["--model", "{teacher}", "--vocabulary", "wordfreq:xx:10"], "wordfreq has no large list"),
     ],

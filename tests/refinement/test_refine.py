@@ -89,6 +89,31 @@ def test_every_corpus_format_gives_the_same_texts(tmp_path: Path) -> None:
     assert len(read_corpus(str(tmp_path / "a.*"), field="body")) == 15
 
 
+def test_a_corpus_file_without_an_extension_is_text_unless_its_first_line_is_a_json_object(tmp_path: Path) -> None:
+    hosts = tmp_path / "hosts"  # a line that starts like a JSON number was read as JSON lines and refused
+    hosts.write_text("127.0.0.1 localhost\n::1 localhost ip6-localhost\n")
+    assert read_corpus(str(hosts)).texts == ["127.0.0.1 localhost", "::1 localhost ip6-localhost"]
+    records = tmp_path / "records"
+    records.write_bytes(b"\xef\xbb\xbf" + b'{"text": "one"}\n{"text": "two"}\n')
+    assert read_corpus(str(records)).texts == ["one", "two"]
+    words = tmp_path / "words"
+    words.write_text('"quoted" text\n[bracketed] text\n')
+    assert read_corpus(str(words)).texts == ['"quoted" text', "[bracketed] text"]
+
+
+def test_refine_checks_the_device_before_it_loads_the_model_or_the_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a text\n")
+    missing = tmp_path / "no_model"  # not there: the device is what the user hears about first
+    with pytest.raises(ConfigError, match="device cuda is not available on this machine"):
+        run_refinement(model=str(missing), corpus=str(corpus), save_path=str(tmp_path / "o"), device="cuda")
+
+
 def test_max_texts_is_a_seeded_sample_in_corpus_order(tmp_path: Path) -> None:
     path = tmp_path / "t.txt"
     path.write_text("\n".join(f"text {i}" for i in range(100)))
