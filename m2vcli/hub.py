@@ -146,10 +146,33 @@ def resolve_model(
     packaged = packaged_folder(name) if fetch is not Fetch.STATIC and revision is None else None
     if packaged is not None:  # a static model is never packaged; another revision is the hub's
         return packaged
-    folder = resolve_hub_folder(name, allow_patterns=fetch.patterns, revision=revision, token=token)
-    if fetch is not Fetch.STATIC and not any(folder.rglob("*.safetensors")):  # older repos: no safetensors
-        folder = resolve_hub_folder(name, allow_patterns=[*fetch.patterns, "*.bin"], revision=revision, token=token)
+    try:
+        folder = resolve_hub_folder(name, allow_patterns=fetch.patterns, revision=revision, token=token)
+        if fetch is not Fetch.STATIC and not any(folder.rglob("*.safetensors")):  # older repos: no safetensors
+            patterns = [*fetch.patterns, "*.bin"]
+            folder = resolve_hub_folder(name, allow_patterns=patterns, revision=revision, token=token)
+    except HubError as exc:
+        hint = offline_hint(name, fetch, what)
+        if not hint:
+            raise
+        raise HubError(f"{exc}{hint}") from (exc.__cause__ or exc)
     return folder
+
+
+def offline_hint(name: str, fetch: Fetch, what: str) -> str:
+    """What works without the hub, after a hub failure: the packaged teacher's id when ``name`` is a typo
+    of it; for a teacher, that leaving out --model distills the packaged one.
+
+    >>> offline_hint("sentence-transfomers/all-MiniLM-L6-v2", Fetch.TRANSFORMER, "teacher")
+    '; did you mean sentence-transformers/all-MiniLM-L6-v2 (installed: no download needed)?'
+    """
+    import difflib
+
+    if difflib.SequenceMatcher(None, name.lower(), PACKAGED_TEACHER.lower()).ratio() >= 0.9:
+        return f"; did you mean {PACKAGED_TEACHER} (installed: no download needed)?"
+    if what == "teacher" and fetch is not Fetch.STATIC:
+        return f"; or leave out --model to distill the installed {PACKAGED_TEACHER}, which needs no download"
+    return ""
 
 
 def _close_sibling(path: Path) -> str | None:

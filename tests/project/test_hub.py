@@ -388,3 +388,15 @@ def test_the_packaged_teachers_id_where_a_static_model_is_needed_says_distill_it
             f"m2v distill --model {hub.PACKAGED_TEACHER}\n"
         )
     assert resolve_model(hub.PACKAGED_TEACHER, Fetch.TRANSFORMER).is_dir()  # as a teacher it is the packaged copy
+
+
+def test_a_hub_failure_says_what_works_without_the_hub(fake_hub: Callable[..., FakeSnapshot]) -> None:
+    fake_hub(not_cached())
+    typo = "sentence-transfomers/all-MiniLM-L6-v2"
+    with pytest.raises(HubError, match=r"did you mean sentence-transformers/all-MiniLM-L6-v2 \(installed"):
+        resolve_model(typo, Fetch.ANY)
+    with pytest.raises(HubError, match="or leave out --model to distill the installed sentence-transformers/"):
+        resolve_model("BAAI/bge-base-en-v1.5", Fetch.TRANSFORMER, what="teacher")
+    with pytest.raises(HubError) as info:  # a static model somewhere else: nothing installed would do
+        resolve_model("org/some-static-model", Fetch.STATIC)
+    assert str(info.value).endswith(hub.HINT)
