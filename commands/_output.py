@@ -54,3 +54,22 @@ def print_epoch(record: dict[str, float]) -> None:
         f"validation loss {record['validation_loss']:.4f}",
         markup=False,
     )
+
+
+def say_still_improving(epochs: int, measure: str) -> None:
+    """The hint after a training run whose last epoch was its best: it stopped at its limit, not because
+    ``measure`` had stopped improving."""
+    err_console().print(
+        f"The {measure} was still improving at the last epoch ({epochs}): more epochs may help, "
+        f"for example --epochs {2 * epochs}.",
+        markup=False,
+    )
+
+
+def count(n: int, noun: str) -> str:
+    """``1 epoch``, ``3 epochs``.
+
+    >>> count(1, "epoch"), count(3, "epoch")
+    ('1 epoch', '3 epochs')
+    """
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"

@@ -24,7 +24,7 @@ from ._options import (
     missing_option,
     settings,
 )
-from ._output import existing_model, print_epoch, say_replaced
+from ._output import existing_model, print_epoch, say_replaced, say_still_improving
 
 D = DistillConfig
 TeacherOption = Annotated[
@@ -198,6 +198,8 @@ def distill_command(
         )
     phases.end()
     render_summary(result)
+    if result.refinement is not None and result.refinement.training.still_improving:
+        say_still_improving(len(result.refinement.training.history), "validation loss")
     say_replaced(cfg.save_path, existed)
 
 

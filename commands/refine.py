@@ -23,7 +23,7 @@ from ._options import (
     default,
     settings,
 )
-from ._output import existing_model, print_epoch, say_replaced
+from ._output import count, existing_model, print_epoch, say_replaced, say_still_improving
 
 R = RefineConfig
 EpochsOption = Annotated[
@@ -150,6 +150,8 @@ def refine_command(
     existed = existing_model(cfg.save_path)
     result = with_progress(lambda **callbacks: run_refinement(cfg, **callbacks))
     render_summary(result, "Refined")
+    if result.training.still_improving:
+        say_still_improving(len(result.training.history), "validation loss")
     say_replaced(cfg.save_path, existed)
 
 
@@ -180,7 +182,10 @@ def render_summary(result: RefineResult, title: str) -> None:
         ("teacher", result.teacher),
         ("corpus", f"{result.corpus}: {result.texts:,} texts, {result.pieces:,} pieces{cached}"),
         ("split", f"{training.texts.get('train', 0):,} train, {training.texts.get('validation', 0):,} held out"),
-        ("training", f"{len(training.history)} epochs, {training.steps:,} steps, {training.tokens_seen:,} tokens"),
+        (
+            "training",
+            f"{count(len(training.history), 'epoch')}, {training.steps:,} steps, {training.tokens_seen:,} tokens",
+        ),
         (
             "validation loss",
             f"{training.initial_validation_loss:.4f} -> {training.validation_loss:.4f} "

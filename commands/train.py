@@ -11,7 +11,7 @@ from m2vcli.classify.train import ClassWeight, describe_epoch
 from m2vcli.console import err_console
 
 from ._options import ConfigOption, ForceOption, InputFormatOption, ModelOption, SavePathOption, default, settings
-from ._output import existing_model, say_replaced
+from ._output import existing_model, say_replaced, say_still_improving
 
 T = TrainConfig
 
@@ -161,6 +161,8 @@ def train_command(
         cfg, on_phase=lambda name: console.print(f"{name}...", markup=False, style="dim"), on_epoch=_epoch_line
     )
     render_summary(result)
+    if result.fit.still_improving:
+        say_still_improving(len(result.fit.history), "validation accuracy")
     say_replaced(cfg.save_path, existed)
 
 

@@ -91,6 +91,17 @@ class FitResult:
     def best(self) -> dict[str, float]:
         return self.history[self.best_epoch - 1] if self.best_epoch else {}
 
+    @property
+    def still_improving(self) -> bool:
+        """The last epoch was the best and raised the validation accuracy itself (not only the loss, at
+        an accuracy already reached): training ended at its epoch limit while still learning."""
+        if not self.history or self.best_epoch != len(self.history):
+            return False
+        if len(self.history) == 1:
+            return True
+        before = self.history[-2].get("validation_accuracy", 0.0)
+        return self.history[-1].get("validation_accuracy", 0.0) > before
+
 
 OnEpoch = Callable[[dict[str, float]], None]
 

@@ -57,6 +57,12 @@ class TrainResult:
     tokens_seen: int = 0
     seconds: float = 0.0
 
+    @property
+    def still_improving(self) -> bool:
+        """The last epoch was the best: training ended at its epoch limit, not because it stopped
+        improving (early stopping leaves the best epoch behind the last)."""
+        return self.steps > 0 and self.best_step == self.steps
+
 
 OnStep = Callable[[dict[str, float]], None]
 

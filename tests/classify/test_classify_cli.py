@@ -56,6 +56,12 @@ def test_train_output_on_stderr(model_dir: Path, tmp_path: Path) -> None:
     assert ran.returncode == 0 and ran.stdout == b""
     assert "epoch 1: train loss" in err and "accuracy" in err
     assert "216 train, 24 validation" in err and "animals 80, danger 80, films 80" in err
+    again = run_m2v("train", "-m", str(model_dir), "--data", str(data), "-o", str(tmp_path / "d"), "--epochs", "1")
+    assert again.returncode == 0, again.stderr
+    hint = (
+        "validation accuracy was still improving at the last epoch (1): more epochs may help, for example --epochs 2."
+    )
+    assert hint in again.stderr.decode() and "still improving" not in err  # 15 epochs: early stopping ended it
 
 
 def test_train_reads_csv_with_other_field_names_and_number_labels_from_json(model_dir: Path, tmp_path: Path) -> None:

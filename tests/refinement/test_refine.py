@@ -571,5 +571,20 @@ def test_refine_takes_the_model_as_m_too(
     common = ["--corpus", str(corpus_file), "--teacher", str(tiny_teacher_dir), "--epochs", "1"]
     ran = run_m2v("refine", "-m", str(student), *common, "-o", str(tmp_path / "a"), env=env)
     assert ran.returncode == 0, ran.stderr
+    err = ran.stderr.decode()  # one epoch, and it was the best: the run stopped at its limit
+    assert "1 epoch," in err and "1 epochs" not in err
+    assert "still improving at the last epoch (1): more epochs may help, for example --epochs 2." in err
     ran = run_m2v("refine", str(student), "-m", str(tmp_path / "other"), *common, "-o", str(tmp_path / "b"), env=env)
     assert ran.returncode == 2 and b"give the model once" in ran.stderr and not (tmp_path / "b").exists()
+
+
+def test_still_improving_means_the_last_epoch_was_the_best() -> None:
+    from m2vcli.refinement.train import TrainResult
+
+    table = np.zeros((1, 1), dtype=np.float32)
+    history = [{"epoch": e, "step": 10 * e} for e in (1, 2, 3)]
+    at_limit = TrainResult(table, steps=30, best_step=30, train_loss=0, validation_loss=0, initial_validation_loss=1)
+    stopped = TrainResult(table, steps=30, best_step=10, train_loss=0, validation_loss=0, initial_validation_loss=1)
+    never = TrainResult(table, steps=30, best_step=0, train_loss=0, validation_loss=1, initial_validation_loss=1)
+    assert at_limit.still_improving and not stopped.still_improving and not never.still_improving
+    assert history  # the records the steps come from
