@@ -195,7 +195,7 @@ def _static_facts(
     teacher = teacher_of(config)
     quantized = f"{tokens:,} tokens share {rows:,} rows" if mapping else "no"
     facts = (
-        Fact("format", "format", made_by, made_by),
+        Fact("format", "folder format", made_by, made_by),
         _fact("m2v_version", "made by", version, f"m2v {version}", shown=version is not None),
         _fact("dims", "dims", dims),
         _fact("vocabulary_size", "vocabulary", tokens, f"{tokens:,} tokens"),
@@ -213,7 +213,7 @@ def _static_facts(
         _setting(config, "apply_pca", "pca dims", _is_number, key="pca_dims"),
         _setting(config, "sif_coefficient", "sif coefficient", _is_number),
         _setting(config, "apply_zipf", "zipf weighting", _is_flag),
-        _setting(settings if "pooling" in settings else config, "pooling", "pooling", _is_text),
+        _setting(settings if "pooling" in settings else config, "pooling", "token pooling", _is_text),
         _setting(settings, "vocabulary", "vocabulary spec", _is_text),
         _setting(settings, "weighting", "weighting", _is_text),
         _setting(settings, "quantize", "quantize", _is_text),
@@ -239,6 +239,12 @@ def _refinement_facts(recorded: Any) -> tuple[Fact, ...]:
             "refinement_steps", "refinement steps", steps, f"{steps:,} (best {best:,})" if best is not None else None
         ),
         _fact("refinement_loss", "held-out loss", loss),
+        _fact(
+            "refinement_pooling",
+            "refined toward",
+            pooling := _valid(recorded.get("pooling"), str),
+            f"the teacher's {pooling}-pooled text vectors" if pooling else None,
+        ),
     )
 
 

@@ -297,7 +297,7 @@ def test_hostile_config_values_are_shown_as_unknown(tiny_model_dir: Path) -> Non
     out = run_m2v("info", str(tiny_model_dir)).stdout.decode()
     assert "\x1b" not in out and "?[31mred?[0m [bold]x[/bold]" in out  # a terminal escape is not let through
     unknown = {" ".join(line.split()[:-1]) for line in out.splitlines() if line.split()[-1:] == ["-"]}
-    assert {"normalize", "max length", "pca dims", "sif coefficient", "pooling", "weighting"} <= unknown
+    assert {"normalize", "max length", "pca dims", "sif coefficient", "token pooling", "weighting"} <= unknown
 
 
 def test_a_distillation_record_of_the_wrong_type_is_ignored(tiny_model_dir: Path) -> None:
@@ -349,7 +349,7 @@ def test_other_table_formats(tiny_model_dir: Path, fmt: str) -> None:
         rows = dict(line.removeprefix("| ").removesuffix(" |").split(" | ") for line in lines[2:])
     else:
         rows = dict(csv.reader(lines[1:]))
-    assert rows["format"] == "model2vec" and rows["dims"] == "8" and rows["dtype"] == "float32"
+    assert rows["folder format"] == "model2vec" and rows["dims"] == "8" and rows["dtype"] == "float32"
     assert rows["vocabulary"] == f"{VOCAB} tokens" and rows["folder"] == str(tiny_model_dir.resolve())
 
 

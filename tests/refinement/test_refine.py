@@ -259,6 +259,10 @@ def test_refining_lowers_the_held_out_loss_and_saves_a_normal_model(
     info = run_m2v("info", str(tmp_path / "out"), "--format", "json")
     facts = json.loads(info.stdout)["distillation"]
     assert facts["refined_on"] == str(corpus_file) and facts["refinement_steps"] == training.steps
+    assert facts["refinement_pooling"] == "mean"  # what it was trained toward, beside the distillation's pooling
+    table = run_m2v("info", str(tmp_path / "out")).stdout.decode()
+    assert "refined toward        the teacher's mean-pooled text vectors" in table and "token pooling" in table
+    assert "folder format         model2vec" in table  # the folder's format, beside "made by m2v"
     vectors = loaded.encode(["hello world", "the dog"])
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-3)
     assert not np.allclose(loaded.float_table(), StaticEmbedder.from_pretrained(student).float_table())
