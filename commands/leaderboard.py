@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from m2vcli.console import err_console
+from m2vcli.console import err_console, stderr_is_terminal
 from m2vcli.evaluation.leaderboard import (
     LeaderboardConfig,
     coverage_notes,
@@ -68,7 +68,8 @@ def leaderboard_command(
         unscored=unscored,
     )
     for line in coverage_notes(rows):  # like with like: what some models have and others lack is not averaged
-        console.print(line, markup=False)
+        shown = wrapped(line, console.width) if stderr_is_terminal() else line  # a log keeps one line per model
+        console.print(shown, markup=False)
     if cfg.plot:
         from m2vcli.evaluation.leaderboard import find_result_files
         from m2vcli.evaluation.plot import left_out_of_plot, plot_speed_vs_score
@@ -82,3 +83,29 @@ def leaderboard_command(
             console.print(line, markup=False)
         console.print(f"Plotted {plotted} model{'s' * (plotted != 1)} to {cfg.plot}.", markup=False)
     emit(per_task_table(rows, cfg.format) if cfg.per_task else leaderboard_table(rows, cfg.format), cfg.format)
+
+
+def wrapped(line: str, width: int) -> str:
+    """A note's line broken between words (never inside a task's name) to ``width``, its continuation
+    lines indented under it.
+
+    >>> print(wrapped("  model lacks: BBCNewsClustering, IMDBOffline", 30))
+      model lacks:
+        BBCNewsClustering,
+        IMDBOffline
+    """
+    import textwrap
+
+    return (
+        textwrap.fill(
+            line,
+            width,
+            initial_indent="",
+            subsequent_indent="    ",
+            break_long_words=False,
+            break_on_hyphens=False,
+            drop_whitespace=True,
+        )
+        if len(line) > width
+        else line
+    )

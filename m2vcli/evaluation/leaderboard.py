@@ -239,14 +239,18 @@ def coverage_notes(rows: Sequence[Row], most: int = 6) -> list[str]:
         more = f", and {len(tasks) - most} more" if len(tasks) > most else ""
         return ", ".join(shorten(plain(t)) for t in tasks[:most]) + more
 
-    lines = []
+    alike: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}  # models that lack the same tasks
     for row in rows:
-        model = shorten(plain(row.model))
-        parts = [f"{model} lacks: {names(row.lacks)}"] if row.lacks else []
-        owner = "its" if row.lacks else f"{model}'s"
-        parts += [f"{owner} other tasks left out: {names(row.left_out)}"] if row.left_out else []
-        if parts:
-            lines.append("  " + "; ".join(parts))
+        if row.lacks or row.left_out:
+            alike.setdefault((tuple(row.lacks), tuple(row.left_out)), []).append(shorten(plain(row.model)))
+    lines = []
+    for (lacks, left_out), models in alike.items():
+        several = len(models) > 1
+        who = ", ".join(models[:-1]) + f" and {models[-1]}" if several else models[0]
+        parts = [f"{who} {'lack' if several else 'lacks'}: {names(lacks)}"] if lacks else []
+        owner = ("their" if several else "its") if lacks else (f"{who}:" if several else f"{who}'s")
+        parts += [f"{owner} other tasks left out: {names(left_out)}"] if left_out else []
+        lines.append("  " + "; ".join(parts))
     if not lines:
         return []
     shared = sum(len(tasks) for tasks in rows[0].tasks.values()) - len(rows[0].left_out)

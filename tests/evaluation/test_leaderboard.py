@@ -195,6 +195,41 @@ def test_the_note_says_which_tasks_each_model_lacks(tmp_path: Path) -> None:
     assert ran.stdout.decode().splitlines()[0].startswith("Model,")  # results on stdout only
 
 
+def test_models_with_the_same_gaps_share_one_note_line_wrapped_between_words_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A teacher evaluated on 4 tasks beside three full-suite models: one line for the three, not three
+    lines that each split "BBCNewsCluster" / "ing" at 80 columns."""
+    import io
+
+    from rich.console import Console
+
+    from m2vcli import console
+    from m2vcli.cli import main
+
+    tasks = [("WordSim353", "WordSim"), ("LeeDocSim", "STS"), ("IMDBOffline", "Class"), ("BBCNewsClustering", "Clust")]
+    more = [("SimLex999", "WordSim"), ("RottenTomatoesOffline", "Class"), ("BBCNewsClassification", "Class")]
+    for task, category in tasks:
+        write_result(tmp_path, "all-MiniLM-L6-v2", task, category, 0.8)
+    for model in ("my_model", "my_model_refined", "potion-base-8M"):
+        for task, category in tasks + more:
+            write_result(tmp_path, model, task, category, 0.7)
+    buffer = io.StringIO()
+    fake = Console(file=buffer, force_terminal=True, width=80, color_system=None, highlight=False, soft_wrap=True)
+    monkeypatch.setattr(console, "_console", fake)
+    monkeypatch.setattr(console, "stderr_is_terminal", lambda: True)
+    monkeypatch.setattr("m2vcli.commands.leaderboard.stderr_is_terminal", lambda: True)
+    assert main(["leaderboard", str(tmp_path), "--format", "csv"]) == 0
+    lines = buffer.getvalue().splitlines()
+    assert lines[0] == "note: averages are over the 4 tasks every model has"
+    assert lines[1] == "  all-MiniLM-L6-v2 lacks: BBCNewsClassification, RottenTomatoesOffline,"
+    assert lines[2] == "    SimLex999"  # wrapped between names, under the line it continues
+    assert lines[3].startswith("  my_model, my_model_refined and potion-base-8M: other tasks left out:")
+    assert max(len(line) for line in lines) <= 80 and len(lines) == 5  # the three models share one note
+    words = " ".join(lines[3:]).split()
+    assert {"BBCNewsClassification,", "RottenTomatoesOffline,", "SimLex999"} <= set(words)  # whole names
+
+
 def test_a_note_with_no_shared_task(tmp_path: Path) -> None:
     write_result(tmp_path, "a", "WordSim353", "WordSim", 0.8)
     write_result(tmp_path, "b", "LeeDocSim", "STS", 0.7)
