@@ -51,6 +51,24 @@ def too_long(settings: ReadSettings, line: int, what: str = "line") -> InputErro
     )
 
 
+COMPRESSED = {  # how a compressed file starts, and the tool that gives its text
+    b"\x1f\x8b": ("gzip", "zcat"),
+    b"BZh": ("bzip2", "bzcat"),
+    b"\xfd7zXZ\x00": ("xz", "xzcat"),
+    b"\x28\xb5\x2f\xfd": ("zstd", "zstdcat"),
+    b"PK\x03\x04": ("zip", "unzip -p"),
+}
+
+
+def _check_compressed(block: bytes, settings: ReadSettings) -> None:
+    """A compressed file is never text, whatever ``--errors`` says: an error with the way to read it."""
+    for magic, (kind, tool) in COMPRESSED.items():
+        if block.startswith(magic):
+            raise InputError(
+                f"{settings.name} is {kind}-compressed, not text; decompress it first: {tool} FILE > texts.txt"
+            )
+
+
 def _check_nul(data: bytes, settings: ReadSettings, first_line: int) -> None:
     at = data.find(b"\x00")
     if at >= 0:
@@ -75,6 +93,7 @@ def iter_lines(stream: BinaryIO, settings: ReadSettings, *, cut: bool = True) ->
         block = stream.read(READ_BYTES)
         if first:
             first = False
+            _check_compressed(block, settings)
             if block.startswith(BOM):
                 block = block[3:]
         if not block:

@@ -126,6 +126,33 @@ def test_a_nul_byte_means_binary_in_every_format(tmp_path: Path) -> None:
         assert error_of(corpus_texts, path).endswith(expected), name
 
 
+def test_a_compressed_file_says_so_and_how_to_read_it_in_every_format_and_errors_mode(tmp_path: Path) -> None:
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    text = b"first text\nsecond text\n"
+    archive = tmp_path / "texts.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("texts.txt", text)
+    files = {
+        "texts.txt.gz": (gzip.compress(text), "gzip", "zcat"),
+        "texts.jsonl.bz2": (bz2.compress(text), "bzip2", "bzcat"),
+        "texts.csv.xz": (lzma.compress(text), "xz", "xzcat"),
+        "texts.zip": (archive.read_bytes(), "zip", "unzip -p"),
+    }
+    for name, (data, kind, tool) in files.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        expected = f"{path} is {kind}-compressed, not text; decompress it first: {tool} FILE > texts.txt"
+        assert error_of(encode_texts, path).endswith(expected), name
+        assert error_of(corpus_texts, path).endswith(expected), name
+        replace = ReadSettings(errors="replace", name=str(path))
+        with pytest.raises(InputError, match=f"is {kind}-compressed"):  # replacing bad bytes does not make text
+            list(read_chunks(io.BytesIO(data), replace))
+
+
 def test_an_endless_binary_device_fails_fast_as_a_corpus() -> None:
     message = error_of(read_corpus, "/dev/zero")
     assert message == "corpus file /dev/zero line 1 holds a NUL byte: it is binary, not text"
