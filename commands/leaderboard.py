@@ -67,6 +67,12 @@ def leaderboard_command(
         warn=lambda message: console.print(f"warning: {message}", markup=False, style="yellow", soft_wrap=True),
         unscored=unscored,
     )
+    if rows and not any(r.tasks for r in rows):
+        console.print(
+            f"note: speeds only: no m2v evaluate results in {', '.join(cfg.results)} (m2v evaluate -m MODEL adds "
+            "scores)",
+            markup=False,
+        )
     for line in coverage_notes(rows):  # like with like: what some models have and others lack is not averaged
         shown = wrapped(line, console.width) if stderr_is_terminal() else line  # a log keeps one line per model
         console.print(shown, markup=False)

@@ -211,11 +211,29 @@ def leaderboard(cfg: LeaderboardConfig, warn: Warn | None = None, unscored: list
     """The rows of ``m2v leaderboard``: every result file under ``cfg.results``, one row per model.
     ``unscored``, when given, gets the benched models that have no evaluate result (they have no row)."""
     scores, speeds = parse_mteb_results(find_result_files(cfg.results), warn)
+    if not scores and speeds:  # bench reports alone: their speeds, one row per model, as benched
+        return speed_rows(speeds)
     if not scores:
         raise InputError(f"no m2v evaluate results in {', '.join(cfg.results)}")
     if unscored is not None:
         unscored.extend(benched_without_scores(scores, speeds))
     return summarize_results(scores, speeds)
+
+
+def speed_rows(speeds: dict[str, Any]) -> list[Row]:
+    """One row per benched model (a report names each under its name and its folder's), fastest first:
+    a saved ``m2v bench`` report shown again, without scores."""
+    rows: dict[str, Row] = {}
+    for key, bench in speeds.items():
+        if key.startswith("params:") or not isinstance(bench, dict) or key != bench.get("name"):
+            continue
+        rows[key] = Row(
+            model=key,
+            sentences_per_s=float(bench["sentences_per_s"]["median"]),
+            parameters=count_of(bench.get("parameters")),
+            bench=bench.get("bench"),
+        )
+    return sorted(rows.values(), key=lambda r: -(r.sentences_per_s or 0.0))
 
 
 def find_result_files(folders: Sequence[str]) -> list[Path]:

@@ -358,3 +358,16 @@ def test_the_plot_says_what_it_averages_and_why_a_model_is_missing(results: Path
     write_bench(one / "bench.json", {"m": 100.0})
     ran = run_m2v("leaderboard", str(one), "--plot", str(tmp_path / "one.png"))
     assert "Plotted 1 model to" in ran.stderr.decode()
+
+
+def test_a_bench_report_alone_is_shown_again_as_a_speed_table(tmp_path: Path) -> None:
+    write_bench(tmp_path / "bench.json", {"all-MiniLM-L6-v2": 150.0, "my_model": 21_000.0})
+    ran = run_m2v("leaderboard", str(tmp_path / "bench.json"), "--format", "csv")
+    assert ran.returncode == 0, ran.stderr
+    rows = list(csv.DictReader(io.StringIO(ran.stdout.decode())))
+    assert [(r["Model"], r["Sentences/s"]) for r in rows] == [("my_model", "21000"), ("all-MiniLM-L6-v2", "150")]
+    assert all(r["Avg (All)"] == "" for r in rows)  # no scores: empty, never zero
+    assert "speeds only: no m2v evaluate results in" in ran.stderr.decode()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_m2v("leaderboard", str(empty)).returncode == 1  # neither scores nor speeds: an error still
