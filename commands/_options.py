@@ -23,6 +23,10 @@ from m2vcli.refinement import RefineConfig
 from m2vcli.tables import TableFormat
 from m2vcli.texts import InputFormat
 
+from ._help import install as _install_help
+
+_install_help()
+
 T = TypeVar("T")
 REQUIRED = "(required)"  # a value every run needs, given as a flag or in --config (so Typer cannot enforce it)
 

@@ -166,3 +166,30 @@ def run_m2v(*args: str, stdin: bytes = b"", cwd: Path | None = None, env: dict[s
         stream.flush()
         out[name] = stream.buffer.getvalue()  # type: ignore[attr-defined]
     return Ran(code, out["stdout"], out["stderr"])
+
+
+def help_option_rows(*args: str) -> dict[tuple[str, ...], str]:
+    """``m2v ARGS --help``'s option rows at 200 columns: each row's long option names (``("--texts", "--n")``)
+    -> the rest of the row (placeholder and help text) with its continuation lines. A row starts where an
+    option name sits in the label column; a help text wrapped onto a line of its own is a continuation."""
+    import re
+
+    ran = run_m2v(*args, "--help", env={"COLUMNS": "200"})
+    assert ran.returncode == 0, ran.stderr
+    rows: dict[tuple[str, ...], str] = {}
+    current: tuple[str, ...] | None = None
+    for line in ran.stdout.decode().splitlines():
+        text = re.sub(r"[\u2500-\u257f]", " ", line)
+        cells = text.split()
+        indent = len(text) - len(text.lstrip())
+        if cells and cells[0].startswith("-") and indent <= 6:
+            names = []
+            while cells and (cells[0].startswith("-") or cells[0] == "/"):
+                name = cells.pop(0).rstrip(",")
+                if name.startswith("--"):
+                    names.append(name)
+            current = tuple(names)
+            rows[current] = " ".join(cells)
+        elif current and cells:
+            rows[current] += " " + " ".join(cells)
+    return rows

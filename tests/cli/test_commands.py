@@ -30,7 +30,7 @@ from m2vcli.model.sharing import PushConfig
 from m2vcli.refinement import RefineConfig
 from m2vcli.search import IndexConfig
 from m2vcli.search.query import SearchConfig
-from tests.helpers import run_m2v
+from tests.helpers import help_option_rows, run_m2v
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def test_bench_writes_its_report_with_output_only(bench_calls: list[BenchConfig]
     assert key.returncode == 1 and "unknown key 'json_path'" in key.stderr.decode()
     assert len(bench_calls) == 1  # neither ran
     options = flat_help("bench").split(" Options ", 1)[1]
-    assert "--output -o" in options and "--json" not in options
+    assert "-o, --output" in options and "--json" not in options
 
 
 def test_evaluate_batch_size_and_format_reach_the_config(evaluate_calls: list[EvaluateConfig], tmp_path: Path) -> None:
@@ -177,7 +177,7 @@ def test_help_says_what_batch_size_counts_and_which_options_are_required() -> No
     )
     bench_options = flat_help("bench").split(" Options ", 1)[1]
     assert "Texts per batch: the batch-latency figure times one batch of this many texts" in bench_options
-    assert "--format -f" in evaluate_options and "--format -f" in bench_options
+    assert "-f, --format" in evaluate_options and "-f, --format" in bench_options
 
 
 def test_bench_quick_fills_only_the_fields_not_given(bench_calls: list[BenchConfig]) -> None:
@@ -261,20 +261,8 @@ CONFIGS: dict[str, type[Any]] = {
 
 
 def option_rows(command: str) -> dict[str, str]:
-    """``m2v COMMAND --help``'s options: each row's option names (``--field,--column``) -> its text, continuation
-    rows included."""
-    ran = run_m2v(command, "--help", env={"COLUMNS": "200"})
-    assert ran.returncode == 0, ran.stderr
-    rows: dict[str, str] = {}
-    current = None
-    for line in ran.stdout.decode().split(" Options ", 1)[1].splitlines():
-        cells = re.sub(r"[\u2500-\u257f]", " ", line).split()
-        if cells and cells[0].startswith("--"):
-            current = cells[0]
-            rows[current] = " ".join(cells[1:])
-        elif current and cells:
-            rows[current] += " " + " ".join(cells)
-    return rows
+    """``m2v COMMAND --help``'s options: each row's long option names (``--field,--column``) -> its text."""
+    return {",".join(names): text for names, text in help_option_rows(command).items()}
 
 
 def value_defaults(cls: type[Any]) -> dict[str, str]:

@@ -4,30 +4,18 @@ flags shown without a value placeholder."""
 from __future__ import annotations
 
 import itertools
-import re
 
 import pytest
 
 from m2vcli.cli import app
-from tests.helpers import run_m2v
+from tests.helpers import help_option_rows, run_m2v
 
 COMMANDS = [str(c.name) for c in app.registered_commands]
 
 
 def option_help(*args: str) -> dict[str, str]:
-    """``m2v ARGS --help``'s option rows: each long option name -> the rest of its row and continuation rows."""
-    ran = run_m2v(*args, "--help", env={"COLUMNS": "200"})
-    assert ran.returncode == 0, ran.stderr
-    rows: dict[str, str] = {}
-    current = None
-    for line in ran.stdout.decode().splitlines():
-        cells = re.sub(r"[\u2500-\u257f]", " ", line).split()
-        if cells and cells[0].startswith("--"):
-            current = cells[0]
-            rows[current] = " ".join(cells[1:])
-        elif current and cells:
-            rows[current] += " " + " ".join(cells)
-    return rows
+    """``m2v ARGS --help``'s option rows: each row's first long option name -> the rest of the row."""
+    return {names[0]: text for names, text in help_option_rows(*args).items()}
 
 
 @pytest.mark.parametrize("command", [[], *[[name] for name in COMMANDS]], ids=lambda c: " ".join(c) or "m2v")
@@ -80,3 +68,27 @@ def test_choices_are_named_in_the_help_text() -> None:
     rows = option_help("encode")
     assert "NAME" in rows["--format"] and "One of: npy, jsonl, safetensors, parquet." in rows["--format"]
     assert rows["--batch-size"].startswith("N ")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_option_is_one_label_with_a_wide_text_column_at_80_columns(command: str) -> None:
+    """Names and placeholder share one cell (``-o, --save-path PATH``), so every help text starts by column 40
+    and gets 40 or more columns; and every option the command takes is in the help, under all its names."""
+    import typer.main
+
+    ran = run_m2v(command, "--help", env={"COLUMNS": "80"})
+    lines = ran.stdout.decode().splitlines()
+    rows = [line for line in lines if line.startswith("│ -") or line.startswith("│     --")]
+    assert rows, command
+    for line in rows:
+        text = line[2:].partition("  ")[2]
+        assert text.strip(), (command, line)  # the text starts on the label's own line
+        assert len(line) - len(text.lstrip()) <= 40, (command, line)
+    click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    shown = {name for names in help_option_rows(command) for name in names}
+    for param in click_command.params:
+        if param.param_type_name == "option":
+            longs = {o for o in (*param.opts, *param.secondary_opts) if o.startswith("--")}
+            assert longs <= shown, (command, longs - shown)
+    if command == "distill":
+        assert any(line.startswith("│ -o, --save-path PATH ") for line in lines)
