@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+LABEL_WIDTH = 24  # the widest label column: about 50 of 80 columns left for the text
+
 
 def option_label(param: Any, ctx: Any) -> str:
     """``-o, --save-path PATH``, ``    --normalize / --no-normalize``, or an argument's name."""
@@ -34,18 +36,32 @@ def install() -> None:
         return
 
     def print_options_panel(*, name: str, params: list[Any], ctx: Any, markup_mode: Any, console: Any) -> None:
+        from rich.console import Group
         from rich.panel import Panel
         from rich.table import Table
         from rich.text import Text
 
         if not params:
             return
-        table = Table(show_header=False, box=None, expand=True, pad_edge=False, padding=(0, 1))
-        table.add_column(no_wrap=True, style="bold cyan")
-        table.add_column(ratio=1)
-        for param in params:
+        labels = [option_label(param, ctx) for param in params]
+        width = min(max(len(label) for label in labels), LABEL_WIDTH)
+
+        def rows() -> Table:
+            table = Table(show_header=False, box=None, expand=True, pad_edge=False, padding=(0, 1))
+            table.add_column(no_wrap=True, style="bold cyan", width=width)
+            table.add_column(ratio=1)
+            return table
+
+        parts: list[Any] = [rows()]
+        for param, label in zip(params, labels, strict=True):
             help_text = rich_utils._get_parameter_help(param=param, ctx=ctx, markup_mode=markup_mode)
-            table.add_row(Text(option_label(param, ctx)), help_text)
-        console.print(Panel(table, border_style="dim", title=name, title_align="left"))
+            if len(label) > width:  # a long name gets a line of its own rather than narrowing every text
+                parts += [Text(label, style="bold cyan", no_wrap=True), rows()]
+                parts[-1].add_row("", help_text)
+                parts.append(rows())
+            else:
+                parts[-1].add_row(Text(label), help_text)
+        parts = [part for part in parts if not isinstance(part, Table) or part.row_count]
+        console.print(Panel(Group(*parts), border_style="dim", title=name, title_align="left"))
 
     rich_utils._print_options_panel = print_options_panel

@@ -71,29 +71,30 @@ SavePathOption = Annotated[
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace a save path that is not a static model.")]
 DeviceOption = Annotated[
     Device | None,
-    typer.Option(help=f"Where the teacher runs (default: {default_of('device')}).", show_default=False),
+    typer.Option(
+        help=f"Where the teacher runs: auto, cpu, cuda or mps (default: {default_of('device')}).", show_default=False
+    ),
 ]
 CorpusOption = Annotated[
     str | None,
     typer.Option(
         "--corpus",
-        help="Texts to refine on: a text file (one text per line), .jsonl, .csv/.tsv or .parquet with a text field, "
-        "a folder or glob of such files, or hf:ORG/NAME (a hub data set, streamed; hf:ORG/NAME:CONFIG:SPLIT "
-        "for one configuration and split).",
+        help="Texts to refine on: text (one per line), .jsonl, .csv, .tsv or .parquet files, a folder, a glob, "
+        "or a hub data set hf:ORG/NAME[:CONFIG:SPLIT].",
         show_default=False,
     ),
 ]
 TextFieldOption = Annotated[
     str | None,
     typer.Option(
-        help="The field or column holding the text in JSONL, CSV, Parquet or a data set "
+        help="Field or column with the text in JSONL, CSV, Parquet or a data set "
         f"(default: {default_of('text_field')}).",
         show_default=False,
     ),
 ]
 MaxTextsOption = Annotated[
     int | None,
-    typer.Option(min=1, help="Use at most this many texts (a seeded sample).", show_default=False),
+    typer.Option(min=1, help="Use at most N texts (a seeded sample).", show_default=False),
 ]
 InputFormatOption = Annotated[
     InputFormat | None,
@@ -163,6 +164,19 @@ def settings(cls: type[T], config_file: Path | None, flags: dict[str, Any]) -> T
 
 
 PLACEHOLDERS = {"int": "N", "int range": "N", "float": "X", "float range": "X", "file": "FILE", "path": "PATH"}
+NAMED_PLACEHOLDERS = {  # free-text options whose value has a shape of its own
+    **dict.fromkeys(("field", "text_field", "label_field", "id_field"), "FIELD"),
+    **dict.fromkeys(("model", "model_option", "teacher"), "MODEL"),
+    **dict.fromkeys(("suite", "name", "output_format", "export_format"), "NAME"),
+    **dict.fromkeys(("pearl_data", "results", "queries_file"), "PATH"),
+    "pca_dims": "DIMS",
+    "token_remove_pattern": "REGEX",
+    "vocabulary": "WORDS",
+    "tasks": "TASKS",
+    "address": "ADDRESS",
+    "revision": "REVISION",
+    "token": "TOKEN",
+}
 PATH_NAMES = {"save_path", "output", "output_dir", "corpus", "data", "validation", "plot", "cache_dir", "task_file"}
 
 
@@ -188,11 +202,13 @@ def _without_flag_placeholders(params: list[Any], ctx: Any = None) -> list[Any]:
         param._get_number_range_help_str = lambda: None
         if "|" in kind:
             param.metavar = "NAME"
-            param.help = f"{param.help} One of: {kind.replace('|', ', ')}."
+            choices = kind.split("|")
+            if not all(re.search(rf"\b{re.escape(choice)}\b", param.help or "") for choice in choices):
+                param.help = f"{param.help} One of: {', '.join(choices)}."
         elif kind in PLACEHOLDERS:
             param.metavar = PLACEHOLDERS[kind]
-        elif param.name in ("model", "teacher"):
-            param.metavar = "MODEL"
+        elif param.name in NAMED_PLACEHOLDERS:
+            param.metavar = NAMED_PLACEHOLDERS[param.name]
         elif param.name in PATH_NAMES:
             param.metavar = "PATH"
         else:
@@ -212,8 +228,8 @@ def _readable_help(help_text: str | None) -> str | None:
     head = "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
     if not marker:
         return head
-    lines = [line.strip() for line in examples.splitlines()]
-    return head + "\n\n" + marker + "\n".join(lines)
+    lines = [line.strip() for line in examples.splitlines() if line.strip()]
+    return head.rstrip() + "\n\n" + marker + "\n" + "\n".join(lines)
 
 
 class Command(TyperCommand):
@@ -230,6 +246,10 @@ class Command(TyperCommand):
 class Group(TyperGroup):
     """The ``m2v`` command group (see ``_without_flag_placeholders``). A usage error is reported in two
     plain lines (see ``show_usage_error``), on a terminal or off it, not in a box."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = _readable_help(self.help)
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _without_flag_placeholders(super().get_params(ctx))
@@ -250,6 +270,8 @@ class Group(TyperGroup):
         try:
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare ``m2v``: the help is on stdout already
+                sys.exit(2)
             show_usage_error(exc)
             sys.exit(getattr(exc, "exit_code", 2))
         except typer.Abort:

@@ -32,52 +32,46 @@ TeacherOption = Annotated[
     typer.Option(
         "--model",
         "-m",
-        help="Teacher: a hub id or a local Sentence Transformer / transformers folder "
-        "(default: the packaged all-MiniLM-L6-v2).",
+        help="Teacher: hub id or Sentence Transformer folder (default: the packaged all-MiniLM-L6-v2).",
         show_default=False,
     ),
 ]
 DtypeOption = Annotated[
     Precision | None,
     typer.Option(
-        help=f"Teacher arithmetic (default: {default(D, 'dtype')} = bfloat16 where the CPU supports it, else float32).",
+        help="Teacher arithmetic: auto (bfloat16 where the CPU has it, else float32), float32, bfloat16 or float16 "
+        f"(default: {default(D, 'dtype')}).",
         show_default=False,
     ),
 ]
 PcaDimsOption = Annotated[
     str | None,
     typer.Option(
-        help="Output dims: a whole number, a fraction in (0, 1) for the share of variance, or none "
-        f"(default: {default(D, 'pca_dims')}).",
+        help=f"Output dims: N, a share of variance in (0, 1), or none (default: {default(D, 'pca_dims')}).",
         show_default=False,
     ),
 ]
 SifOption = Annotated[
     float | None,
-    typer.Option(
-        help=f"SIF coefficient a in a / (a + p) (default: {default(D, 'sif_coefficient')}).", show_default=False
-    ),
+    typer.Option(help=f"SIF a in a / (a + p) (default: {default(D, 'sif_coefficient')}).", show_default=False),
 ]
 NoSifOption = Annotated[bool, typer.Option("--no-sif", help="Do not weight tokens by frequency.")]
 RemovePatternOption = Annotated[
     str | None,
-    typer.Option(
-        help=f"Regex of tokens to leave out (default: {default(D, 'token_remove_pattern')}).", show_default=False
-    ),
+    typer.Option(help=f"Tokens to drop, a regex (default: {default(D, 'token_remove_pattern')}).", show_default=False),
 ]
 VocabularyOption = Annotated[
     str | None,
     typer.Option(
         "--vocabulary",
-        help="Words to add: wordfreq:LANG:N (the N most frequent words of LANG), corpus:N (the N most frequent "
-        "words of --corpus that the teacher splits) or a word file.",
+        help="Words to add: wordfreq:LANG:N, corpus:N (top N of --corpus) or a word file.",
         show_default=False,
     ),
 ]
 VocabularyPathOption = Annotated[
     Path | None,
     typer.Option(
-        help="Word file to add: one word or phrase per line, most frequent first, optionally word<TAB>count.",
+        help="Word file: one word per line, most frequent first (word<TAB>count too).",
         show_default=False,
         dir_okay=False,
     ),
@@ -85,17 +79,15 @@ VocabularyPathOption = Annotated[
 WeightingOption = Annotated[
     Weighting | None,
     typer.Option(
-        help="SIF probabilities of added words: their known frequency, or zipf on row rank "
-        f"(default: {default(D, 'weighting')}).",
+        help=f"Added words' SIF: frequency (known counts) or zipf (by rank) (default: {default(D, 'weighting')}).",
         show_default=False,
     ),
 ]
 PoolingOption = Annotated[
     Pooling | None,
     typer.Option(
-        help="Teacher outputs per token: blend (its own positions, the special tokens at half weight), "
-        "tokens (its own positions), mean (with the special tokens), first, or last (decoder-only "
-        f"teachers) (default: {default(D, 'pooling')}).",
+        help="A token's vector from the teacher's outputs: blend, tokens, mean, first or last "
+        f"(default: {default(D, 'pooling')}).",
         show_default=False,
     ),
 ]
@@ -103,19 +95,18 @@ BatchSizeOption = Annotated[
     int | None,
     typer.Option(
         min=1,
-        help="Teacher batch size, counted in vocabulary tokens (an added word counts as one) "
-        f"(default: {default(D, 'batch_size')}).",
+        help=f"Teacher batch, counted in vocabulary tokens (default: {default(D, 'batch_size')}).",
         show_default=False,
     ),
 ]
-TrustOption = Annotated[
-    bool, typer.Option("--trust-remote-code", help="Allow a teacher that ships its own code to run it.")
-]
+TrustOption = Annotated[bool, typer.Option("--trust-remote-code", help="Let a teacher run code it ships.")]
 
 
 QuantizeOption = Annotated[
     Quantize | None,
-    typer.Option(help=f"Storage type of the table (default: {default(D, 'quantize')}).", show_default=False),
+    typer.Option(
+        help=f"Table storage: float32, float16 or int8 (default: {default(D, 'quantize')}).", show_default=False
+    ),
 ]
 
 

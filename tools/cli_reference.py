@@ -151,6 +151,10 @@ def help_blocks(help_text: str) -> list[str]:
     out: list[str] = []
     examples: list[str] = []
     for paragraph in re.split(r"\n\s*\n", help_text.strip()):
+        head, marker, rest = paragraph.partition("Examples:\n")
+        if marker and not head.strip():  # "Examples:" and one example per line
+            out += ["Examples:", ""]
+            paragraph = "\n".join("  " + line for line in rest.splitlines())
         if paragraph.startswith("  "):
             examples.extend(line.strip() for line in paragraph.splitlines())
             continue
