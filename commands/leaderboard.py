@@ -9,11 +9,13 @@ import typer
 from m2vcli.console import err_console, stderr_is_terminal
 from m2vcli.evaluation.leaderboard import (
     LeaderboardConfig,
+    averages_note,
     coverage_notes,
     leaderboard,
     leaderboard_table,
     per_task_table,
 )
+from m2vcli.tables import TableFormat
 
 from ._options import ConfigOption, TableFormatOption, settings
 from ._output import emit
@@ -73,6 +75,9 @@ def leaderboard_command(
             "scores)",
             markup=False,
         )
+    what = averages_note(rows)
+    if what and cfg.format is TableFormat.TABLE and not cfg.per_task:
+        console.print(what, markup=False)
     for line in coverage_notes(rows):  # like with like: what some models have and others lack is not averaged
         shown = wrapped(line, console.width) if stderr_is_terminal() else line  # a log keeps one line per model
         console.print(shown, markup=False)

@@ -277,6 +277,19 @@ def coverage_notes(rows: Sequence[Row], most: int = 6) -> list[str]:
     return [f"note: averages are over the {shared} task{'s' * (shared != 1)} every model has", *lines]
 
 
+def averages_note(rows: Sequence[Row]) -> str | None:
+    """What the two averages are, named by the categories the rows have: Avg (MTEB) is a mean of the
+    MTEB categories present, not the MTEB leaderboard's score."""
+    present = [c for c in CATEGORIES if any(c in r.scores for r in rows)]
+    if not present:
+        return None
+    mteb = [c for c in present if c in MTEB_CATEGORIES]
+    line = f"Avg (All): the mean of {', '.join(present)}"
+    if mteb:
+        line += f"; Avg (MTEB): of {', '.join(mteb)} (not an MTEB leaderboard score)"
+    return line
+
+
 def _score(value: float | None) -> str:
     return EMPTY if value is None or not math.isfinite(value) else f"{value:.2f}"
 

@@ -120,7 +120,10 @@ def test_json_keeps_every_field_of_a_row_and_ends_with_a_newline(results: Path) 
 
 def test_the_command_writes_plain_text_off_a_terminal_and_its_help_has_no_jargon(results: Path) -> None:
     ran = run_m2v("leaderboard", str(results))
-    assert ran.returncode == 0 and ran.stderr == b""
+    assert (
+        ran.returncode == 0
+        and ran.stderr == b"Avg (All): the mean of STS, WordSim; Avg (MTEB): of STS (not an MTEB leaderboard score)\n"
+    )
     out = ran.stdout.decode()
     assert out.startswith("m2v leaderboard (scores x 100)\n") and FORTY in out and "\x1b[" not in out
     assert not any(ch in out for ch in "┏│┃")  # no box drawing: a file or a pipe gets aligned text
@@ -371,3 +374,17 @@ def test_a_bench_report_alone_is_shown_again_as_a_speed_table(tmp_path: Path) ->
     empty = tmp_path / "empty"
     empty.mkdir()
     assert run_m2v("leaderboard", str(empty)).returncode == 1  # neither scores nor speeds: an error still
+
+
+def test_a_note_says_which_categories_each_average_covers(tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    write_result(folder, "m", "WordSim353", "WordSim", 0.6)
+    write_result(folder, "m", "PEARLAutoFJ", "PEARL", 0.6)
+    only_other = run_m2v("leaderboard", str(folder)).stderr.decode()
+    assert only_other == "Avg (All): the mean of PEARL, WordSim\n"  # no MTEB category: no MTEB average to explain
+    write_result(folder, "m", "BBCNewsClustering", "Clust", 0.7)
+    write_result(folder, "m", "IMDBClassification", "Class", 0.7)
+    note = run_m2v("leaderboard", str(folder)).stderr.decode()
+    assert note.startswith("Avg (All): the mean of Class, Clust, PEARL, WordSim; Avg (MTEB): of Class, Clust ")
+    for quiet in (("--format", "csv"), ("--format", "json"), ("--per-task",)):
+        assert run_m2v("leaderboard", str(folder), *quiet).stderr == b""
