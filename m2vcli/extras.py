@@ -39,8 +39,39 @@ def missing_modules(extra: str) -> list[str]:
 
 
 def install_hint(extra: str) -> str:
-    """The command that installs ``extra``."""
-    return f'pip install "m2v[{extra}]"'
+    """The command that installs ``extra`` where this m2v came from: the checkout it was installed from
+    (``pip install -e "/src/m2v[distill]"``), the wheel file while it is still there, else the index."""
+    source = _installed_from()
+    if source is None:
+        return f'pip install "m2v[{extra}]"'
+    path, editable = source
+    return f'pip install {"-e " if editable else ""}"{path}[{extra}]"'
+
+
+def _installed_from() -> tuple[str, bool] | None:
+    """The local folder or wheel this distribution was installed from (``direct_url.json``, PEP 610), and
+    whether it is an editable install; None for an install from an index or a source that is gone."""
+    import json
+    from importlib.metadata import distributions
+    from pathlib import Path
+    from urllib.parse import unquote, urlparse
+
+    try:  # a source tree's m2v.egg-info can come first on the path: the installed record is the one with a URL
+        texts = [d.read_text("direct_url.json") for d in distributions(name="m2v")]
+        record = json.loads(next((text for text in texts if text), "null"))
+    except (ValueError, OSError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("url"), str):
+        return None
+    url = urlparse(record["url"])
+    if url.scheme != "file" or "vcs_info" in record:
+        return None
+    path = Path(unquote(url.path))
+    dir_info = record.get("dir_info")
+    editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
+    if not (path.is_dir() if dir_info is not None else path.is_file()):
+        return None
+    return str(path), editable
 
 
 def require(extra: str, what: str) -> None:

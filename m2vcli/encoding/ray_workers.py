@@ -14,10 +14,9 @@ from typing import Any
 
 from m2vcli.encoding.vector_io import VectorDType, narrowed, vector_table
 from m2vcli.errors import ConfigError
-from m2vcli.extras import require
+from m2vcli.extras import install_hint, require
 from m2vcli.texts import filesystem, is_uri
 
-RAY_HINT = 'Ray Data cannot be imported: pip install "m2v[ray]" (it pins ray[data]==2.60.0)'
 RAY_BATCH_SIZE = 8192  # texts per read block, batch and output shard: large enough to hide Ray's per-task costs
 MODEL_BYTES_LIMIT = 4 << 30  # a static model folder shipped through the object store
 
@@ -29,7 +28,7 @@ def import_ray() -> Any:
         import ray
         import ray.data
     except ImportError as exc:
-        raise ConfigError(RAY_HINT) from exc
+        raise ConfigError(f"Ray Data cannot be imported: {install_hint('ray')} (it pins ray[data]==2.60.0)") from exc
     return ray
 
 

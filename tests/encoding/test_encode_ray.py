@@ -23,6 +23,7 @@ import pytest
 from m2vcli import StaticEmbedder
 from m2vcli.encoding import EncodeConfig, Engine
 from m2vcli.errors import ConfigError, InputError, OutputError
+from m2vcli.extras import install_hint
 
 ray = pytest.importorskip("ray", reason="the ray extra: pip install -e '.[ray]'")
 pytestmark = pytest.mark.subprocess  # Ray starts processes of its own
@@ -185,7 +186,7 @@ def test_without_ray_or_a_reachable_cluster_the_error_says_what_to_do(
     assert proc.returncode == 1
     assert (
         proc.stderr.decode()
-        == 'Error: --engine ray needs m2v\'s ray extra (ray not installed): pip install "m2v[ray]"\n'
+        == f"Error: --engine ray needs m2v's ray extra (ray not installed): {install_hint('ray')}\n"
     )
     monkeypatch.undo()
     with pytest.raises(ConfigError, match=r"^cannot reach the Ray cluster at ray://127.0.0.1:1: Connection refused$"):

@@ -3,6 +3,7 @@ command, before any work; the extras in pyproject.toml are the ones m2v checks f
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from importlib.metadata import packages_distributions
@@ -13,7 +14,7 @@ import pytest
 
 import m2vcli
 from m2vcli.errors import MissingExtraError
-from m2vcli.extras import EXTRAS, require
+from m2vcli.extras import EXTRAS, install_hint, require
 from tests.helpers import run_m2v
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ def _hide(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
 
 
 def _hint(extra: str) -> str:
-    return f'pip install "m2v[{extra}]"'
+    return install_hint(extra)
 
 
 def test_require_names_the_extra_the_missing_modules_and_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,7 +44,7 @@ def test_require_names_the_extra_the_missing_modules_and_the_command(monkeypatch
         require("distill", "distilling a model")
     assert str(caught.value) == (
         "distilling a model needs m2v's distill extra (torch, sentence_transformers not installed): "
-        'pip install "m2v[distill]"'
+        + install_hint("distill")
     )
 
 
@@ -165,3 +166,47 @@ def test_bench_of_a_sentence_transformer_and_the_plot_name_their_extras(monkeypa
         load_folder("teacher", Path("."), Encoder.SENTENCE_TRANSFORMER)
     with pytest.raises(MissingExtraError, match=r"^--plot needs m2v's plot extra \(matplotlib not installed\)"):
         speed_score_figure([])
+
+
+class _Record:
+    def __init__(self, text: str | None) -> None:
+        self.text = text
+
+    def read_text(self, name: str) -> str | None:
+        return self.text if name == "direct_url.json" else None
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("editable", 'pip install -e "{src}[distill]"'),
+        ("folder", 'pip install "{src}[distill]"'),
+        ("wheel", 'pip install "{wheel}[distill]"'),
+        ("wheel gone", 'pip install "m2v[distill]"'),
+        ("index", 'pip install "m2v[distill]"'),
+        ("git", 'pip install "m2v[distill]"'),
+        ("garbage", 'pip install "m2v[distill]"'),
+    ],
+)
+def test_the_install_hint_points_where_m2v_was_installed_from(
+    kind: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """m2v is installed from a checkout or a wheel (PEP 610's direct_url.json says which), so "pip install
+    m2v[extra]" would look for it on an index; the hint names the source while it is there."""
+    import importlib.metadata
+
+    src = tmp_path / "src dir"
+    src.mkdir()
+    wheel = tmp_path / "m2v-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"")
+    records = {
+        "editable": {"url": src.as_uri(), "dir_info": {"editable": True}},
+        "folder": {"url": src.as_uri(), "dir_info": {}},
+        "wheel": {"url": wheel.as_uri(), "archive_info": {}},
+        "wheel gone": {"url": (tmp_path / "gone.whl").as_uri(), "archive_info": {}},
+        "git": {"url": "https://github.com/o/m2v", "vcs_info": {"vcs": "git"}},
+    }
+    text = {"index": None, "garbage": "{not json"}[kind] if kind in ("index", "garbage") else json.dumps(records[kind])
+    found = [_Record(None), _Record(text)]  # a source tree's egg-info (no record) first, as on sys.path
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda **_: iter(found))
+    assert install_hint("distill") == expected.format(src=src, wheel=wheel)

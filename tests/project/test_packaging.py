@@ -163,17 +163,21 @@ def test_the_built_wheel_installs_light_and_serves_a_model(tiny_model_dir: Path,
     assert refused.returncode == 1 and not (tmp_path / "m").exists()
     assert refused.stderr == (
         "Error: distilling a model needs m2v's distill extra (torch, transformers, sentence_transformers not "
-        'installed): pip install "m2v[distill]"\n'
+        f'installed): pip install "{wheel}[distill]"\n'
     )
     parquet = run("encode", "in.txt", "-m", model, "-o", "v.parquet")
-    assert parquet.returncode == 1 and 'pip install "m2v[parquet]"' in parquet.stderr
+    assert parquet.returncode == 1 and f'pip install "{wheel}[parquet]"' in parquet.stderr
     classifier = str(numpy_classifier(tmp_path / "clf"))
     predicted = run("predict", "in.txt", "-m", classifier)
     assert predicted.returncode == 0 and predicted.stdout.count('"label": ') == 2, predicted.stderr
     trained = run("train", "-m", model, "--data", "in.txt", "-o", "t")
-    assert trained.returncode == 1 and 'pip install "m2v[distill]"' in trained.stderr and not (tmp_path / "t").exists()
+    assert (
+        trained.returncode == 1
+        and f'pip install "{wheel}[distill]"' in trained.stderr
+        and not (tmp_path / "t").exists()
+    )
     exported = run("export", "-m", classifier, "-o", "x")
-    assert exported.returncode == 1 and 'pip install "m2v[onnx]"' in exported.stderr
+    assert exported.returncode == 1 and f'pip install "{wheel}[onnx]"' in exported.stderr
 
 
 def test_the_version_is_written_once_and_the_metadata_reads_it() -> None:
