@@ -73,3 +73,10 @@ def count(n: int, noun: str) -> str:
     ('1 epoch', '3 epochs')
     """
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def corpus_size(texts: int, pieces: int) -> str:
+    """``5,000 texts``, or ``5,000 texts (5,210 teacher inputs: long texts cut to fit the teacher)``."""
+    if pieces == texts:
+        return count(texts, "text")
+    return f"{count(texts, 'text')} ({pieces:,} teacher inputs: long texts cut to fit the teacher)"

@@ -24,7 +24,7 @@ from ._options import (
     missing_option,
     settings,
 )
-from ._output import existing_model, print_epoch, say_replaced, say_still_improving
+from ._output import corpus_size, existing_model, print_epoch, say_replaced, say_still_improving
 
 D = DistillConfig
 TeacherOption = Annotated[
@@ -215,7 +215,7 @@ def render_summary(result: DistillRefineResult) -> None:
     refined = result.refinement
     if refined is not None:
         training = refined.training
-        rows.append(("refined on", f"{refined.corpus}: {refined.texts:,} texts, {refined.pieces:,} pieces"))
+        rows.append(("refined on", f"{refined.corpus}: {corpus_size(refined.texts, refined.pieces)}"))
         loss = f"{training.initial_validation_loss:.4f} -> {training.validation_loss:.4f}"
         rows.append(("training", f"{training.steps:,} steps (best {training.best_step:,}); held-out loss {loss}"))
     for key, value in rows:

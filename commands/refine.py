@@ -23,7 +23,7 @@ from ._options import (
     default,
     settings,
 )
-from ._output import count, existing_model, print_epoch, say_replaced, say_still_improving
+from ._output import corpus_size, count, existing_model, print_epoch, say_replaced, say_still_improving
 
 R = RefineConfig
 EpochsOption = Annotated[
@@ -180,7 +180,7 @@ def render_summary(result: RefineResult, title: str) -> None:
         err_console().print(f"warning: feature cache entry {line}", markup=False, style="yellow")
     rows = [
         ("teacher", result.teacher),
-        ("corpus", f"{result.corpus}: {result.texts:,} texts, {result.pieces:,} pieces{cached}"),
+        ("corpus", f"{result.corpus}: {corpus_size(result.texts, result.pieces)}{cached}"),
         ("split", f"{training.texts.get('train', 0):,} train, {training.texts.get('validation', 0):,} held out"),
         (
             "training",

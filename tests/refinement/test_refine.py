@@ -577,9 +577,17 @@ def test_refine_takes_the_model_as_m_too(
     assert ran.returncode == 0, ran.stderr
     err = ran.stderr.decode()  # one epoch, and it was the best: the run stopped at its limit
     assert "1 epoch," in err and "1 epochs" not in err
+    assert " texts" in err and "pieces" not in err and "teacher inputs" not in err  # no text was cut
     assert "still improving at the last epoch (1): more epochs may help, for example --epochs 2." in err
     ran = run_m2v("refine", str(student), "-m", str(tmp_path / "other"), *common, "-o", str(tmp_path / "b"), env=env)
     assert ran.returncode == 2 and b"give the model once" in ran.stderr and not (tmp_path / "b").exists()
+
+
+def test_the_summary_counts_texts_and_says_what_cut_ones_became() -> None:
+    from m2vcli.commands._output import corpus_size
+
+    assert corpus_size(1, 1) == "1 text" and corpus_size(5000, 5000) == "5,000 texts"
+    assert corpus_size(5000, 5210) == "5,000 texts (5,210 teacher inputs: long texts cut to fit the teacher)"
 
 
 def test_still_improving_means_the_last_epoch_was_the_best() -> None:
