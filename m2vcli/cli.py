@@ -24,6 +24,7 @@ from m2vcli.commands.distill import distill_command
 from m2vcli.commands.encode import encode
 from m2vcli.commands.evaluate import evaluate_command
 from m2vcli.commands.export import export_command
+from m2vcli.commands.importing import import_command
 from m2vcli.commands.index import index_command
 from m2vcli.commands.info import info_command
 from m2vcli.commands.leaderboard import leaderboard_command
@@ -54,6 +55,7 @@ app.command("evaluate", cls=Command)(evaluate_command)
 app.command("bench", cls=Command)(bench_command)
 app.command("leaderboard", cls=Command)(leaderboard_command)
 app.command("info", cls=Command)(info_command)
+app.command("import", cls=Command)(import_command)
 app.command("index", cls=Command)(index_command)
 app.command("search", cls=Command)(search_command)
 app.command("push", cls=Command)(push_command)

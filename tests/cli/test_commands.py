@@ -25,6 +25,7 @@ from m2vcli.encoding import EncodeConfig
 from m2vcli.evaluation import EvaluateConfig, EvaluationReport, Suite
 from m2vcli.evaluation.leaderboard import LeaderboardConfig, TableFormat, make_leaderboard
 from m2vcli.export import ExportConfig
+from m2vcli.importing import ImportConfig
 from m2vcli.model.info import InfoConfig
 from m2vcli.model.sharing import PushConfig
 from m2vcli.refinement import RefineConfig
@@ -234,8 +235,8 @@ def flat_help(*args: str) -> str:
 
 def test_every_command_is_registered_and_its_help_shows_examples() -> None:
     assert sorted(command_names()) == [
-        "bench", "distill", "encode", "evaluate", "export", "index", "info", "leaderboard", "predict", "push",
-        "refine", "search", "train",
+        "bench", "distill", "encode", "evaluate", "export", "import", "index", "info", "leaderboard", "predict",
+        "push", "refine", "search", "train",
     ]  # fmt: skip
     for name in command_names():
         text = flat_help(name)
@@ -257,6 +258,7 @@ CONFIGS: dict[str, type[Any]] = {
     "train": TrainConfig,
     "predict": PredictConfig,
     "export": ExportConfig,
+    "import": ImportConfig,
 }
 
 

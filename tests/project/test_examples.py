@@ -18,6 +18,7 @@ from m2vcli.encoding import EncodeConfig
 from m2vcli.evaluation import EvaluateConfig
 from m2vcli.evaluation.leaderboard import LeaderboardConfig
 from m2vcli.export import ExportConfig
+from m2vcli.importing import ImportConfig
 from m2vcli.model.info import InfoConfig
 from m2vcli.refinement import RefineConfig
 
@@ -37,6 +38,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
         ("train.yaml", TrainConfig),
         ("predict.yaml", PredictConfig),
         ("export.yaml", ExportConfig),
+        ("import.yaml", ImportConfig),
     ],
 )
 def test_yaml_examples_parse(name: str, cls: type) -> None:
@@ -61,8 +63,8 @@ def test_every_command_takes_a_config_file_and_has_a_yaml_example() -> None:
 
     commands = {c.name: c.callback for c in app.registered_commands}
     assert sorted(commands) == [
-        "bench", "distill", "encode", "evaluate", "export", "index", "info", "leaderboard", "predict", "push",
-        "refine", "search", "train",
+        "bench", "distill", "encode", "evaluate", "export", "import", "index", "info", "leaderboard", "predict",
+        "push", "refine", "search", "train",
     ]  # fmt: skip
     assert all(callback and "config" in inspect.signature(callback).parameters for callback in commands.values())
     assert {f"{c}.yaml" for c in commands} <= {p.name for p in EXAMPLES.glob("*.yaml")}
