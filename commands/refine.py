@@ -74,7 +74,11 @@ def refine_command(
     ] = None,
     loss: Annotated[
         Loss | None,
-        typer.Option(help=f"What training minimises (default: {default(R, 'loss')}).", show_default=False),
+        typer.Option(
+            help="What training minimises: cosine or mse to each text's teacher vector, or contrastive (in-batch: "
+            f"nearer its own than the batch's others) (default: {default(R, 'loss')}).",
+            show_default=False,
+        ),
     ] = None,
     pooling: Annotated[
         Pooling | None,

@@ -248,7 +248,8 @@ def refine(
         text_field: the field or column of ``corpus`` holding the text.
         max_texts: use at most this many texts (a seeded sample).
         pooling: the teacher's sentence pooling: mean, cls or blend.
-        loss: cosine or mse between the model's and the teacher's vectors.
+        loss: cosine or mse between the model's and the teacher's vectors, or contrastive (in-batch
+            InfoNCE: each text nearer its own teacher vector than the batch's others).
         epochs, learning_rate, batch_size, patience, seed: training (early stopping after ``patience``
             epochs without a better validation loss; the best epoch's table is kept).
         anchor: how strongly the table is held to its distilled values (0: not at all).

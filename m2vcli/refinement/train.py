@@ -27,8 +27,16 @@ ALIGN_TEXTS = 20_000  # texts used to fit the map into the targets' basis
 
 
 class Loss(str, Enum):
+    """What training lowers: ``cosine`` (1 - the cosine of each text's vector and its target), ``mse``, or
+    ``contrastive`` (in-batch InfoNCE: each text's vector must be nearer its own target than the batch's
+    other targets, at temperature ``CONTRASTIVE_TEMPERATURE``)."""
+
     COSINE = "cosine"
     MSE = "mse"
+    CONTRASTIVE = "contrastive"
+
+
+CONTRASTIVE_TEMPERATURE = 0.05
 
 
 @dataclass(frozen=True)
@@ -181,13 +189,19 @@ def train_table(
     def loss_of(pred: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
         if settings.loss is Loss.MSE:
             return F.mse_loss(pred, gold)
+        if settings.loss is Loss.CONTRASTIVE:
+            logits = F.normalize(pred, dim=1) @ F.normalize(gold, dim=1).T / CONTRASTIVE_TEMPERATURE
+            return F.cross_entropy(logits, torch.arange(len(pred)))
         return (1 - F.cosine_similarity(pred, gold, dim=1)).mean()
 
     def validate() -> float:
         with torch.no_grad():
             total = 0.0
-            for start in range(0, len(held), 4096):
-                chosen = held[start : start + 4096]
+            step = (
+                settings.batch_size if settings.loss is Loss.CONTRASTIVE else 4096
+            )  # as many negatives as in training
+            for start in range(0, len(held), step):
+                chosen = held[start : start + step]
                 total += float(loss_of(*forward(chosen))) * len(chosen)
             return total / max(1, len(held))
 
