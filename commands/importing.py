@@ -11,7 +11,7 @@ from m2vcli.console import err_console
 from m2vcli.importing import ImportConfig, VectorFormat, import_vectors
 from m2vcli.model.quantization import Quantize
 
-from ._options import ConfigOption, ForceOption, SavePathOption, settings
+from ._options import ConfigOption, ForceOption, SavePathOption, missing_option, settings
 from ._output import existing_model, say_replaced
 
 
@@ -83,6 +83,8 @@ def import_command(
             "force": force or None,
         },
     )
+    if not cfg.save_path:
+        raise missing_option("--save-path / -o", "give the folder to write the model to")
     existed = existing_model(cfg.save_path)
     result = import_vectors(cfg)
     say_replaced(cfg.save_path, existed)

@@ -12,7 +12,7 @@ from m2vcli.model import StaticEmbedder
 from m2vcli.version import __version__
 
 if TYPE_CHECKING:
-    from m2vcli.api import distill, refine
+    from m2vcli.api import distill, import_vectors, refine
     from m2vcli.classify import StaticClassifier
     from m2vcli.classify.api import train_classifier
     from m2vcli.search import Index
@@ -25,6 +25,7 @@ __all__ = [
     "__version__",
     "distill",
     "encode_dataset",
+    "import_vectors",
     "refine",
     "train_classifier",
 ]
@@ -34,7 +35,7 @@ def __getattr__(name: str) -> Any:
     """``distill``, ``refine`` (``m2vcli.api``), ``Index`` (``m2vcli.search``), ``StaticClassifier`` and
     ``train_classifier`` (``m2vcli.classify``), loaded on first use:
     ``import m2vcli`` for ``StaticEmbedder`` stays light."""
-    if name in ("distill", "refine"):
+    if name in ("distill", "refine", "import_vectors"):
         from m2vcli import api
 
         return getattr(api, name)

@@ -290,3 +290,36 @@ def refine(
             RefineConfig(**given), on_progress=bars.get("texts"), on_phase=bars.get("phase"), on_step=bars.get("step")
         )
     return result.model
+
+
+def import_vectors(
+    path: str,
+    save_path: str | None = None,
+    *,
+    format: str = "auto",
+    words: str | None = None,
+    tokenizer: str | None = None,
+    max_words: int | None = None,
+    quantize: str = "float16",
+    force: bool = False,
+) -> StaticEmbedder:
+    """A static model from a table made elsewhere, as ``m2v import`` reads it: GloVe, word2vec or fastText
+    text, a ``.npy`` table with its ``words`` list, or a ``.safetensors`` token table with its ``tokenizer``
+    (tokenizer.json). With ``save_path``, the folder is also written (atomically; ``force`` replaces a folder
+    that is not a static model)."""
+    from m2vcli.importing import ImportConfig, build_model
+
+    cfg = ImportConfig(
+        path=path,
+        save_path=save_path,
+        format=format,  # type: ignore[arg-type]
+        words=words,
+        tokenizer=tokenizer,
+        max_words=max_words,
+        quantize=quantize,  # type: ignore[arg-type]
+        force=force,
+    )
+    model, _ = build_model(cfg)
+    if save_path:
+        model.save_pretrained(save_path, force=force)
+    return model

@@ -37,7 +37,7 @@ class VectorFormat(str, Enum):
 @dataclass(frozen=True)
 class ImportConfig:
     path: str | None = None
-    save_path: str | None = None
+    save_path: str | None = None  # where import_vectors writes the folder (the command requires it)
     format: VectorFormat = VectorFormat.AUTO
     words: str | None = None  # the word list of a .npy table: a text file (one per line) or a .parquet column
     tokenizer: str | None = None  # the tokenizer.json of a token table
@@ -54,8 +54,6 @@ class ImportConfig:
             raise MissingValueError(
                 "no vectors given: pass the file to import (GloVe, word2vec, .vec, .npy, ...)", option="PATH"
             )
-        if not self.save_path:
-            raise MissingValueError("no save path given: pass --save-path/-o FOLDER", option="--save-path")
         if self.max_words is not None and self.max_words < 1:
             raise ConfigError("max_words must be at least 1", key="max_words")
         kind = self.kind()
@@ -74,7 +72,7 @@ class ImportConfig:
 
 @dataclass(frozen=True)
 class ImportResult:
-    save_path: str
+    save_path: str | None
     kind: str  # "words" or "tokens"
     rows: int  # words or tokens
     dims: int
@@ -229,8 +227,8 @@ def token_model(table: np.ndarray, tokenizer_path: Path, source: str) -> StaticE
     return StaticEmbedder(rows, json.dumps(clean_tokenizer_spec(spec)), config=config)
 
 
-def import_vectors(cfg: ImportConfig) -> ImportResult:
-    """Read ``cfg.path`` as ``cfg.kind()`` and write it as a model folder to ``cfg.save_path`` (atomically)."""
+def build_model(cfg: ImportConfig) -> tuple[StaticEmbedder, ImportResult]:
+    """The model ``cfg.path`` holds, quantized, and what was read (``save_path`` is not written)."""
     path = Path(str(cfg.path))
     if not path.is_file():
         raise InputError(f"{path} is not a file")
@@ -238,8 +236,7 @@ def import_vectors(cfg: ImportConfig) -> ImportResult:
     source = path.name
     lowercase, skipped = False, 0
     if kind is VectorFormat.SAFETENSORS:
-        table = _read_safetensors(path)
-        model = token_model(table, Path(str(cfg.tokenizer)), source)
+        model = token_model(_read_safetensors(path), Path(str(cfg.tokenizer)), source)
     else:
         if kind is VectorFormat.TEXT:
             words, table = read_text_vectors(path, cfg.max_words)
@@ -250,14 +247,23 @@ def import_vectors(cfg: ImportConfig) -> ImportResult:
                 table, words = table[: cfg.max_words], words[: cfg.max_words]
         model, skipped, lowercase = word_model(words, table, source)
     model = model.quantize(cfg.quantize.value)
-    model.save_pretrained(str(cfg.save_path), force=cfg.force)
     rows, dims = model.embeddings.shape
     tokens = kind is VectorFormat.SAFETENSORS
-    return ImportResult(
-        save_path=str(cfg.save_path),
+    result = ImportResult(
+        save_path=cfg.save_path,
         kind="tokens" if tokens else "words",
         rows=int(rows) if tokens else int(rows) - 1,  # a word table's last row is the unknown token's
         dims=int(dims),
         lowercase=lowercase,
         skipped=skipped,
     )
+    return model, result
+
+
+def import_vectors(cfg: ImportConfig) -> ImportResult:
+    """Read ``cfg.path`` as ``cfg.kind()`` and write it as a model folder to ``cfg.save_path`` (atomically)."""
+    if not cfg.save_path:
+        raise ConfigError("no save path given: pass --save-path/-o FOLDER", key="save_path")
+    model, result = build_model(cfg)
+    model.save_pretrained(str(cfg.save_path), force=cfg.force)
+    return result

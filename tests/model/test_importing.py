@@ -153,3 +153,15 @@ def test_an_existing_folder_that_is_not_a_model_is_kept_unless_forced(tmp_path: 
     assert run_m2v("import", str(tmp_path / "g.txt"), "-o", str(tmp_path / "m"), "--force").returncode == 0
     again = run_m2v("import", str(tmp_path / "g.txt"), "-o", str(tmp_path / "m"))
     assert again.returncode == 0 and b"Replaced the model" in again.stderr
+
+
+def test_python_import_vectors_returns_the_model_and_saves_only_when_asked(tmp_path: Path) -> None:
+    import m2vcli
+
+    source = glove_text(tmp_path / "g.txt", ROWS)
+    model = m2vcli.import_vectors(str(source), quantize="float32")
+    assert np.allclose(model.encode("cat sat"), unit([0.0, 2.0, 3.0])) and not (tmp_path / "m").exists()
+    m2vcli.import_vectors(str(source), str(tmp_path / "m"))
+    assert StaticEmbedder.from_pretrained(tmp_path / "m").encode("Paris").shape == (3,)
+    missing = run_m2v("import", str(source))
+    assert missing.returncode == 2 and b"Missing option --save-path / -o" in missing.stderr
