@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -83,36 +84,51 @@ class ImportResult:
 def read_text_vectors(path: Path, max_words: int | None = None) -> tuple[list[str], np.ndarray]:
     """Words and vectors of a GloVe / word2vec / fastText text file. The vector is the last D fields of a
     line (D from the ``N D`` header or the first line), so a word may hold spaces."""
-    words: list[str] = []
-    rows: list[np.ndarray] = []
-    dims: int | None = None
+    from m2vcli.texts.lines import COMPRESSED
+
     try:
+        with path.open("rb") as raw:
+            head = raw.read(8)
         handle = path.open(encoding="utf-8", newline="\n")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if max_words is not None and len(words) >= max_words:
-                break
-            fields = line.rstrip("\r\n").rstrip(" ").split(" ")
-            if number == 1 and len(fields) == 2 and all(f.isdigit() for f in fields):
-                dims = int(fields[1])  # word2vec / fastText header: rows and dims
-                continue
-            if fields == [""]:
-                continue
-            if dims is None:
-                dims = len(fields) - 1
-                if dims < 1:
-                    raise InputError(f"{path} line {number} has no vector after its word: is it a vector file?")
-            if len(fields) < dims + 1 or (len(fields) > dims + 1 and _is_number(fields[-dims - 1])):
-                raise InputError(f"{path} line {number} has {len(fields) - 1} values, not {dims}")
-            try:
-                vector = np.asarray(fields[-dims:], dtype=np.float32)
-            except ValueError as exc:
-                bad = str(exc).split(": ")[-1].strip("'")
-                raise InputError(f"{path} line {number}: {bad} is not a number") from exc
-            words.append(" ".join(fields[:-dims]))
-            rows.append(vector)
+    for magic, (kind, tool) in COMPRESSED.items():
+        if head.startswith(magic):
+            raise InputError(f"{path} is {kind}-compressed, not text; decompress it first: {tool} FILE > vectors.txt")
+    try:
+        return _parse_text_vectors(handle, path, max_words)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}): is it a vector file?") from exc
+    finally:
+        handle.close()
+
+
+def _parse_text_vectors(handle: TextIO, path: Path, max_words: int | None) -> tuple[list[str], np.ndarray]:
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    dims: int | None = None
+    for number, line in enumerate(handle, start=1):
+        if max_words is not None and len(words) >= max_words:
+            break
+        fields = line.rstrip("\r\n").rstrip(" ").split(" ")
+        if number == 1 and len(fields) == 2 and all(f.isdigit() for f in fields):
+            dims = int(fields[1])  # word2vec / fastText header: rows and dims
+            continue
+        if fields == [""]:
+            continue
+        if dims is None:
+            dims = len(fields) - 1
+            if dims < 1:
+                raise InputError(f"{path} line {number} has no vector after its word: is it a vector file?")
+        if len(fields) < dims + 1 or (len(fields) > dims + 1 and _is_number(fields[-dims - 1])):
+            raise InputError(f"{path} line {number} has {len(fields) - 1} values, not {dims}")
+        try:
+            vector = np.asarray(fields[-dims:], dtype=np.float32)
+        except ValueError as exc:
+            bad = str(exc).split(": ")[-1].strip("'")
+            raise InputError(f"{path} line {number}: {bad} is not a number") from exc
+        words.append(" ".join(fields[:-dims]))
+        rows.append(vector)
     if not rows or dims is None:
         raise InputError(f"{path} holds no vectors")
     return words, np.stack(rows)
@@ -264,6 +280,12 @@ def import_vectors(cfg: ImportConfig) -> ImportResult:
     """Read ``cfg.path`` as ``cfg.kind()`` and write it as a model folder to ``cfg.save_path`` (atomically)."""
     if not cfg.save_path:
         raise ConfigError("no save path given: pass --save-path/-o FOLDER", key="save_path")
+    target = Path(str(cfg.save_path)).resolve()
+    for given in (cfg.path, cfg.words, cfg.tokenizer):
+        if given and (Path(str(given)).resolve() == target or target in Path(str(given)).resolve().parents):
+            raise ConfigError(
+                f"the save path {cfg.save_path} holds the input {given}; pass another -o", key="save_path"
+            )
     model, result = build_model(cfg)
     model.save_pretrained(str(cfg.save_path), force=cfg.force)
     return result

@@ -165,3 +165,19 @@ def test_python_import_vectors_returns_the_model_and_saves_only_when_asked(tmp_p
     assert StaticEmbedder.from_pretrained(tmp_path / "m").encode("Paris").shape == (3,)
     missing = run_m2v("import", str(source))
     assert missing.returncode == 2 and b"Missing option --save-path / -o" in missing.stderr
+
+
+def test_a_compressed_or_binary_file_and_an_output_over_the_input_are_refused(tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "g.txt.gz").write_bytes(gzip.compress(b"the 1 0 0\n"))
+    ran = run_m2v("import", str(tmp_path / "g.txt.gz"), "-o", str(tmp_path / "m"))
+    assert ran.returncode == 1 and b"gzip-compressed, not text" in ran.stderr
+    (tmp_path / "bin.txt").write_bytes(b"the 1 \xff\xfe 0\n")
+    ran = run_m2v("import", str(tmp_path / "bin.txt"), "-o", str(tmp_path / "m"))
+    assert ran.returncode == 1 and b"is not UTF-8 text" in ran.stderr and b"Traceback" not in ran.stderr
+    (tmp_path / "in").mkdir()
+    source = glove_text(tmp_path / "in" / "g.txt", ROWS)
+    ran = run_m2v("import", str(source), "-o", str(tmp_path / "in"), "--force")
+    assert ran.returncode == 1 and b"holds the input" in ran.stderr and source.is_file()
+    assert not (tmp_path / "m").exists()
