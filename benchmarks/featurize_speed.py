@@ -6,7 +6,7 @@ runs without its cache (every text goes through the teacher). Prints texts/s of 
 given, to show how peak memory grows with the corpus.
 
 Usage:
-  python benchmarks/featurize_speed.py CORPUS [--texts 5000] [--repeats 3]
+  python benchmarks/featurize_speed.py CORPUS [--texts 5000] [--repeats 3] [--teacher FOLDER]
   python benchmarks/featurize_speed.py CORPUS --memory 50000 200000
 """
 
@@ -23,25 +23,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from distill_speed import gnu_time
 
 
-def m2v_featurize(texts: list[str], precision: str) -> float:
+def m2v_featurize(texts: list[str], precision: str, teacher_path: str | None = None) -> float:
     from m2vcli.refinement.features import featurize
     from m2vcli.refinement.pieces import split_long
     from m2vcli.teacher import Device, Pooling, Precision, load_teacher
 
-    teacher = load_teacher(None, Device.CPU, Precision(precision), trust_remote_code=False)
+    teacher = load_teacher(teacher_path, Device.CPU, Precision(precision), trust_remote_code=False)
     with tempfile.TemporaryDirectory() as shards:  # as refinement does: shards on disk, not in memory
         start = time.perf_counter()
         _, ids = split_long(texts, teacher)
-        featurize(teacher, ids, Pooling.TOKENS, Path(shards))
+        featurize(teacher, ids, Pooling.MEAN, Path(shards))  # refine's default pooling
         return time.perf_counter() - start
 
 
-def st_encode(texts: list[str], batch_size: int) -> float:
+def st_encode(texts: list[str], batch_size: int, teacher_path: str | None = None) -> float:
     from sentence_transformers import SentenceTransformer
 
     from m2vcli.packaged_data import teacher_folder
 
-    model = SentenceTransformer(str(teacher_folder()), device="cpu")
+    model = SentenceTransformer(teacher_path or str(teacher_folder()), device="cpu")
     start = time.perf_counter()
     model.encode(texts, batch_size=batch_size, show_progress_bar=False)
     return time.perf_counter() - start
@@ -72,17 +72,18 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="SentenceTransformer.encode's (its default: 32)")
     parser.add_argument("--precision", default="auto", help="m2v's teacher arithmetic (auto: bfloat16 if supported)")
     parser.add_argument("--memory", type=int, nargs="*", help="corpus sizes for the peak-memory runs")
+    parser.add_argument("--teacher", help="Sentence Transformer folder (default: the packaged all-MiniLM-L6-v2)")
     args = parser.parse_args()
     if args.memory:
         memory(args.corpus, args.memory)
         return
     texts = args.corpus.read_text(encoding="utf-8").splitlines()[: args.texts]
-    m2v_featurize(texts[:64], args.precision)  # warm-up: imports, first load
-    st_encode(texts[:64], args.batch_size)
+    m2v_featurize(texts[:64], args.precision, args.teacher)  # warm-up: imports, first load
+    st_encode(texts[:64], args.batch_size, args.teacher)
     times: dict[str, list[float]] = {"m2v": [], "st": []}
     for i in range(args.repeats):
-        times["m2v"].append(m2v_featurize(texts, args.precision))
-        times["st"].append(st_encode(texts, args.batch_size))
+        times["m2v"].append(m2v_featurize(texts, args.precision, args.teacher))
+        times["st"].append(st_encode(texts, args.batch_size, args.teacher))
         print(
             f"run {i + 1}: m2v {len(texts) / times['m2v'][-1]:,.0f} texts/s, "
             f"SentenceTransformer.encode {len(texts) / times['st'][-1]:,.0f} texts/s",

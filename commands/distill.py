@@ -79,7 +79,8 @@ VocabularyPathOption = Annotated[
 WeightingOption = Annotated[
     Weighting | None,
     typer.Option(
-        help=f"Added words' SIF: frequency (known counts) or zipf (by rank) (default: {default(D, 'weighting')}).",
+        help="SIF token probabilities: frequency (by rank; added words by their known counts), zipf (all by "
+        f"rank) or corpus (counted in --corpus) (default: {default(D, 'weighting')}).",
         show_default=False,
     ),
 ]

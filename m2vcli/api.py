@@ -170,7 +170,8 @@ def distill(
         pca_dims: dimensions kept by PCA (an int), a share of the variance (a float below 1), or None: all.
         sif_coefficient: the SIF weighting's ``a`` (0 < a < 1); None: no weighting.
         quantize: storage type of the table: float32, float16, int8 (model2vec's ``quantize_to``).
-        weighting: where token frequencies come from for SIF: frequency (a word-frequency list) or rank.
+        weighting: where token frequencies come from for SIF: frequency (by rank; added words by their known
+            counts), zipf (all by rank) or corpus (counted in ``corpus``).
         pooling: how the teacher's outputs for one token become its vector: blend, tokens, mean, cls.
         token_remove_pattern: a regular expression of tokens left out (the teacher's ``[unusedN]``).
         normalize: whether the saved model L2-normalizes its vectors.

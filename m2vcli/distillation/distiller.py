@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from m2vcli.callbacks import OnMessage, OnProgress
 from m2vcli.config import coerce_enum
 from m2vcli.distillation.numerics import Weighting, check_pca_dims, reduce_dims, row_weights
@@ -171,6 +173,8 @@ def run_distillation(
     from_corpus = cfg.vocabulary is not None and cfg.vocabulary.startswith(CORPUS_PREFIX)
     if from_corpus and corpus_texts is None:
         raise ConfigError(f"--vocabulary {cfg.vocabulary} takes its words from the corpus: give --corpus too")
+    if cfg.weighting is Weighting.CORPUS and corpus_texts is None:
+        raise ConfigError("--weighting corpus counts the tokens of the corpus: give --corpus too", key="weighting")
     if teacher is None:
         width = check_before_loading(cfg.model, cfg.device)  # the device and --pca-dims, before the slow load
         if width is not None:
@@ -195,7 +199,11 @@ def run_distillation(
     phase("PCA and weighting")
     vectors = reduce_dims(vectors, cfg.pca_dims)
     if cfg.sif_coefficient is not None:
-        vectors *= row_weights(vocab, float(cfg.sif_coefficient), cfg.weighting)[:, None]
+        counts = None
+        if cfg.weighting is Weighting.CORPUS and corpus_texts is not None:
+            phase("Counting the corpus's tokens")
+            counts = token_counts(vocab, corpus_texts)
+        vectors *= row_weights(vocab, float(cfg.sif_coefficient), cfg.weighting, counts)[:, None]
     table, scale = quantize(vectors, Quantize.FLOAT32 if keep_float else cfg.quantize)
     model = StaticEmbedder(table, vocab.tokenizer_json, config=model_config(cfg, teacher, table.shape[1], scale))
     lap("pca")
@@ -215,6 +223,19 @@ def run_distillation(
     if cfg.save_path:
         save_result(result, cfg.save_path, force=cfg.force, on_phase=phase)
     return result
+
+
+def token_counts(vocab: Vocabulary, texts: Sequence[str], batch: int = 4096) -> np.ndarray:
+    """How often each row of ``vocab`` occurs in ``texts``, tokenized as the finished model tokenizes them
+    (added words matched whole, no length cut)."""
+    rows = len(vocab.tokens)
+    tokenizer_only = StaticEmbedder(np.zeros((rows, 1), dtype=np.float32), vocab.tokenizer_json)
+    counts = np.zeros(rows, dtype=np.int64)
+    for start in range(0, len(texts), batch):
+        ids = tokenizer_only.tokenize(list(texts[start : start + batch]), max_length=None)
+        if ids:
+            counts += np.bincount(np.concatenate([np.asarray(t, dtype=np.int64) for t in ids]), minlength=rows)[:rows]
+    return counts
 
 
 def distill_reads(cfg: DistillConfig) -> list[str | None]:

@@ -16,6 +16,12 @@ class Weighting(str, Enum):
 
     ZIPF = "zipf"
     FREQUENCY = "frequency"
+    CORPUS = "corpus"
+
+
+# ``corpus`` weighting: the ``frequency`` estimate counts as this share of the corpus's tokens, so a token the
+# corpus never shows keeps a small probability and a frequent one is led by its count
+CORPUS_PRIOR = 0.1
 
 
 def sif_weights(n: int, coefficient: float) -> np.ndarray:
@@ -28,8 +34,7 @@ def sif_weights(n: int, coefficient: float) -> np.ndarray:
     >>> [round(float(w), 4) for w in sif_weights(3, 0.1)]
     [0.1549, 0.2683, 0.3548]
     """
-    ranks = np.arange(1, n + 1, dtype=np.float64)
-    p = 1.0 / (ranks * np.sum(1.0 / ranks))
+    p = zipf_probabilities(n)
     return (coefficient / (coefficient + p)).astype(np.float32)
 
 
@@ -69,22 +74,51 @@ def reduce_dims(vectors: np.ndarray, pca_dims: int | float | None) -> np.ndarray
     return centred @ eigenvectors[:, :pca_dims].astype(np.float32)
 
 
-def row_weights(vocab: Vocabulary, coefficient: float, weighting: Weighting) -> np.ndarray:
-    """SIF weight of every row.
+def zipf_probabilities(n: int) -> np.ndarray:
+    """Zipf probability ``1 / (r * H_n)`` of each rank ``r`` from 1 to ``n`` (they sum to 1).
 
-    ``zipf``: every row's probability comes from its rank (its id), as if the whole vocabulary were one
-    frequency-ranked list. ``frequency``: the teacher's tokens keep their Zipf estimate; added words use
-    their known frequency (a count column or the wordfreq list), else the Zipf estimate of their rank in the
-    word list, so a frequent added word is not weighted like a rare one.
+    >>> [round(float(p), 4) for p in zipf_probabilities(3)]
+    [0.5455, 0.2727, 0.1818]
+    """
+    ranks = np.arange(1, n + 1, dtype=np.float64)
+    return 1.0 / (ranks * np.sum(1.0 / ranks))
+
+
+def row_probabilities(vocab: Vocabulary, weighting: Weighting, token_counts: np.ndarray | None = None) -> np.ndarray:
+    """The token probability behind every row's SIF weight.
+
+    ``zipf``: from each row's rank (its id), as if the whole vocabulary were one frequency-ranked list.
+    ``frequency``: the teacher's tokens keep their Zipf estimate; added words use their known frequency (a
+    count column, the wordfreq list or the corpus), else the Zipf estimate of their rank in the word list, so a
+    frequent added word is not weighted like a rare one. ``corpus``: ``token_counts`` (each row's count in a
+    corpus, tokenized as the model tokenizes) blended with the ``frequency`` estimate, which weighs as
+    ``CORPUS_PRIOR`` of the corpus's tokens: ``p = (count + k * p_frequency) / (total + k)``.
+
+    >>> vocab = Vocabulary(tokens=["a", "b", "c"], teacher_ids=[0, 1, 2], n_teacher=3, tokenizer_json="")
+    >>> [round(float(p), 3) for p in row_probabilities(vocab, Weighting.CORPUS, np.array([0, 0, 90]))]
+    [0.05, 0.025, 0.926]
     """
     rows = len(vocab.tokens)
-    if weighting is Weighting.ZIPF or vocab.added == 0:
-        return sif_weights(rows, coefficient)
-    weights = np.empty(rows, dtype=np.float32)
-    weights[: vocab.n_teacher] = sif_weights(vocab.n_teacher, coefficient)
-    if vocab.word_frequencies is not None:
-        p = np.asarray(vocab.word_frequencies, dtype=np.float64)
-        weights[vocab.n_teacher :] = coefficient / (coefficient + p)
-    else:
-        weights[vocab.n_teacher :] = sif_weights(vocab.added, coefficient)
-    return weights
+    if weighting is Weighting.ZIPF or (vocab.added == 0 and weighting is Weighting.FREQUENCY):
+        return zipf_probabilities(rows)
+    p = np.empty(rows, dtype=np.float64)
+    p[: vocab.n_teacher] = zipf_probabilities(vocab.n_teacher)
+    if vocab.added:
+        known = vocab.word_frequencies
+        p[vocab.n_teacher :] = zipf_probabilities(vocab.added) if known is None else np.asarray(known, np.float64)
+    if weighting is not Weighting.CORPUS:
+        return p
+    if token_counts is None or len(token_counts) != rows:
+        raise ValueError("corpus weighting needs one token count per row")
+    p /= p.sum()  # the teacher's tokens and the added words together: one distribution
+    total = float(np.sum(token_counts))
+    prior = CORPUS_PRIOR * total if total > 0 else 1.0
+    return (np.asarray(token_counts, np.float64) + prior * p) / (total + prior)
+
+
+def row_weights(
+    vocab: Vocabulary, coefficient: float, weighting: Weighting, token_counts: np.ndarray | None = None
+) -> np.ndarray:
+    """SIF weight ``a / (a + p)`` of every row, ``p`` from ``row_probabilities``."""
+    p = row_probabilities(vocab, weighting, token_counts)
+    return (coefficient / (coefficient + p)).astype(np.float32)

@@ -1,0 +1,112 @@
+"""``--weighting corpus``: SIF probabilities from the tokens a corpus holds, blended with the rank estimate."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from m2vcli import StaticEmbedder
+from m2vcli.distillation import Weighting, run_distillation
+from m2vcli.distillation.distiller import token_counts
+from m2vcli.distillation.numerics import CORPUS_PRIOR, row_probabilities, row_weights
+from m2vcli.distillation.vocabulary import Vocabulary
+from m2vcli.distillation.wordlists import WordList
+from m2vcli.errors import ConfigError
+from m2vcli.refinement import distill_and_refine
+from tests.helpers import run_m2v
+
+TEXTS = ["the dog sat on the mat", "the cat and the dog", "hello world", "the end"] * 25
+
+
+def vocab(rows: int, added: int = 0, frequencies: list[float] | None = None) -> Vocabulary:
+    return Vocabulary(
+        "{}", [f"t{i}" for i in range(rows)], [[i] for i in range(rows)], rows - added, word_frequencies=frequencies
+    )
+
+
+def test_counts_lead_and_the_rank_estimate_fills_in() -> None:
+    counts = np.array([0, 0, 0, 900, 100])
+    p = row_probabilities(vocab(5), Weighting.CORPUS, counts)
+    assert p.sum() == pytest.approx(1.0)
+    zipf = row_probabilities(vocab(5), Weighting.ZIPF)
+    # a token the corpus never shows keeps its rank estimate's share of the prior
+    assert p[0] == pytest.approx(CORPUS_PRIOR * zipf[0] / (1 + CORPUS_PRIOR))
+    assert p[3] > p[4] > zipf[4] and p[3] > zipf[0]  # the counted tokens lead, by their counts
+    weights = row_weights(vocab(5), 1e-3, Weighting.CORPUS, counts)
+    assert weights[3] < weights[4] < weights[0]  # frequent in the corpus: weighted down
+
+
+def test_an_empty_corpus_leaves_the_rank_estimate() -> None:
+    p = row_probabilities(vocab(4, added=1, frequencies=[0.5]), Weighting.CORPUS, np.zeros(4, dtype=np.int64))
+    expected = row_probabilities(vocab(4, added=1, frequencies=[0.5]), Weighting.FREQUENCY)
+    np.testing.assert_allclose(p, expected / expected.sum())
+
+
+def test_counts_must_cover_every_row() -> None:
+    with pytest.raises(ValueError, match="one token count per row"):
+        row_probabilities(vocab(3), Weighting.CORPUS, np.array([1, 2]))
+    with pytest.raises(ValueError, match="one token count per row"):
+        row_probabilities(vocab(3), Weighting.CORPUS, None)
+
+
+def test_token_counts_are_the_models_own_tokens(tiny_teacher_dir: Path) -> None:
+    words = WordList(source="list", words=["dog sat"])
+    model = run_distillation(model=str(tiny_teacher_dir), pca_dims=None, dtype="float32", words=words).model
+    rows = model.embeddings.shape[0]
+    rows_of = Vocabulary(model.tokenizer_json, [str(i) for i in range(rows)], [[0]] * rows, rows)
+    counts = token_counts(rows_of, TEXTS, batch=7)  # batches that do not divide the texts
+    expected = np.zeros(rows, dtype=np.int64)
+    for ids in model.tokenize(TEXTS, max_length=None):
+        for i in ids:
+            expected[i] += 1
+    np.testing.assert_array_equal(counts, expected)
+    phrase, the = model.tokenizer.token_to_id("dog sat"), model.tokenizer.token_to_id("the")
+    assert phrase is not None and counts[phrase] == 25  # an added phrase counts whole, once per occurrence
+    assert counts[the] == 125
+
+
+def test_corpus_weighting_rescales_each_row_by_its_weight(tiny_teacher_dir: Path) -> None:
+    common = {"model": str(tiny_teacher_dir), "pca_dims": None, "dtype": "float32", "quantize": "float32"}
+    plain = run_distillation(**common, sif_coefficient=1e-2)
+    counted = run_distillation(**common, sif_coefficient=1e-2, weighting="corpus", corpus_texts=TEXTS)
+    unweighted = run_distillation(**common, sif_coefficient=None)
+    ids = {t: plain.model.tokenizer.token_to_id(t) for t in ("the", "movie")}
+    ratio_plain = np.linalg.norm(plain.model.embeddings, axis=1) / np.linalg.norm(unweighted.model.embeddings, axis=1)
+    ratio_counted = np.linalg.norm(counted.model.embeddings, axis=1) / np.linalg.norm(
+        unweighted.model.embeddings, axis=1
+    )
+    # rows are the same vectors, weighted differently: "the" (125 of the corpus's tokens) is weighted down
+    # far more than by its rank, a token the corpus lacks a little less
+    assert ratio_counted[ids["the"]] < 0.2 * ratio_plain[ids["the"]]
+    unseen = ids["movie"] if ids["movie"] is not None else plain.model.embeddings.shape[0] - 1
+    assert ratio_counted[unseen] >= ratio_plain[unseen] - 1e-6
+    assert counted.model.config["distillation"]["weighting"] == "corpus"
+
+
+def test_corpus_weighting_needs_a_corpus(tiny_teacher_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="give --corpus too"):
+        run_distillation(model=str(tiny_teacher_dir), weighting="corpus")
+    out = tmp_path / "model"
+    ran = run_m2v("distill", "-m", str(tiny_teacher_dir), "--weighting", "corpus", "-o", str(out))
+    assert ran.returncode == 1 and not out.exists()
+    message = ran.stderr.decode().strip()
+    assert "--weighting corpus" in message and "give --corpus too" in message and len(message.splitlines()) == 1
+
+
+def test_distill_with_a_corpus_weights_by_it_then_refines(tiny_teacher_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "texts.txt"
+    rng = random.Random(0)
+    words = " ".join(TEXTS[:4]).split()
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(4, 12))) for _ in range(300)]
+    corpus.write_text("\n".join(texts), encoding="utf-8")
+    out = tmp_path / "model"
+    result = distill_and_refine(
+        model=str(tiny_teacher_dir), pca_dims=8, dtype="float32", corpus=str(corpus), weighting="corpus",
+        save_path=str(out),
+    )  # fmt: skip
+    config = StaticEmbedder.from_pretrained(out).config
+    assert config["distillation"]["weighting"] == "corpus" and config["refinement"]["corpus"]["texts"] == 300
+    assert result.model.embeddings.shape[1] == 8
