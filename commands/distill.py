@@ -101,6 +101,13 @@ BatchSizeOption = Annotated[
     ),
 ]
 TrustOption = Annotated[bool, typer.Option("--trust-remote-code", help="Let a teacher run code it ships.")]
+NoRefineOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-refine",
+        help="Only count --corpus (for --vocabulary corpus:N, --weighting corpus); do not refine on it.",
+    ),
+]
 
 
 QuantizeOption = Annotated[
@@ -131,6 +138,7 @@ def distill_command(
     corpus: CorpusOption = None,
     text_field: TextFieldOption = None,
     max_texts: MaxTextsOption = None,
+    no_refine: NoRefineOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Distill a static model from a Sentence Transformer: no training data needed.
@@ -146,6 +154,8 @@ def distill_command(
         m2v distill --vocabulary wordfreq:en:50000 -o words_model
 
         m2v distill -o refined_model --corpus texts.txt
+
+        m2v distill -o counted_model --corpus texts.txt --weighting corpus --no-refine
     """
     if vocabulary and vocabulary_path:
         raise typer.BadParameter("give --vocabulary or --vocabulary-path, not both", param_hint="--vocabulary")
@@ -167,6 +177,7 @@ def distill_command(
         "corpus": corpus,
         "text_field": text_field,
         "max_texts": max_texts,
+        "refine": False if no_refine else None,
     }
     cfg = settings(DistillConfig, config, flags)
     if no_sif:

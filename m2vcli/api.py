@@ -155,6 +155,7 @@ def distill(
     corpus: str | Iterable[str] | None = None,
     text_field: str = "text",
     max_texts: int | None = None,
+    refine: bool = True,
     save_path: str | None = None,
     force: bool = False,
     show_progress_bar: bool | None = None,
@@ -183,6 +184,7 @@ def distill(
             Parquet, a folder or glob), ``hf:ORG/NAME``, or a list (any iterable) of strings.
         text_field: the field or column of ``corpus`` holding the text.
         max_texts: use at most this many texts of ``corpus`` (a seeded sample).
+        refine: False: only count ``corpus`` (for a ``corpus:N`` vocabulary, ``weighting="corpus"``).
         save_path: also save the model there (atomically).
         force: replace a ``save_path`` that is not a static model.
         show_progress_bar: progress bars on stderr (default: when stderr is a terminal).

@@ -65,6 +65,8 @@ class DistillConfig:
     corpus: str | None = None
     text_field: str = "text"
     max_texts: int | None = None
+    # False: the corpus is only counted (a ``corpus:N`` vocabulary, ``weighting: corpus``), not refined on
+    refine: bool = True
 
     def __post_init__(self) -> None:
         for name, enum in (

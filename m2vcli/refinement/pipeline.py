@@ -11,7 +11,9 @@ from typing import Any
 from m2vcli.callbacks import OnMessage, OnProgress
 from m2vcli.distillation import DistillConfig, DistillResult, run_distillation
 from m2vcli.distillation.distiller import distill_reads, save_result
-from m2vcli.distillation.wordlists import WordList, load_word_list
+from m2vcli.distillation.numerics import Weighting
+from m2vcli.distillation.wordlists import CORPUS_PREFIX, WordList, load_word_list
+from m2vcli.errors import ConfigError
 from m2vcli.extras import require
 from m2vcli.model.persistence import check_model_target
 from m2vcli.refinement.corpus import corpus_reads, read_corpus
@@ -45,7 +47,8 @@ def distill_and_refine(
     **settings: Any,
 ) -> DistillRefineResult:
     """Distill as ``config`` says; with ``corpus``, refine the model on those texts with the same teacher
-    and store it as ``quantize`` says; save it when ``save_path`` is set.
+    and store it as ``quantize`` says (with ``refine=False``, only count the corpus's words and tokens);
+    save it when ``save_path`` is set.
 
     ``on_progress`` hears the tokens embedded, ``on_corpus_progress`` the corpus texts featurized and
     ``on_step`` each training epoch's losses; ``words``: the words to add, already listed (then
@@ -53,6 +56,13 @@ def distill_and_refine(
     before the teacher loads."""
     require("distill", "distilling a model")
     cfg = config or DistillConfig(**settings)
+    counted = cfg.weighting is Weighting.CORPUS or bool(cfg.vocabulary and cfg.vocabulary.startswith(CORPUS_PREFIX))
+    if not cfg.refine and not (cfg.corpus and counted):
+        raise ConfigError(
+            "--no-refine keeps a corpus only to count it: give --corpus with --vocabulary corpus:N or "
+            "--weighting corpus",
+            key="refine",
+        )
     phase = on_phase or (lambda name: None)
     refine_settings = None
     if cfg.corpus is not None or cfg.max_texts is not None:
@@ -79,6 +89,18 @@ def distill_and_refine(
         decoder_ok=cfg.pooling is Pooling.LAST,
     )
     loaded = time.perf_counter() - clock
+    if not cfg.refine:  # the corpus is only counted
+        plain = run_distillation(
+            replace(cfg, corpus=None, save_path=None), teacher=teacher, words=words, corpus_texts=corpus.texts,
+            on_progress=on_progress, on_phase=phase,
+        )  # fmt: skip
+        plain.timings["load"] = plain.timings.get("load", 0.0) + loaded
+        plain.model.config["distillation"]["corpus"] = {
+            "name": corpus.name, "texts": len(corpus), "sha256": corpus.content_hash,
+        }  # fmt: skip
+        if cfg.save_path:
+            save_result(plain, cfg.save_path, force=cfg.force, on_phase=phase)
+        return DistillRefineResult(**vars(plain))
     phase("Tokenizing the corpus")
     check_count(split_long(corpus.texts, teacher)[0], refine_settings)  # before the teacher's pass, not after
     inner = replace(cfg, corpus=None, save_path=None)

@@ -110,3 +110,49 @@ def test_distill_with_a_corpus_weights_by_it_then_refines(tiny_teacher_dir: Path
     config = StaticEmbedder.from_pretrained(out).config
     assert config["distillation"]["weighting"] == "corpus" and config["refinement"]["corpus"]["texts"] == 300
     assert result.model.embeddings.shape[1] == 8
+
+
+def test_no_refine_only_counts_the_corpus(tiny_teacher_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "texts.txt"
+    corpus.write_text("\n".join(TEXTS[:4]), encoding="utf-8")  # 4 texts: too few to refine on, enough to count
+    out = tmp_path / "model"
+    common = ("distill", "-m", str(tiny_teacher_dir), "--pca-dims", "8", "--dtype", "float32")
+    ran = run_m2v(*common, "--corpus", str(corpus), "--weighting", "corpus", "--no-refine", "-o", str(out))
+    assert ran.returncode == 0, ran.stderr
+    config = StaticEmbedder.from_pretrained(out).config
+    assert "refinement" not in config
+    assert config["distillation"]["weighting"] == "corpus" and config["distillation"]["corpus"]["texts"] == 4
+    plain = run_distillation(model=str(tiny_teacher_dir), pca_dims=8, dtype="float32").model
+    counted = StaticEmbedder.from_pretrained(out)
+    the = plain.tokenizer.token_to_id("the")
+    assert np.linalg.norm(counted.embeddings[the]) < 0.5 * np.linalg.norm(plain.embeddings[the])
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--no-refine"],  # no corpus
+        ["--no-refine", "--corpus", "CORPUS"],  # a corpus nothing counts
+        ["--no-refine", "--vocabulary", "wordfreq:en:10", "--corpus", "CORPUS"],
+    ],
+)
+def test_no_refine_needs_a_corpus_to_count(tiny_teacher_dir: Path, tmp_path: Path, extra: list[str]) -> None:
+    corpus = tmp_path / "texts.txt"
+    corpus.write_text("\n".join(TEXTS), encoding="utf-8")
+    out = tmp_path / "model"
+    args = [str(corpus) if a == "CORPUS" else a for a in extra]
+    ran = run_m2v("distill", "-m", str(tiny_teacher_dir), *args, "-o", str(out))
+    message = ran.stderr.decode().strip()
+    assert ran.returncode == 1 and not out.exists()
+    assert "--no-refine" in message and "--weighting corpus" in message and len(message.splitlines()) == 1
+
+
+def test_python_distill_counts_a_list_of_texts_without_refining(tiny_teacher_dir: Path) -> None:
+    from m2vcli import distill
+
+    model = distill(
+        model=str(tiny_teacher_dir), pca_dims=8, dtype="float32", corpus=TEXTS, vocabulary="corpus:3",
+        refine=False,
+    )  # fmt: skip
+    assert "refinement" not in model.config and model.config["distillation"]["corpus"]["texts"] == len(TEXTS)
+    assert model.tokenizer.token_to_id("dog sat") is None  # corpus:N adds whole words only
