@@ -34,9 +34,10 @@ def test_counts_lead_and_the_rank_estimate_fills_in() -> None:
     zipf = row_probabilities(vocab(5), Weighting.ZIPF)
     # a token the corpus never shows keeps its rank estimate's share of the prior
     assert p[0] == pytest.approx(CORPUS_PRIOR * zipf[0] / (1 + CORPUS_PRIOR))
-    assert p[3] > p[4] > zipf[4] and p[3] > zipf[0]  # the counted tokens lead, by their counts
+    assert p[3] > 1.5 * zipf[3] and p[3] > p[4] > zipf[4]  # the counted tokens move up, by their counts
     weights = row_weights(vocab(5), 1e-3, Weighting.CORPUS, counts)
-    assert weights[3] < weights[4] < weights[0]  # frequent in the corpus: weighted down
+    by_rank = row_weights(vocab(5), 1e-3, Weighting.ZIPF)
+    assert weights[3] < by_rank[3] and weights[0] > by_rank[0]  # frequent in the corpus: weighted down
 
 
 def test_an_empty_corpus_leaves_the_rank_estimate() -> None:
@@ -73,16 +74,18 @@ def test_corpus_weighting_rescales_each_row_by_its_weight(tiny_teacher_dir: Path
     plain = run_distillation(**common, sif_coefficient=1e-2)
     counted = run_distillation(**common, sif_coefficient=1e-2, weighting="corpus", corpus_texts=TEXTS)
     unweighted = run_distillation(**common, sif_coefficient=None)
-    ids = {t: plain.model.tokenizer.token_to_id(t) for t in ("the", "movie")}
-    ratio_plain = np.linalg.norm(plain.model.embeddings, axis=1) / np.linalg.norm(unweighted.model.embeddings, axis=1)
-    ratio_counted = np.linalg.norm(counted.model.embeddings, axis=1) / np.linalg.norm(
-        unweighted.model.embeddings, axis=1
-    )
-    # rows are the same vectors, weighted differently: "the" (125 of the corpus's tokens) is weighted down
-    # far more than by its rank, a token the corpus lacks a little less
-    assert ratio_counted[ids["the"]] < 0.2 * ratio_plain[ids["the"]]
-    unseen = ids["movie"] if ids["movie"] is not None else plain.model.embeddings.shape[0] - 1
-    assert ratio_counted[unseen] >= ratio_plain[unseen] - 1e-6
+    rows = unweighted.model.embeddings.shape[0]
+    counts = np.zeros(rows)
+    for ids in unweighted.model.tokenize(TEXTS, max_length=None):
+        np.add.at(counts, ids, 1)
+    total, ranks = counts.sum(), np.arange(1, rows + 1)
+    zipf = 1 / (ranks * np.sum(1 / ranks))
+    p = (counts + CORPUS_PRIOR * total * zipf) / (total + CORPUS_PRIOR * total)
+    expected = unweighted.model.embeddings * (1e-2 / (1e-2 + p))[:, None]
+    np.testing.assert_allclose(counted.model.embeddings, expected, rtol=1e-4, atol=1e-7)
+    the = plain.model.tokenizer.token_to_id("the")
+    # "the" (125 of the corpus's tokens) is weighted down more than by its rank
+    assert np.linalg.norm(counted.model.embeddings[the]) < 0.8 * np.linalg.norm(plain.model.embeddings[the])
     assert counted.model.config["distillation"]["weighting"] == "corpus"
 
 
@@ -125,7 +128,7 @@ def test_no_refine_only_counts_the_corpus(tiny_teacher_dir: Path, tmp_path: Path
     plain = run_distillation(model=str(tiny_teacher_dir), pca_dims=8, dtype="float32").model
     counted = StaticEmbedder.from_pretrained(out)
     the = plain.tokenizer.token_to_id("the")
-    assert np.linalg.norm(counted.embeddings[the]) < 0.5 * np.linalg.norm(plain.embeddings[the])
+    assert np.linalg.norm(counted.embeddings[the]) < 0.8 * np.linalg.norm(plain.embeddings[the])
 
 
 @pytest.mark.parametrize(
