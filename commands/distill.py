@@ -24,7 +24,7 @@ from ._options import (
     missing_option,
     settings,
 )
-from ._output import corpus_size, existing_model, print_epoch, say_replaced, say_still_improving
+from ._output import corpus_size, count, existing_model, print_epoch, say_replaced, say_still_improving
 
 D = DistillConfig
 TeacherOption = Annotated[
@@ -224,6 +224,9 @@ def render_summary(result: DistillRefineResult) -> None:
         ("size on disk", f"{result.bytes_on_disk / 1e6:.1f} MB" if result.bytes_on_disk else "-"),
         ("time", ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())),
     ]
+    counted = result.model.config.get("distillation", {}).get("corpus")
+    if counted:
+        rows.append(("counted", f"{counted['name']}: {count(counted['texts'], 'text')} (not refined on)"))
     refined = result.refinement
     if refined is not None:
         training = refined.training
