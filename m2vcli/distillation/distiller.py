@@ -177,6 +177,8 @@ def run_distillation(
         raise ConfigError(f"--vocabulary {cfg.vocabulary} takes its words from the corpus: give --corpus too")
     if cfg.weighting is Weighting.CORPUS and corpus_texts is None:
         raise ConfigError("--weighting corpus counts the tokens of the corpus: give --corpus too", key="weighting")
+    if cfg.weighting is Weighting.CORPUS and cfg.sif_coefficient is None:
+        raise ConfigError("--weighting corpus sets SIF weights: drop --no-sif", key="weighting")
     if teacher is None:
         width = check_before_loading(cfg.model, cfg.device)  # the device and --pca-dims, before the slow load
         if width is not None:

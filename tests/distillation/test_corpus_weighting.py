@@ -92,6 +92,8 @@ def test_corpus_weighting_rescales_each_row_by_its_weight(tiny_teacher_dir: Path
 def test_corpus_weighting_needs_a_corpus(tiny_teacher_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="give --corpus too"):
         run_distillation(model=str(tiny_teacher_dir), weighting="corpus")
+    with pytest.raises(ConfigError, match="drop --no-sif"):
+        run_distillation(model=str(tiny_teacher_dir), weighting="corpus", sif_coefficient=None, corpus_texts=TEXTS)
     out = tmp_path / "model"
     ran = run_m2v("distill", "-m", str(tiny_teacher_dir), "--weighting", "corpus", "-o", str(out))
     assert ran.returncode == 1 and not out.exists()
