@@ -310,7 +310,7 @@ def import_vectors(
     text, a ``.npy`` table with its ``words`` list, or a ``.safetensors`` token table with its ``tokenizer``
     (tokenizer.json). With ``save_path``, the folder is also written (atomically; ``force`` replaces a folder
     that is not a static model)."""
-    from m2vcli.importing import ImportConfig, build_model
+    from m2vcli.importing import ImportConfig, build_model, check_save_path
 
     cfg = ImportConfig(
         path=path,
@@ -322,6 +322,8 @@ def import_vectors(
         quantize=quantize,  # type: ignore[arg-type]
         force=force,
     )
+    if save_path:
+        check_save_path(cfg)
     model, _ = build_model(cfg)
     if save_path:
         model.save_pretrained(save_path, force=force)

@@ -84,7 +84,7 @@ class ImportResult:
 def read_text_vectors(path: Path, max_words: int | None = None) -> tuple[list[str], np.ndarray]:
     """Words and vectors of a GloVe / word2vec / fastText text file. The vector is the last D fields of a
     line (D from the ``N D`` header or the first line), so a word may hold spaces."""
-    from m2vcli.texts.lines import COMPRESSED
+    from m2vcli.texts.lines import check_not_compressed
 
     try:
         with path.open("rb") as raw:
@@ -92,10 +92,8 @@ def read_text_vectors(path: Path, max_words: int | None = None) -> tuple[list[st
         handle = path.open(encoding="utf-8", newline="\n")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    for magic, (kind, tool) in COMPRESSED.items():
-        if head.startswith(magic):
-            raise InputError(f"{path} is {kind}-compressed, not text; decompress it first: {tool} FILE > vectors.txt")
     try:
+        check_not_compressed(head, str(path), "vectors.txt")
         return _parse_text_vectors(handle, path, max_words)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path} is not UTF-8 text (byte {exc.start}): is it a vector file?") from exc
@@ -276,16 +274,21 @@ def build_model(cfg: ImportConfig) -> tuple[StaticEmbedder, ImportResult]:
     return model, result
 
 
-def import_vectors(cfg: ImportConfig) -> ImportResult:
-    """Read ``cfg.path`` as ``cfg.kind()`` and write it as a model folder to ``cfg.save_path`` (atomically)."""
-    if not cfg.save_path:
-        raise ConfigError("no save path given: pass --save-path/-o FOLDER", key="save_path")
+def check_save_path(cfg: ImportConfig) -> None:
+    """The save path may not be, or hold, any input (the vectors, the word list, the tokenizer), forced or not."""
     target = Path(str(cfg.save_path)).resolve()
     for given in (cfg.path, cfg.words, cfg.tokenizer):
         if given and (Path(str(given)).resolve() == target or target in Path(str(given)).resolve().parents):
             raise ConfigError(
                 f"the save path {cfg.save_path} holds the input {given}; pass another -o", key="save_path"
             )
+
+
+def import_vectors(cfg: ImportConfig) -> ImportResult:
+    """Read ``cfg.path`` as ``cfg.kind()`` and write it as a model folder to ``cfg.save_path`` (atomically)."""
+    if not cfg.save_path:
+        raise ConfigError("no save path given: pass --save-path/-o FOLDER", key="save_path")
+    check_save_path(cfg)
     model, result = build_model(cfg)
     model.save_pretrained(str(cfg.save_path), force=cfg.force)
     return result

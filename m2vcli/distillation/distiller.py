@@ -86,6 +86,14 @@ class DistillConfig:
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {self.batch_size!r}", key="batch_size")
 
+    def vocabulary_from_corpus(self) -> bool:
+        """A ``corpus:N`` vocabulary: its words come from the corpus."""
+        return self.vocabulary is not None and self.vocabulary.startswith(CORPUS_PREFIX)
+
+    def counts_corpus(self) -> bool:
+        """Whether distillation itself reads the corpus: a ``corpus:N`` vocabulary or ``weighting: corpus``."""
+        return self.vocabulary_from_corpus() or self.weighting is Weighting.CORPUS
+
 
 def parse_pca_dims(value: Any) -> int | float | None:
     """``256`` keeps 256 components, ``0.9`` keeps 90% of the variance, ``none`` skips PCA.
@@ -172,7 +180,7 @@ def run_distillation(
         check_model_target(Path(cfg.save_path), force=cfg.force, reads=distill_reads(cfg))
     if words is None and cfg.vocabulary is not None:
         words = load_word_list(cfg.vocabulary)  # before the slow teacher load
-    from_corpus = cfg.vocabulary is not None and cfg.vocabulary.startswith(CORPUS_PREFIX)
+    from_corpus = cfg.vocabulary_from_corpus()
     if from_corpus and corpus_texts is None:
         raise ConfigError(f"--vocabulary {cfg.vocabulary} takes its words from the corpus: give --corpus too")
     if cfg.weighting is Weighting.CORPUS and corpus_texts is None:

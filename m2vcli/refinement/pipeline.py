@@ -11,8 +11,7 @@ from typing import Any
 from m2vcli.callbacks import OnMessage, OnProgress
 from m2vcli.distillation import DistillConfig, DistillResult, run_distillation
 from m2vcli.distillation.distiller import distill_reads, save_result
-from m2vcli.distillation.numerics import Weighting
-from m2vcli.distillation.wordlists import CORPUS_PREFIX, WordList, load_word_list
+from m2vcli.distillation.wordlists import WordList, load_word_list
 from m2vcli.errors import ConfigError
 from m2vcli.extras import require
 from m2vcli.model.persistence import check_model_target
@@ -56,8 +55,7 @@ def distill_and_refine(
     before the teacher loads."""
     require("distill", "distilling a model")
     cfg = config or DistillConfig(**settings)
-    counted = cfg.weighting is Weighting.CORPUS or bool(cfg.vocabulary and cfg.vocabulary.startswith(CORPUS_PREFIX))
-    if not cfg.refine and not (cfg.corpus and counted):
+    if not cfg.refine and not (cfg.corpus and cfg.counts_corpus()):
         raise ConfigError(
             "--no-refine keeps a corpus only to count it: give --corpus with --vocabulary corpus:N or "
             "--weighting corpus",
@@ -74,7 +72,8 @@ def distill_and_refine(
     if cfg.save_path:
         reads = [*distill_reads(cfg), *corpus_reads(cfg.corpus)]
         check_model_target(Path(cfg.save_path), force=cfg.force, reads=reads)
-    check_cache_root(refine_settings)
+    if cfg.refine:  # a corpus only counted uses no feature cache
+        check_cache_root(refine_settings)
     if words is None and cfg.vocabulary is not None:
         words = load_word_list(cfg.vocabulary)
     phase("Reading the corpus")

@@ -60,13 +60,17 @@ COMPRESSED = {  # how a compressed file starts, and the tool that gives its text
 }
 
 
-def _check_compressed(block: bytes, settings: ReadSettings) -> None:
-    """A compressed file is never text, whatever ``--errors`` says: an error with the way to read it."""
+def check_not_compressed(block: bytes, name: str, example: str = "texts.txt") -> None:
+    """A file whose first bytes ``block`` are a compressed format's is never text: an error with the way to
+    read it (``tool FILE > example``)."""
     for magic, (kind, tool) in COMPRESSED.items():
         if block.startswith(magic):
-            raise InputError(
-                f"{settings.name} is {kind}-compressed, not text; decompress it first: {tool} FILE > texts.txt"
-            )
+            raise InputError(f"{name} is {kind}-compressed, not text; decompress it first: {tool} FILE > {example}")
+
+
+def _check_compressed(block: bytes, settings: ReadSettings) -> None:
+    """A compressed file is never text, whatever ``--errors`` says."""
+    check_not_compressed(block, settings.name)
 
 
 def _check_nul(data: bytes, settings: ReadSettings, first_line: int) -> None:

@@ -181,3 +181,13 @@ def test_a_compressed_or_binary_file_and_an_output_over_the_input_are_refused(tm
     ran = run_m2v("import", str(source), "-o", str(tmp_path / "in"), "--force")
     assert ran.returncode == 1 and b"holds the input" in ran.stderr and source.is_file()
     assert not (tmp_path / "m").exists()
+
+
+def test_python_import_vectors_never_saves_over_its_input(tmp_path: Path) -> None:
+    import m2vcli
+    from m2vcli.errors import ConfigError
+
+    glove_text(tmp_path / "g.txt", ROWS)
+    with pytest.raises(ConfigError, match="holds the input"):
+        m2vcli.import_vectors(str(tmp_path / "g.txt"), save_path=str(tmp_path))
+    assert (tmp_path / "g.txt").is_file() and not (tmp_path / "config.json").exists()
